@@ -1,0 +1,27 @@
+"""The `ml-connector` command: thin Typer wiring; every command lives with the package it drives."""
+
+from __future__ import annotations
+
+import typer
+
+from mlconnector import __version__
+
+app = typer.Typer(
+    name="ml-connector",
+    help="Sage 100 ⇄ Cleo connector.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+# Sub-apps: one `app.add_typer(...)` line per package (x12, sage-sim, agent, cleo-sandbox …).
+
+
+@app.command()
+def version() -> None:
+    """Print the installed version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
