@@ -13,6 +13,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def root() -> None:
+    """Sage 100 ⇄ Cleo connector."""
+
+
 # Sub-apps: one `app.add_typer(...)` line per package (x12, sage-sim, agent, cleo-sandbox …).
 
 
