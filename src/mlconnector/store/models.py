@@ -1,0 +1,199 @@
+"""The connector's own state, one schema for SQLite (one box) and PostgreSQL (many workers).
+
+Every table exists to keep a guarantee: cursors so a poll never loses a change, outbound/inbound documents keyed by
+idempotency keys so nothing is sent or applied twice, control numbers allocated in the same transaction as the
+outbox row, an append-only audit log for replay, and exceptions a clerk can read and retry.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Cursor(Base):
+    """Where a poll of Sage (POs, vendors) left off; `value` is Sage's DateUpdated+TimeUpdated watermark."""
+
+    __tablename__ = "cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class OutboundDocument(Base):
+    """One PO version on its way to Cleo (the outbox row). Key: PO number + content hash."""
+
+    __tablename__ = "outbound_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    document_type: Mapped[str] = mapped_column(String(8))
+    po_number: Mapped[str] = mapped_column(String(32), index=True)
+    vendor_no: Mapped[str] = mapped_column(String(32))
+    version_hash: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(2))
+    partner: Mapped[str | None] = mapped_column(String(64))
+    interchange_control: Mapped[int | None] = mapped_column(Integer)
+    group_control: Mapped[int | None] = mapped_column(Integer)
+    set_control: Mapped[str | None] = mapped_column(String(9))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    fa_status: Mapped[str] = mapped_column(String(24), default="none")
+    cleo_message_id: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("partner", "interchange_control", name="uq_outbound_documents_partner_isa"),
+        Index("ix_outbound_group", "partner", "group_control"),
+    )
+
+
+class PurchaseOrderState(Base):
+    """The last PO version the connector acted on, so a re-read without change sends nothing."""
+
+    __tablename__ = "purchase_order_state"
+
+    po_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    vendor_no: Mapped[str] = mapped_column(String(32))
+    version_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class InboundDocument(Base):
+    """One transaction set received from Cleo, stored raw before anything else happens to it."""
+
+    __tablename__ = "inbound_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    business_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    document_type: Mapped[str] = mapped_column(String(8))
+    partner: Mapped[str | None] = mapped_column(String(64))
+    cleo_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    interchange_control: Mapped[str | None] = mapped_column(String(9))
+    group_control: Mapped[str | None] = mapped_column(String(9))
+    set_control: Mapped[str | None] = mapped_column(String(9))
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Append-only: every step, both directions, enough to replay safely."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    document_type: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[str] = mapped_column(String(200))
+    target_id: Mapped[str | None] = mapped_column(String(200))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(Text)
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[str | None] = mapped_column(Text)
+
+
+class ControlNumberCounter(Base):
+    """Per-partner ISA13 / GS06 counters; incremented inside the outbox transaction."""
+
+    __tablename__ = "control_numbers"
+
+    partner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_interchange: Mapped[int] = mapped_column(Integer, default=0)
+    last_group: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PartnerMapping(Base):
+    """Sage vendor number → Cleo trading partner, and how that partner wants PO changes (860 or 850 BEG01 05)."""
+
+    __tablename__ = "partner_mappings"
+
+    vendor_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    partner: Mapped[str] = mapped_column(String(64))
+    change_document: Mapped[str] = mapped_column(String(8), default="850")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class GLAccount(Base):
+    """The GL cache (pulled every 4 h): accounts with their main-division-department (cost centre) segments."""
+
+    __tablename__ = "gl_accounts"
+
+    account_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account: Mapped[str] = mapped_column(String(32), index=True)
+    main_account: Mapped[str] = mapped_column(String(16))
+    division: Mapped[str | None] = mapped_column(String(16))
+    department: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(120), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ExceptionRecord(Base):
+    """One shape for every exception: what, why in plain words, the document, the suggested fix."""
+
+    __tablename__ = "exceptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(48), index=True)
+    what: Mapped[str] = mapped_column(String(300))
+    why: Mapped[str] = mapped_column(Text)
+    suggested_fix: Mapped[str] = mapped_column(Text)
+    document_ref: Mapped[str] = mapped_column(String(200), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    details: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_exceptions_open_per_document", "kind", "document_ref", "status"),)
+
+
+class Credential(Base):
+    """A vault entry: AES-GCM ciphertext bound to (tenant, name); never plain text."""
+
+    __tablename__ = "credentials"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -1,0 +1,234 @@
+"""The store operations the flows call, each inside the caller's transaction.
+
+They are small on purpose: the guarantee lives in *where* they run (control numbers and the outbox row in one
+transaction; the audit line beside the state change it describes), not in clever code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from mlconnector.store.models import (
+    AuditEntry,
+    ControlNumberCounter,
+    Cursor,
+    ExceptionRecord,
+    GLAccount,
+    PartnerMapping,
+    utcnow,
+)
+
+
+def payload_hash(payload: str | bytes) -> str:
+    data = payload.encode() if isinstance(payload, str) else payload
+    return hashlib.sha256(data).hexdigest()
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# ------------------------------------------------------------------------------------------------ cursors
+
+
+def get_cursor(session: Session, name: str) -> str | None:
+    row = session.get(Cursor, name)
+    return row.value if row else None
+
+
+def set_cursor(session: Session, name: str, value: str) -> None:
+    row = session.get(Cursor, name)
+    if row is None:
+        session.add(Cursor(name=name, value=value))
+    else:
+        row.value = value
+
+
+# ------------------------------------------------------------------------------------------ control numbers
+
+
+@dataclass(frozen=True, slots=True)
+class AllocatedControls:
+    interchange: int
+    group: int
+
+
+def allocate_control_numbers(session: Session, partner: str) -> AllocatedControls:
+    """Take the partner's next ISA13 and GS06 in the caller's transaction (row-locked on PostgreSQL).
+
+    If the transaction rolls back, the numbers return with it: no gap, no reuse.
+    """
+    stmt = _insert(session)(ControlNumberCounter).values(partner=partner, last_interchange=0, last_group=0)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["partner"]))
+    row = session.execute(
+        update(ControlNumberCounter)
+        .where(ControlNumberCounter.partner == partner)
+        .values(
+            last_interchange=ControlNumberCounter.last_interchange + 1,
+            last_group=ControlNumberCounter.last_group + 1,
+        )
+        .returning(ControlNumberCounter.last_interchange, ControlNumberCounter.last_group)
+    ).one()
+    return AllocatedControls(interchange=row[0], group=row[1])
+
+
+class PreallocatedControls:
+    """A `ControlNumbers` for the X12 writer that hands out numbers already allocated in the store."""
+
+    def __init__(self, allocated: AllocatedControls) -> None:
+        self._allocated = allocated
+
+    def next_interchange(self) -> int:
+        return self._allocated.interchange
+
+    def next_group(self) -> int:
+        return self._allocated.group
+
+
+# ------------------------------------------------------------------------------------------------- audit
+
+
+def audit(
+    session: Session,
+    *,
+    direction: str,
+    document_type: str,
+    source_id: str,
+    status: str,
+    target_id: str | None = None,
+    idempotency_key: str | None = None,
+    message: str | None = None,
+    payload: str | None = None,
+) -> AuditEntry:
+    """Append one audit line (never updated, never deleted)."""
+    if direction not in ("IN", "OUT"):
+        raise ValueError(f"audit direction must be IN or OUT, not {direction!r}")
+    entry = AuditEntry(
+        direction=direction,
+        document_type=document_type,
+        source_id=source_id,
+        target_id=target_id,
+        idempotency_key=idempotency_key,
+        status=status,
+        message=message,
+        payload=payload,
+        payload_hash=payload_hash(payload) if payload is not None else None,
+    )
+    session.add(entry)
+    return entry
+
+
+# --------------------------------------------------------------------------------------------- exceptions
+
+
+def raise_exception(
+    session: Session,
+    *,
+    kind: str,
+    what: str,
+    why: str,
+    suggested_fix: str,
+    document_ref: str,
+    idempotency_key: str | None = None,
+    details: dict | None = None,
+) -> ExceptionRecord:
+    """Open an exception, or refresh the one already open for the same kind and document (no pile-ups)."""
+    existing = session.scalars(
+        select(ExceptionRecord).where(
+            ExceptionRecord.kind == kind,
+            ExceptionRecord.document_ref == document_ref,
+            ExceptionRecord.status == "open",
+        )
+    ).first()
+    if existing is not None:
+        existing.why = why
+        existing.what = what
+        existing.suggested_fix = suggested_fix
+        existing.details = details
+        return existing
+    record = ExceptionRecord(
+        kind=kind,
+        what=what,
+        why=why,
+        suggested_fix=suggested_fix,
+        document_ref=document_ref,
+        idempotency_key=idempotency_key,
+        details=details,
+    )
+    session.add(record)
+    return record
+
+
+def resolve_exceptions(session: Session, *, kind: str, document_ref: str) -> int:
+    """Close the open exceptions of one kind for one document (its cause went away); returns how many."""
+    result = session.execute(
+        update(ExceptionRecord)
+        .where(
+            ExceptionRecord.kind == kind,
+            ExceptionRecord.document_ref == document_ref,
+            ExceptionRecord.status == "open",
+        )
+        .values(status="resolved", resolved_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+# ----------------------------------------------------------------------------------------------- mappings
+
+
+def partner_for_vendor(session: Session, vendor_no: str) -> PartnerMapping | None:
+    return session.get(PartnerMapping, vendor_no)
+
+
+def map_vendor(session: Session, vendor_no: str, partner: str, *, change_document: str | None = None) -> None:
+    row = session.get(PartnerMapping, vendor_no)
+    if row is None:
+        session.add(PartnerMapping(vendor_no=vendor_no, partner=partner, change_document=change_document or "850"))
+    else:
+        row.partner = partner
+        if change_document:
+            row.change_document = change_document
+
+
+# ----------------------------------------------------------------------------------------------- GL cache
+
+
+@dataclass(frozen=True, slots=True)
+class GLAccountRow:
+    account_key: str
+    account: str
+    main_account: str
+    division: str | None
+    department: str | None
+    description: str
+    active: bool
+
+
+def replace_gl_cache(session: Session, accounts: Iterable[GLAccountRow], *, at: datetime | None = None) -> int:
+    """Swap the GL cache for a fresh pull, in one transaction so readers never see half a chart."""
+    refreshed = at or utcnow()
+    session.query(GLAccount).delete()
+    count = 0
+    for account in accounts:
+        session.add(
+            GLAccount(
+                account_key=account.account_key,
+                account=account.account,
+                main_account=account.main_account,
+                division=account.division,
+                department=account.department,
+                description=account.description,
+                active=account.active,
+                refreshed_at=refreshed,
+            )
+        )
+        count += 1
+    return count
