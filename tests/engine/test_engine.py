@@ -1,0 +1,76 @@
+"""The durable engine: ticks and documents run once, on one box (SQLite) and across workers (PostgreSQL)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from mlconnector.engine import cron_every
+
+WORKER = Path(__file__).with_name("worker.py")
+
+
+def run_worker(system_url: str, effects_url: str, worker_id: str, mode: str, seconds: float = 0) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), system_url, effects_url, worker_id, mode, str(seconds)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-3000:]
+    return out
+
+
+def effects(url: str) -> list[tuple[str, str, str]]:
+    engine = create_engine(url)
+    with engine.connect() as c:
+        rows = [tuple(r) for r in c.execute(text("SELECT kind, item, worker FROM effects"))]
+    engine.dispose()
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("seconds", "cron"),
+    [(5, "*/5 * * * * *"), (300, "0 */5 * * * *"), (900, "0 */15 * * * *"), (14400, "0 0 */4 * * *")],
+)
+def test_intervals_become_cron(seconds: int, cron: str) -> None:
+    assert cron_every(seconds) == cron
+
+
+def test_uneven_interval_is_refused_with_advice() -> None:
+    with pytest.raises(ValueError, match="divide"):
+        cron_every(7 * 60)
+
+
+def test_run_now_handles_each_document_once_and_a_repeat_is_a_no_op(tmp_path: Path) -> None:
+    system = f"sqlite:///{tmp_path / 'dbos.sqlite'}"
+    side = f"sqlite:///{tmp_path / 'effects.sqlite'}"
+    out = finish(run_worker(system, side, "w1", "now"))
+    assert "'documents': {'items': 5, 'done': 5}" in out
+    finish(run_worker(system, side, "w1", "now"))  # the same five keys again
+    handled = sorted(item for kind, item, _ in effects(side) if kind == "handle")
+    assert handled == [f"doc-{n}" for n in range(5)]
+    assert len([item for kind, item, _ in effects(side) if item.startswith("documents ")]) == 2
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgres_never_run_the_same_tick_or_document_twice(postgres_url: str) -> None:
+    workers = [run_worker(postgres_url, postgres_url, f"w{n}", "schedule", 6) for n in (1, 2)]
+    for process in workers:
+        finish(process)
+    rows = effects(postgres_url)
+    handled = [item for kind, item, _ in rows if kind == "handle"]
+    ticks = [item.split()[1] for kind, item, _ in rows if kind == "collect" and item.startswith("documents ")]
+    assert sorted(handled) == [f"doc-{n}" for n in range(5)], "each document exactly once across both workers"
+    assert len(ticks) >= 3, "the one-second schedule fired during the six seconds"
+    assert all(t.startswith("sched-documents-") for t in ticks)
+    assert len(ticks) == len(set(ticks)), "no tick ran its collection twice across the two workers"
+    assert {w for kind, _, w in rows if kind == "collect"} <= {"w1", "w2"}
