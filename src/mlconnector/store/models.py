@@ -46,12 +46,16 @@ class Cursor(Base):
     __tablename__ = "cursors"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class OutboundDocument(Base):
-    """One PO version on its way to Cleo (the outbox row). Key: PO number + content hash."""
+    """One PO version on its way to Cleo (the outbox row). Key: PO number + version sequence + content hash.
+
+    `status`: held (no trading partner yet; `source` keeps the Sage PO), pending (rendered, control numbers taken),
+    sent, superseded (a newer version replaced a held one), failed (Cleo refused it).
+    """
 
     __tablename__ = "outbound_documents"
 
@@ -67,9 +71,11 @@ class OutboundDocument(Base):
     group_control: Mapped[int | None] = mapped_column(Integer)
     set_control: Mapped[str | None] = mapped_column(String(9))
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     fa_status: Mapped[str] = mapped_column(String(24), default="none")
     cleo_message_id: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -80,14 +86,17 @@ class OutboundDocument(Base):
 
 
 class PurchaseOrderState(Base):
-    """The last PO version the connector acted on, so a re-read without change sends nothing."""
+    """The last PO version rendered for Cleo, so a re-read without change sends nothing and a change can be
+    described line by line (860) against what the vendor already has."""
 
     __tablename__ = "purchase_order_state"
 
     po_number: Mapped[str] = mapped_column(String(32), primary_key=True)
     vendor_no: Mapped[str] = mapped_column(String(32))
     version_hash: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16))
+    document: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
@@ -148,6 +157,19 @@ class PartnerMapping(Base):
     partner: Mapped[str] = mapped_column(String(64))
     change_document: Mapped[str] = mapped_column(String(8), default="850")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class TradingPartner(Base):
+    """What Cleo knows of a trading partner (looked up once by alias): its interchange IDs for the envelope."""
+
+    __tablename__ = "trading_partners"
+
+    alias: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cleo_id: Mapped[str | None] = mapped_column(String(64))
+    isa_qualifier: Mapped[str] = mapped_column(String(2))
+    isa_id: Mapped[str] = mapped_column(String(15))
+    gs_id: Mapped[str | None] = mapped_column(String(15))
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class GLAccount(Base):

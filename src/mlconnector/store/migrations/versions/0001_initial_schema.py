@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 14:20:25.133012
+Create Date: 2026-11-26 14:27:34.794191
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def upgrade() -> None:
     op.create_table(
         "cursors",
         sa.Column("name", sa.String(length=64), nullable=False),
-        sa.Column("value", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_cursors")),
     )
@@ -136,6 +136,7 @@ def upgrade() -> None:
         sa.Column("fa_status", sa.String(length=24), nullable=False),
         sa.Column("cleo_message_id", sa.String(length=64), nullable=True),
         sa.Column("payload", sa.Text(), nullable=True),
+        sa.Column("source", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbound_documents")),
@@ -159,7 +160,9 @@ def upgrade() -> None:
         sa.Column("po_number", sa.String(length=32), nullable=False),
         sa.Column("vendor_no", sa.String(length=32), nullable=False),
         sa.Column("version_hash", sa.String(length=64), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("po_number", name=op.f("pk_purchase_order_state")),
     )
