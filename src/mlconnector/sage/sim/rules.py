@@ -181,6 +181,15 @@ class GLSubAccountSvc(RecordObject):
     read_only = True
 
 
+class OpenInvoiceSvc(RecordObject):
+    """Posted AP invoices still open: the gateway checks them so a duplicate invoice never becomes an adjustment."""
+
+    object_name = "AP_OpenInvoice_svc"
+    table_name = "AP_OpenInvoice"
+    task = "AP_Invoice_ui"
+    read_only = True
+
+
 class ReceiptBus(HeaderObject, _Accounts):
     """Receipt of goods (G) or of invoice (I) against one PO; lines name the PO line they receive."""
 
@@ -213,7 +222,8 @@ class ReceiptBus(HeaderObject, _Accounts):
             po = _one(self.conn, "SELECT * FROM PO_PurchaseOrderHeader WHERE PurchaseOrderNo=?", value)
             if po is None:
                 return self._fail(f"Purchase order {value} is not on file.")
-            if po["OrderStatus"] in ("X", "Z"):
+            closed = ("X", "Z") if rec["ReceiptType$"] == "G" else ("Z",)
+            if po["OrderStatus"] in closed:
                 return self._fail(f"Purchase order {value} is complete.")
             assert self._session is not None
             if not self._session.lock_free("PO_PurchaseOrderHeader", value):
@@ -583,6 +593,7 @@ OBJECTS: dict[str, type[Any]] = {
         VendorSvc,
         GLAccountSvc,
         GLSubAccountSvc,
+        OpenInvoiceSvc,
         ReceiptBus,
         APInvoiceBus,
         ReceiptRegisterUpd,
