@@ -74,7 +74,7 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
               SageLockedError),
     ErrorRule(r"invalid user logon|password|does not have access|do not have .* rights|company code .* not on file",
               SageAuthError),
-    ErrorRule(r"required|invalid|not on file|not found|cannot|must be|exceeds|inactive|is complete|no lines|"
+    ErrorRule(r"required|invalid|is not on |not found|cannot|must be|exceeds|inactive|is complete|no lines|"
               r"not complete|already exists|is not [GI]\b|read only|mismatch", SageValidationError),
 )  # fmt: skip
 """First match wins. Retry: locks. Fail: validation and auth (Sage's message + field). Anything else: quarantine."""
@@ -106,7 +106,7 @@ class RetryPolicy:
     def run(self, fn: Callable[[], T]) -> T:
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_seconds),
-            wait=wait_exponential_jitter(initial=self.wait_initial, max=self.wait_max, jitter=self.jitter),
+            wait=wait_exponential_jitter(multiplier=self.wait_initial, max=self.wait_max, jitter=self.jitter),
             retry=retry_if_exception_type(SageLockedError),
             sleep=self.sleep,
             reraise=True,

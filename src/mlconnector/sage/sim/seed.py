@@ -235,18 +235,19 @@ def seed_company(
                 **audit,
             }
         )
-        aliases.append(
-            {
-                "ItemCode": f"ITM-{i:05d}",
-                "APDivisionNo": vendor["APDivisionNo"],
-                "VendorNo": vendor["VendorNo"],
-                "AliasItemNo": f"{vendor['VendorNo']}-{rng.randint(1e5, 1e6)}",
-                **audit,
-            }
-        )
+        for alias_vendor in [vendor, *rng.sample(vendors, 5)]:
+            aliases.append(
+                {
+                    "ItemCode": f"ITM-{i:05d}",
+                    "APDivisionNo": alias_vendor["APDivisionNo"],
+                    "VendorNo": alias_vendor["VendorNo"],
+                    "AliasItemNo": f"{alias_vendor['VendorNo']}-{rng.randint(100000, 999999)}",
+                    **audit,
+                }
+            )
         stock += [{"ItemCode": f"ITM-{i:05d}", "WarehouseCode": w[0]} for w in WAREHOUSES]
     _insert(conn, "CI_Item", items)
-    _insert(conn, "IM_AliasItem", aliases)
+    _insert(conn, "IM_AliasItem", list({(a["ItemCode"], a["VendorNo"]): a for a in aliases}.values()))
     _insert(conn, "IM_ItemWarehouse", stock)
     conn.execute("COMMIT")
     if purchase_orders:
@@ -275,7 +276,10 @@ def catalog(conn: sqlite3.Connection) -> Catalog:
 
 def generate_lines(rng: random.Random, cat: Catalog, vendor: tuple[str, str], count: int) -> list[dict[str, object]]:
     """Purchase-order lines as (item, quantity, cost) choices; the caller writes them via SQL or BOI."""
-    picks = rng.sample(cat.items, k=min(count, len(cat.items)))
+    own = [it for it in cat.items if (it["ItemCode"], *vendor) in cat.aliases]
+    others = [it for it in cat.items if (it["ItemCode"], *vendor) not in cat.aliases]
+    picks = rng.sample(own, k=min(count, len(own)))
+    picks += rng.sample(others, k=min(count - len(picks), len(others)))
     return [
         {
             "ItemCode": it["ItemCode"],
