@@ -1,0 +1,568 @@
+"""Coarse Sage 100 operations written only against the BOI surface (simulator and COM alike).
+
+Reads go through `nGetResultSets` in batches (changed keys first, then records), never one `nGetValue` per field.
+Writes take their document number from the next-number helper, carry the idempotency token in the Sage record and
+look for it first, so a retried or replayed write never makes a second document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from mlconnector.sage.boi import FIELD_SEP, RET_FAIL, RET_NEW, RET_WARNING, SEP, BoiBackend, ByRef
+from mlconnector.sage.errors import (
+    RetryPolicy,
+    SageAuthError,
+    SageError,
+    SageNotFoundError,
+    SageValidationError,
+    classify,
+)
+from mlconnector.sage.models import (
+    ChangeCursor,
+    ChangedPurchaseOrders,
+    ChangedVendors,
+    GLAccount,
+    InvoiceLine,
+    PostingResult,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    ReceiptLine,
+    SageDocument,
+    Vendor,
+)
+from mlconnector.sage.unconfirmed import UNCONFIRMED, Unconfirmed
+
+U = UNCONFIRMED
+PO_HEADER = {
+    "purchase_order_no": "PurchaseOrderNo$",
+    "purchase_order_date": "PurchaseOrderDate$",
+    "order_type": "OrderType$",
+    "order_status": "OrderStatus$",
+    "ap_division_no": "APDivisionNo$",
+    "vendor_no": "VendorNo$",
+    "vendor_name": "PurchaseName$",
+    "warehouse_code": "WarehouseCode$",
+    "ship_to_code": "ShipToCode$",
+    "ship_to_name": "ShipToName$",
+    "ship_to_address1": "ShipToAddress1$",
+    "ship_to_city": "ShipToCity$",
+    "ship_to_state": "ShipToState$",
+    "ship_to_zip_code": "ShipToZipCode$",
+    "buyer": U.buyer_column,
+    "required_date": "RequiredExpireDate$",
+    "terms_code": "TermsCode$",
+    "ship_via": "ShipVia$",
+    "fob": "FOB$",
+    "comment": "Comment$",
+    "date_updated": "DateUpdated$",
+    "time_updated": "TimeUpdated$",
+}
+PO_LINE = {
+    "line_key": "LineKey$",
+    "line_seq_no": "LineSeqNo$",
+    "item_code": "ItemCode$",
+    "item_description": "ItemCodeDesc$",
+    "item_type": "ItemType$",
+    "vendor_alias_item_no": "VendorAliasItemNo$",
+    "unit_of_measure": "UnitOfMeasure$",
+    "warehouse_code": "WarehouseCode$",
+    "required_date": "RequiredDate$",
+    "purchases_acct_key": "PurchasesAcctKey$",
+    "quantity_ordered": "QuantityOrdered",
+    "quantity_received": "QuantityReceived",
+    "quantity_backordered": "QuantityBackordered",
+    "quantity_invoiced": "QuantityInvoiced",
+    "unit_cost": "UnitCost",
+    "extension_amount": "ExtensionAmt",
+}
+VENDOR = {
+    "ap_division_no": "APDivisionNo$",
+    "vendor_no": "VendorNo$",
+    "vendor_name": "VendorName$",
+    "address_line1": "AddressLine1$",
+    "address_line2": "AddressLine2$",
+    "city": "City$",
+    "state": "State$",
+    "zip_code": "ZipCode$",
+    "country_code": "CountryCode$",
+    "telephone_no": "TelephoneNo$",
+    "email_address": "EmailAddress$",
+    "terms_code": "TermsCode$",
+    "primary_contact": "PrimaryContact$",
+    "date_updated": "DateUpdated$",
+    "time_updated": "TimeUpdated$",
+}
+RECEIPT = {
+    "receipt_type": "ReceiptType$",
+    "receipt_no": "ReceiptNo$",
+    "purchase_order_no": "PurchaseOrderNo$",
+    "ap_division_no": "APDivisionNo$",
+    "vendor_no": "VendorNo$",
+    "invoice_no": "InvoiceNo$",
+    "source_key_token": U.source_key_column,
+    "status": "ReceiptStatus$",
+}
+
+
+def source_key_token(key: str) -> str:
+    """The idempotency token stored in the Sage record: short enough for a 30-char comment, unique in practice."""
+    if not key.strip():
+        raise SageValidationError("An idempotency key is required for every Sage write.", "key")
+    return "ML:" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _expr(columns: Iterable[str]) -> str:
+    """A ProvideX return-column expression joining the columns with FIELD_SEP (numbers through STR())."""
+    return f'+"{FIELD_SEP}"+'.join(c if c.endswith("$") else f"STR({c})" for c in columns)
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _or(column: str, values: Iterable[str]) -> str:
+    return " OR ".join(f"{column}={_quote(v)}" for v in values)
+
+
+def _rows(raw: str, names: list[str], columns: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for record in raw.split(SEP) if raw else []:
+        values = record.split(FIELD_SEP)
+        if len(values) != len(columns):
+            raise SageError(f"Result set record has {len(values)} fields, expected {len(columns)}.")
+        out.append(
+            {n: (v if c.endswith("$") else float(v or 0)) for n, c, v in zip(names, columns, values, strict=True)}
+        )
+    return out
+
+
+def _stamp_hours(date: str, time: str) -> float:
+    """Sage date + decimal-hours time as hours since year 1, for comparisons and the overlap window."""
+    if not date:
+        return 0.0
+    return datetime.strptime(date, "%Y%m%d").toordinal() * 24.0 + float(time or 0)
+
+
+class SageGateway:
+    """One BOI session (one Sage user in one company) and the coarse operations the connector needs."""
+
+    def __init__(
+        self,
+        backend: BoiBackend,
+        user: str,
+        password: str,
+        company: str,
+        *,
+        policy: RetryPolicy | None = None,
+        unconfirmed: Unconfirmed = UNCONFIRMED,
+        batch_size: int = 250,
+        overlap_seconds: float = 120.0,
+        today: Callable[[], str] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.company = company
+        self.policy = policy or RetryPolicy()
+        self.u = unconfirmed
+        self.batch_size = batch_size
+        self.overlap_hours = overlap_seconds / 3600
+        self.today = today or (lambda: datetime.now().strftime("%Y%m%d"))
+        self.fault_hook: Callable[[str], None] | None = None
+        """Test hook called at named points ("after_sage_write") to simulate a crash."""
+        self._objects: dict[str, Any] = {}
+        self._task = ""
+        self._script = backend.create_script()
+        self._script.Init(backend.home())
+        self._ss = self._script.NewObject("SY_Session")
+        self._session_call("nSetUser", user, password, error=SageAuthError)
+        del password
+        self._session_call("nSetCompany", company, error=SageAuthError)
+
+    # -- session plumbing ---------------------------------------------------------------------------------------
+    def _session_call(self, method: str, *args: Any, error: type[SageError] | None = None) -> Any:
+        ret = getattr(self._ss, method)(*args)
+        if ret == RET_FAIL:
+            msg = self._ss.sLastErrorMsg
+            raise error(msg) if error else classify(msg)
+        return ret
+
+    def _program(self, module: str, task: str) -> None:
+        """Put module, date and task (and so its role rights) on the session before using its objects."""
+        if self._task == task:
+            return
+        self._session_call("nSetModule", module)
+        self._session_call("nSetDate", module, self.today())
+        task_id = self._ss.nLookupTask(task)
+        if not task_id:
+            raise SageAuthError(f"Task {task} is not known to this Sage installation.")
+        self._session_call("nSetProgram", int(task_id), error=SageAuthError)
+        self._task = task
+
+    def _object(self, name: str, module: str, task: str | None = None, *, cached: bool = True) -> Any:
+        if task:
+            self._program(module, task)
+        if cached and name in self._objects:
+            return self._objects[name]
+        try:
+            obj = self._script.NewObject(name, self._ss)
+        except Exception as exc:
+            raise classify(self._ss.sLastErrorMsg or str(exc)) from None
+        if cached:
+            self._objects[name] = obj
+        return obj
+
+    @staticmethod
+    def _check(
+        obj: Any, ret: Any, field: str | None = None, expect: tuple[int, ...] = (1,), warnings: list[str] | None = None
+    ) -> int:
+        ret = int(ret)
+        if ret in expect:
+            return ret
+        if ret == RET_WARNING and warnings is not None:
+            warnings.append(str(obj.sLastErrorMsg))
+            return ret
+        raise classify(str(obj.sLastErrorMsg), field)
+
+    def _result_sets(self, obj: Any, columns: list[str], key: str, filter_: str) -> str:
+        out, keys = ByRef(""), ByRef("")
+        self._check(obj, obj.nGetResultSets(_expr(columns), key, out, keys, filter_, "", ""))
+        return str(out.value)
+
+    def close(self) -> None:
+        """Drop every business object and the session (releases Sage locks and the user seat)."""
+        for obj in self._objects.values():
+            obj.DropObject()
+        self._objects.clear()
+        self._ss.nCleanup()
+        self._ss.DropObject()
+
+    def __enter__(self) -> SageGateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reads --------------------------------------------------------------------------------------------------
+    def _po_service(self) -> Any:
+        return self._object("PO_PurchaseOrder_svc", "P/O")
+
+    def _read_purchase_orders(self, numbers: list[str]) -> list[PurchaseOrder]:
+        svc = self._po_service()
+        hnames, hcols = list(PO_HEADER), list(PO_HEADER.values())
+        lnames, lcols = ["purchase_order_no", *PO_LINE], ["PurchaseOrderNo$", *PO_LINE.values()]
+        orders: list[PurchaseOrder] = []
+        for i in range(0, len(numbers), self.batch_size):
+            batch = numbers[i : i + self.batch_size]
+            heads = _rows(
+                self._result_sets(svc, hcols, "PurchaseOrderNo$", _or("PurchaseOrderNo$", batch)), hnames, hcols
+            )
+            lines_obj = svc.oLines if self.u.lines_result_sets_via_olines else svc
+            raw = self._result_sets(lines_obj, lcols, "LineKey$", _or("PurchaseOrderNo$", batch))
+            by_po: dict[str, list[PurchaseOrderLine]] = {}
+            for row in _rows(raw, lnames, lcols):
+                by_po.setdefault(row.pop("purchase_order_no"), []).append(PurchaseOrderLine(**row))
+            orders += [PurchaseOrder(**h, lines=by_po.get(h["purchase_order_no"], [])) for h in heads]
+        return orders
+
+    def purchase_order(self, purchase_order_no: str) -> PurchaseOrder:
+        """One PO with its lines; unknown numbers raise SageNotFoundError with a message a clerk can act on."""
+        found = self._read_purchase_orders([purchase_order_no])
+        if not found:
+            raise SageNotFoundError(f"Purchase order {purchase_order_no} is not on file in company {self.company}.")
+        return found[0]
+
+    def _changed_keys(self, obj: Any, key_cols: list[str], since: ChangeCursor | None) -> list[tuple[str, str, str]]:
+        """Step 1: (key, date, time) of records updated at or after the cursor minus the overlap window."""
+        filter_ = ""
+        if since and since.date:
+            low = _stamp_hours(since.date, since.time) - self.overlap_hours
+            low_date = datetime.fromordinal(max(int(low // 24), 1)).strftime("%Y%m%d")
+            filter_ = f"DateUpdated$>={_quote(low_date)}"
+        cols = [*key_cols, "DateUpdated$", "TimeUpdated$"]
+        rows = _rows(self._result_sets(obj, cols, key_cols[-1], filter_), [*key_cols, "d", "t"], cols)
+        return [("-".join(r[k] for k in key_cols), r["d"], r["t"]) for r in rows]
+
+    def _poll(
+        self,
+        keyed: list[tuple[str, str, str]],
+        since: ChangeCursor | None,
+        limit: int | None,
+        fetch: Callable[[list[str]], dict[str, Any]],
+    ) -> tuple[list[Any], ChangeCursor]:
+        """Overlap, then de-duplicate by key + content hash: records sharing one stamp are never lost or repeated."""
+        since = since or ChangeCursor()
+        hw = _stamp_hours(since.date, since.time)
+        low = hw - self.overlap_hours if since.date else float("-inf")
+        candidates = []
+        for key, d, t in keyed:
+            s = _stamp_hours(d, t)
+            if s < low:
+                continue
+            prev = since.seen.get(key)
+            if prev and prev.split(":")[0] == f"{d}{t}" and s < hw:
+                continue  # seen with this exact stamp, and the stamp is older than the high-water tick
+            candidates.append((s, key, d, t))
+        candidates.sort()
+        if limit is not None and len(candidates) > limit:
+            cut = candidates[limit - 1][0]
+            candidates = [c for c in candidates if c[0] <= cut]
+        records = fetch([c[1] for c in candidates]) if candidates else {}
+        items, seen = [], dict(since.seen)
+        new_hw, new_date, new_time = hw, since.date, since.time
+        for s, key, d, t in candidates:
+            rec = records.get(key)
+            if rec is None:
+                continue  # deleted between the two reads
+            h = rec.content_hash()
+            if (since.seen.get(key) or ":").split(":")[1] != h:
+                items.append(rec)
+            seen[key] = f"{d}{t}:{h}"
+            if s > new_hw:
+                new_hw, new_date, new_time = s, d, t
+        window = new_hw - self.overlap_hours
+        keep = {k: v for k, v in seen.items() if _seen_hours(v) >= window}
+        return items, ChangeCursor(date=new_date, time=new_time, seen=keep)
+
+    def changed_purchase_orders(
+        self, since: ChangeCursor | None = None, limit: int | None = None
+    ) -> ChangedPurchaseOrders:
+        """POs created or changed since the cursor (all POs when `since` is None), with the next cursor."""
+        keyed = self._changed_keys(self._po_service(), ["PurchaseOrderNo$"], since)
+
+        def fetch(keys: list[str]) -> dict[str, Any]:
+            return {p.purchase_order_no: p for p in self._read_purchase_orders(keys)}
+
+        items, cursor = self._poll(keyed, since, limit, fetch)
+        return ChangedPurchaseOrders(items=items, cursor=cursor)
+
+    def _read_vendors(self, keys: list[str]) -> dict[str, Vendor]:
+        svc = self._object("AP_Vendor_svc", "A/P")
+        names, cols = list(VENDOR), list(VENDOR.values())
+        out: dict[str, Vendor] = {}
+        for i in range(0, len(keys), self.batch_size):
+            batch = [k.split("-", 1) for k in keys[i : i + self.batch_size]]
+            filter_ = " OR ".join(f"(APDivisionNo$={_quote(d)} AND VendorNo$={_quote(v)})" for d, v in batch)
+            for row in _rows(self._result_sets(svc, cols, "VendorNo$", filter_), names, cols):
+                vendor = Vendor(**row)
+                out[vendor.vendor_key] = vendor
+        return out
+
+    def changed_vendors(self, since: ChangeCursor | None = None, limit: int | None = None) -> ChangedVendors:
+        """Vendors created or changed since the cursor, keyed `division-vendor`."""
+        keyed = self._changed_keys(self._object("AP_Vendor_svc", "A/P"), ["APDivisionNo$", "VendorNo$"], since)
+        items, cursor = self._poll(keyed, since, limit, self._read_vendors)
+        return ChangedVendors(items=items, cursor=cursor)
+
+    def gl_accounts(self) -> list[GLAccount]:
+        """The chart of accounts with main/division/department segments and their descriptions (cost centres)."""
+        subs = self._object("GL_SubAccount_svc", "G/L")
+        sub_cols = ["SegmentNo$", "SubAccountCode$", "SubAccountDesc$"]
+        desc = {
+            (r["s"], r["c"]): r["d"]
+            for r in _rows(self._result_sets(subs, sub_cols, "SubAccountCode$", ""), ["s", "c", "d"], sub_cols)
+        }
+        svc = self._object("GL_Account_svc", "G/L")
+        cols = ["AccountKey$", "Account$", "MainAccountCode$", "AccountDesc$", "AccountType$", "Status$"]
+        accounts = []
+        for r in _rows(self._result_sets(svc, cols, "AccountKey$", ""), ["k", "a", "m", "d", "t", "s"], cols):
+            parts = r["a"].split("-")
+            div, dept = [*parts, "", ""][1:3]
+            accounts.append(
+                GLAccount(
+                    account_key=r["k"],
+                    account=r["a"],
+                    main_account=r["m"] or parts[0],
+                    division=div,
+                    department=dept,
+                    division_description=desc.get(("02", div), ""),
+                    department_description=desc.get(("03", dept), ""),
+                    description=r["d"],
+                    account_type=r["t"],
+                    active=r["s"] == "A",
+                )
+            )
+        return accounts
+
+    def _account_key(self, account: str) -> str:
+        svc = self._object("GL_Account_svc", "G/L")
+        cols = ["AccountKey$", "Status$"]
+        rows = _rows(self._result_sets(svc, cols, "AccountKey$", f"Account$={_quote(account)}"), ["k", "s"], cols)
+        if not rows:
+            raise SageValidationError(f"GL account {account} is not on file.", "account")
+        if rows[0]["s"] != "A":
+            raise SageValidationError(f"GL account {account} is inactive.", "account")
+        return str(rows[0]["k"])
+
+    # -- idempotency --------------------------------------------------------------------------------------------
+    def _receipt_bus(self) -> Any:
+        return self._object("PO_Receipt_bus", "P/O", self.u.receipt_ui_task)
+
+    def _find_receipts(self, filter_: str) -> list[SageDocument]:
+        bus = self._receipt_bus()
+        names, cols = list(RECEIPT), list(RECEIPT.values())
+        docs = []
+        for r in _rows(self._result_sets(bus, cols, "ReceiptNo$", filter_), names, cols):
+            status = r.pop("status")
+            kind = "receipt_of_goods" if r["receipt_type"] == "G" else "receipt_of_invoice"
+            docs.append(SageDocument(kind=kind, posted=status == "P", created=False, **r))
+        return docs
+
+    def find_by_source_key(self, key: str) -> SageDocument | None:
+        """The receipt (goods or invoice) written earlier with this idempotency key, if any."""
+        found = self._find_receipts(f"{self.u.source_key_column}={_quote(source_key_token(key))}")
+        return found[0] if found else None
+
+    # -- writes -------------------------------------------------------------------------------------------------
+    def _fault(self, point: str) -> None:
+        if self.fault_hook:
+            self.fault_hook(point)
+
+    def _write_receipt(
+        self, receipt_type: str, purchase_order_no: str, key: str, header: dict[str, Any], lines: list[dict[str, Any]]
+    ) -> SageDocument:
+        token = source_key_token(key)
+        bus = self._receipt_bus()
+        warnings: list[str] = []
+        no = ByRef("")
+        try:
+            self._check(bus, getattr(bus, self.u.next_receipt_no_method)(no))
+            self._check(bus, bus.nSetKeyValue("ReceiptType$", receipt_type), "ReceiptType$")
+            self._check(bus, bus.nSetKeyValue("ReceiptNo$", str(no.value)), "ReceiptNo$")
+            self._check(bus, bus.nSetKey(), "ReceiptNo$", expect=(RET_NEW,))
+            self._check(bus, bus.nSetValue("PurchaseOrderNo$", purchase_order_no), "PurchaseOrderNo$")
+            for column, value in header.items():
+                self._check(bus, bus.nSetValue(column, value), column, warnings=warnings)
+            self._check(bus, bus.nSetValue(self.u.source_key_column, token), self.u.source_key_column)
+            lines_obj = bus.oLines
+            for line in lines:
+                self._check(lines_obj, lines_obj.nAddLine(), "line", expect=(RET_NEW,))
+                for column, value in line.items():
+                    self._check(lines_obj, lines_obj.nSetValue(column, value), column, warnings=warnings)
+                self._check(lines_obj, lines_obj.nWrite(), "line")
+            self._check(bus, bus.nWrite(), None, warnings=warnings)
+        except BaseException:
+            bus.nClear()
+            raise
+        self._fault("after_sage_write")
+        po = self.purchase_order_header(purchase_order_no)
+        return SageDocument(
+            kind="receipt_of_goods" if receipt_type == "G" else "receipt_of_invoice",
+            receipt_type=receipt_type,
+            receipt_no=str(no.value),
+            purchase_order_no=purchase_order_no,
+            ap_division_no=po[0],
+            vendor_no=po[1],
+            invoice_no=str(header.get("InvoiceNo$", "")),
+            source_key_token=token,
+            warnings=warnings,
+        )
+
+    def purchase_order_header(self, purchase_order_no: str) -> tuple[str, str]:
+        cols = ["APDivisionNo$", "VendorNo$"]
+        rows = _rows(
+            self._result_sets(
+                self._po_service(), cols, "PurchaseOrderNo$", f"PurchaseOrderNo$={_quote(purchase_order_no)}"
+            ),
+            ["d", "v"],
+            cols,
+        )
+        if not rows:
+            raise SageNotFoundError(f"Purchase order {purchase_order_no} is not on file in company {self.company}.")
+        return rows[0]["d"], rows[0]["v"]
+
+    def receive_goods(
+        self, purchase_order_no: str, lines: list[ReceiptLine], key: str, receipt_date: str | None = None
+    ) -> SageDocument:
+        """Receipt of goods (type G) against PO lines; the same key returns the same receipt, never a second one."""
+        if not lines:
+            raise SageValidationError("A receipt of goods needs at least one line.", "lines")
+
+        def attempt() -> SageDocument:
+            existing = self.find_by_source_key(key)
+            if existing:
+                return existing
+            self.purchase_order_header(purchase_order_no)
+            header = {"ReceiptDate$": receipt_date} if receipt_date else {}
+            rows = [{self.u.receipt_line_po_line_column: ln.line_key, "QuantityReceived": ln.quantity} for ln in lines]
+            return self._write_receipt("G", purchase_order_no, key, header, rows)
+
+        return self.policy.run(attempt)
+
+    def receive_invoice(
+        self,
+        purchase_order_no: str,
+        invoice_no: str,
+        invoice_date: str,
+        lines: list[InvoiceLine],
+        key: str,
+        freight_amount: float = 0.0,
+    ) -> SageDocument:
+        """Receipt of invoice (type I): on posting it becomes an AP open invoice with GL distribution.
+
+        A vendor invoice number already in Sage is refused here (Sage itself would turn it into an adjustment).
+        """
+        if not lines:
+            raise SageValidationError("A receipt of invoice needs at least one line.", "lines")
+        if not invoice_no.strip():
+            raise SageValidationError("The vendor's invoice number is required.", "invoice_no")
+
+        def attempt() -> SageDocument:
+            existing = self.find_by_source_key(key)
+            if existing:
+                return existing
+            div, vendor = self.purchase_order_header(purchase_order_no)
+            self._refuse_duplicate_invoice(div, vendor, invoice_no)
+            rows = []
+            for ln in lines:
+                row: dict[str, Any] = {self.u.receipt_line_po_line_column: ln.line_key, "QuantityInvoiced": ln.quantity}
+                if ln.unit_cost is not None:
+                    row["UnitCost"] = ln.unit_cost
+                if ln.account:
+                    row["PurchasesAcctKey$"] = self._account_key(ln.account)
+                rows.append(row)
+            header = {"InvoiceNo$": invoice_no, "InvoiceDate$": invoice_date, "FreightAmt": freight_amount}
+            self._receipt_bus()  # back to the receipt task after any GL lookups
+            return self._write_receipt("I", purchase_order_no, key, header, rows)
+
+        return self.policy.run(attempt)
+
+    def _refuse_duplicate_invoice(self, div: str, vendor: str, invoice_no: str) -> None:
+        where = f"APDivisionNo$={_quote(div)} AND VendorNo$={_quote(vendor)} AND InvoiceNo$={_quote(invoice_no)}"
+        pending = self._find_receipts(f'ReceiptType$="I" AND {where}')
+        cols = ["InvoiceNo$"]
+        open_inv = _rows(
+            self._result_sets(self._object("AP_OpenInvoice_svc", "A/P"), cols, "InvoiceNo$", where), ["i"], cols
+        )
+        if pending or open_inv:
+            raise SageValidationError(
+                f"Invoice {invoice_no} already exists for vendor {div}-{vendor}; Sage would "
+                "enter it as an adjustment, so it was not written.",
+                "invoice_no",
+            )
+
+    def post_receipts(self, posting_date: str | None = None) -> PostingResult:
+        """Run the receipt register update: posts every pending receipt (quantities, statuses, GL, AP)."""
+        date = posting_date or self.today()
+
+        def attempt() -> PostingResult:
+            pending = [f"{d.receipt_type}-{d.receipt_no}" for d in self._find_receipts('ReceiptStatus$="N"')]
+            upd = self._object("PO_ReceiptRegister_upd", "P/O", self.u.receipt_register_ui_task, cached=False)
+            try:
+                self._check(upd, upd.nSetPostingDate(date), "posting_date")
+                self._check(upd, upd.nUpdate())
+            finally:
+                upd.DropObject()
+            return PostingResult(posted=pending, posting_date=date)
+
+        return self.policy.run(attempt)
+
+
+def _seen_hours(entry: str) -> float:
+    stamp = entry.split(":")[0]
+    return _stamp_hours(stamp[:8], stamp[8:])
+
+
+__all__ = ["SageGateway", "source_key_token"]

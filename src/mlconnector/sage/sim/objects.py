@@ -1,0 +1,585 @@
+"""Generic simulated BOI record objects: keys, values, browsing, result sets, writes, locks and lines.
+
+Business rules live in `rules.py`; this module is the mechanics every `_bus`/`_svc` object shares.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from mlconnector.sage.boi import FIELD_SEP, RET_FAIL, RET_NEW, RET_OK, RET_WARNING, SEP
+from mlconnector.sage.sim.filters import FilterError, compile_expression, compile_filter
+from mlconnector.sage.sim.schema import AUDIT, TABLES, Table
+from mlconnector.sage.sim.seed import stamp
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from mlconnector.sage.sim.script import SySession
+
+__all__ = ["FIELD_SEP", "RecordObject"]
+
+READ_ONLY = frozenset(AUDIT.split())
+
+
+class Counted:
+    """Base for every simulated COM object: counts calls, adds the latency knob, keeps `sLastErrorMsg`."""
+
+    object_name = "?"
+
+    def __init__(self, session: SySession | None) -> None:
+        self._session = session
+        self._msg = ""
+
+    def _hit(self, method: str) -> None:
+        sim = self._sim()
+        sim.counter.hit(self.object_name, method)
+        if sim.knobs.latency_ms:
+            time.sleep(sim.knobs.latency_ms / 1000)
+
+    def _sim(self) -> Any:
+        assert self._session is not None
+        return self._session.sim
+
+    def _fail(self, msg: str, ret: int = RET_FAIL) -> int:
+        self._msg = msg
+        return ret
+
+    @property
+    def sLastErrorMsg(self) -> str:
+        self._hit("sLastErrorMsg")
+        return self._msg
+
+    def DropObject(self) -> None:
+        self._hit("DropObject")
+
+
+def _set_out(holder: Any, value: Any) -> None:
+    if not hasattr(holder, "value"):
+        raise TypeError("ByRef argument needs a holder with .value (a VARIANT over COM)")
+    holder.value = value
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return str(int(value)) if value == int(value) else f"{value:.6f}".rstrip("0")
+    return str(value)
+
+
+class RecordObject(Counted):
+    """One BOI object over one table: `nSetKey`/`nFind`/`nGetValue`/`nSetValue`/`nWrite`, browsing, result sets."""
+
+    table_name = ""
+    task = ""
+    read_only = False
+
+    def __init__(self, session: SySession) -> None:
+        super().__init__(session)
+        self.table: Table = TABLES[self.table_name]
+        self._keyvals: dict[str, str] = {}
+        self._rec: dict[str, Any] | None = None
+        self._orig: dict[str, Any] | None = None
+        self._is_new = False
+        self._browse: list[dict[str, Any]] = []
+        self._pos = 0
+        self._browse_prefix = ""
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        assert self._session is not None
+        return self._session.conn
+
+    def _row_to_rec(self, row: sqlite3.Row) -> dict[str, Any]:
+        return {c: row[self.table.sql(c)] for c in self.table.columns}
+
+    def _key_string(self, rec: dict[str, Any]) -> str:
+        return "".join(str(rec[k]) for k in self.table.key)
+
+    def _load(self, keyvals: dict[str, str]) -> dict[str, Any] | None:
+        where = " AND ".join(f'"{self.table.sql(k)}"=?' for k in self.table.key)
+        row = self.conn.execute(
+            f'SELECT * FROM "{self.table.name}" WHERE {where}', [keyvals[k] for k in self.table.key]
+        ).fetchone()
+        return self._row_to_rec(row) if row else None
+
+    def _rights(self, letter: str, what: str) -> bool:
+        assert self._session is not None
+        if self.read_only or self._session.has_right(self.task, letter):
+            return True
+        self._msg = f"You do not have {what} rights to {self.task} for user {self._session.user}."
+        return False
+
+    def _lock(self) -> bool:
+        assert self._session is not None and self._rec is not None
+        if self.read_only:
+            return True
+        return self._session.lock(self.table.name, self._key_string(self._rec), self)
+
+    def _unlock(self) -> None:
+        if self._session is not None and self._rec is not None and not self.read_only:
+            self._session.unlock(self.table.name, self._key_string(self._rec))
+
+    def _new_record(self) -> dict[str, Any]:
+        rec = {c: self.table.default(c) for c in self.table.columns}
+        rec.update(self._keyvals)
+        return rec
+
+    # -- keys -------------------------------------------------------------------------------------------------
+    def nSetKeyValue(self, column: str, value: str) -> int:
+        self._hit("nSetKeyValue")
+        if column not in self.table.key:
+            return self._fail(f"{column} is not a key column of {self.table.name}.")
+        self._keyvals[column] = str(value)
+        return RET_OK
+
+    def nSetKey(self, key: str | None = None) -> int:
+        """2 = new record started, 1 = existing record loaded (and locked), 0 = failed."""
+        self._hit("nSetKey")
+        if key is not None and key != "":
+            self._keyvals[self.table.key[-1]] = str(key)
+        if any(k not in self._keyvals or self._keyvals[k] == "" for k in self.table.key):
+            return self._fail(f"Key {'+'.join(self.table.key)} is not complete.")
+        self._release_current()
+        found = self._load(self._keyvals)
+        if found is None:
+            if self.read_only:
+                return self._fail(f"Record not found in {self.table.name}.")
+            if not self._rights("C", "Create"):
+                return RET_FAIL
+            self._rec, self._orig, self._is_new = self._new_record(), None, True
+            self._on_new()
+            return RET_NEW
+        if not self._rights("V", "View"):
+            return RET_FAIL
+        self._rec, self._orig, self._is_new = found, dict(found), False
+        if not self._lock():
+            self._rec = self._orig = None
+            return RET_FAIL
+        self._on_load()
+        return RET_OK
+
+    def nFind(self, key: str | None = None) -> int:
+        """1 = found and loaded (read only, no lock), 0 = not found; never creates a record."""
+        self._hit("nFind")
+        if key is not None and key != "":
+            self._keyvals[self.table.key[-1]] = str(key)
+        found = self._load(self._keyvals) if all(k in self._keyvals for k in self.table.key) else None
+        if found is None:
+            return self._fail(f"Record not found in {self.table.name}.")
+        self._release_current()
+        self._rec, self._orig, self._is_new = found, dict(found), False
+        self._on_load()
+        return RET_OK
+
+    def _release_current(self) -> None:
+        if self._rec is not None and not self._is_new:
+            self._unlock()
+        self._rec = self._orig = None
+
+    # -- values -----------------------------------------------------------------------------------------------
+    def nGetValue(self, column: str, out: Any) -> int:
+        self._hit("nGetValue")
+        rec = self._current()
+        if rec is None:
+            _set_out(out, "" if column.endswith("$") else 0)
+            return self._fail("No record is loaded.")
+        if not self.table.has(column):
+            return self._fail(f"Invalid column {column}.")
+        _set_out(out, rec[column])
+        return RET_OK
+
+    def _current(self) -> dict[str, Any] | None:
+        return self._rec
+
+    def nSetValue(self, column: str, value: Any) -> int:
+        """1 ok, -1 warning, 0 failed; rules in subclasses may fill defaults (e.g. from the vendor)."""
+        self._hit("nSetValue")
+        rec = self._current()
+        if rec is None:
+            return self._fail("No record is loaded; call nSetKey first.")
+        if self.read_only:
+            return self._fail(f"{self.object_name} is read only.")
+        if not self.table.has(column):
+            return self._fail(f"Invalid column {column}.")
+        if column in READ_ONLY or column in self.table.key:
+            return self._fail(f"{column} is read only.")
+        if not column.endswith("$"):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                return self._fail(f"{column} must be numeric; got {value!r}.")
+        else:
+            value = str(value)
+        return self._on_set(rec, column, value)
+
+    def _on_set(self, rec: dict[str, Any], column: str, value: Any) -> int:
+        rec[column] = value
+        return RET_OK
+
+    # -- lifecycle hooks for rules ----------------------------------------------------------------------------
+    def _on_new(self) -> None: ...
+
+    def _on_load(self) -> None: ...
+
+    def _validate(self, rec: dict[str, Any]) -> tuple[int, str]:
+        return RET_OK, ""
+
+    def _after_write(self, rec: dict[str, Any]) -> None: ...
+
+    # -- write ------------------------------------------------------------------------------------------------
+    def nWrite(self) -> int:
+        """Persist the record (and, in header objects, its lines) in one transaction: 1 / -1 warning / 0."""
+        self._hit("nWrite")
+        rec = self._rec
+        assert self._session is not None
+        if rec is None:
+            return self._fail("No record is loaded; call nSetKey first.")
+        if self.read_only:
+            return self._fail(f"{self.object_name} is read only.")
+        if not self._is_new and not self._rights("M", "Modify"):
+            return RET_FAIL
+        if self._session.contention(self.table.name):
+            return self._fail(self._session.in_use_message(self.table.name, self._key_string(rec)))
+        if not self._is_new and not self._session.lock(self.table.name, self._key_string(rec), self):
+            return RET_FAIL
+        ret, msg = self._validate(rec)
+        if ret == RET_FAIL:
+            return self._fail(msg)
+        date, tim = stamp(self._sim().now())
+        if self._is_new and "DateCreated$" in self.table.columns:
+            rec.update({"DateCreated$": date, "TimeCreated$": tim, "UserCreatedKey$": self._session.user_key})
+        if "DateUpdated$" in self.table.columns:
+            rec.update({"DateUpdated$": date, "TimeUpdated$": tim, "UserUpdatedKey$": self._session.user_key})
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.upsert(self.table, rec)
+            self._after_write(rec)
+            conn.execute("COMMIT")
+        except Exception as exc:
+            conn.execute("ROLLBACK")
+            if isinstance(exc, SimRuleError):
+                return self._fail(str(exc))
+            raise
+        self._unlock()
+        self._rec = self._orig = None
+        self._is_new = False
+        self._keyvals = {}
+        self._msg = msg
+        return RET_WARNING if ret == RET_WARNING else RET_OK
+
+    def upsert(self, table: Table, rec: dict[str, Any]) -> None:
+        cols = [table.sql(c) for c in table.columns]
+        self.conn.execute(
+            f'INSERT OR REPLACE INTO "{table.name}" ({", ".join(cols)}) VALUES ({", ".join("?" * len(cols))})',
+            [rec.get(c, table.default(c)) for c in table.columns],
+        )
+
+    def nDelete(self) -> int:
+        self._hit("nDelete")
+        if self._rec is None or self._is_new or self.read_only:
+            return self._fail("No existing record is loaded.")
+        if not self._rights("R", "Remove"):
+            return RET_FAIL
+        where = " AND ".join(f'"{self.table.sql(k)}"=?' for k in self.table.key)
+        self.conn.execute(f'DELETE FROM "{self.table.name}" WHERE {where}', [self._rec[k] for k in self.table.key])
+        self._release_current()
+        return RET_OK
+
+    def nClear(self) -> int:
+        """Drop the in-memory record without writing (and release its lock)."""
+        self._hit("nClear")
+        self._release_current()
+        self._is_new = False
+        self._keyvals = {}
+        return RET_OK
+
+    def DropObject(self) -> None:
+        super().DropObject()
+        self._release_current()
+
+    # -- browsing ---------------------------------------------------------------------------------------------
+    def nSetBrowseFilter(self, prefix: str) -> int:
+        self._hit("nSetBrowseFilter")
+        self._browse_prefix = str(prefix)
+        return RET_OK
+
+    def _browse_rows(self) -> list[dict[str, Any]]:
+        keys = ", ".join(f'"{self.table.sql(k)}"' for k in self.table.key)
+        concat = " || ".join(f'"{self.table.sql(k)}"' for k in self.table.key)
+        rows = self.conn.execute(
+            f'SELECT * FROM "{self.table.name}" WHERE {concat} LIKE ? ORDER BY {keys}',
+            (self._browse_prefix.replace("%", "") + "%",),
+        ).fetchall()
+        return [self._row_to_rec(r) for r in rows]
+
+    def nMoveFirst(self) -> int:
+        self._hit("nMoveFirst")
+        self._browse, self._pos = self._browse_rows(), 0
+        return self._browse_load()
+
+    def nMoveNext(self) -> int:
+        self._hit("nMoveNext")
+        self._pos += 1
+        return self._browse_load()
+
+    def _browse_load(self) -> int:
+        if self._pos >= len(self._browse):
+            self._rec = None
+            return self._fail("End of file.")
+        self._rec, self._is_new = self._browse[self._pos], False
+        return RET_OK
+
+    @property
+    def nEOF(self) -> int:
+        self._hit("nEOF")
+        return 1 if self._pos >= len(self._browse) else 0
+
+    def nGetRecord(self, out_record: Any, out_columns: Any = None) -> int:
+        self._hit("nGetRecord")
+        rec = self._current()
+        if rec is None:
+            return self._fail("No record is loaded.")
+        _set_out(out_record, SEP.join(fmt(rec[c]) for c in self.table.columns))
+        if out_columns is not None:
+            _set_out(out_columns, SEP.join(self.table.columns))
+        return RET_OK
+
+    def sGetColumns(self, table: str = "") -> str:
+        self._hit("sGetColumns")
+        return SEP.join(self.table.columns)
+
+    def sGetKeyColumns(self) -> str:
+        self._hit("sGetKeyColumns")
+        return SEP.join(self.table.key)
+
+    def nGetResultSets(
+        self,
+        columns: str,
+        key_column: str,
+        out_results: Any,
+        out_keys: Any,
+        filter_: str = "",
+        begin: str = "",
+        end: str = "",
+    ) -> int:
+        """Batched read: one call returns the expression of every matching record, SEP-separated."""
+        self._hit("nGetResultSets")
+        return self.result_sets(self.table, columns, key_column, out_results, out_keys, filter_, begin, end)
+
+    def result_sets(
+        self,
+        table: Table,
+        columns: str,
+        key_column: str,
+        out_results: Any,
+        out_keys: Any,
+        filter_: str,
+        begin: str,
+        end: str,
+    ) -> int:
+        try:
+            where, params = compile_filter(filter_ or "", table)
+            expr = compile_expression(columns, table)
+            key_expr = compile_expression(key_column, table)
+        except FilterError as exc:
+            return self._fail(str(exc))
+        key_sql = " || ".join(f'"{table.sql(k)}"' for k in table.key)
+        if begin:
+            where, params = f"{where} AND {key_sql} >= ?", [*params, begin]
+        if end:
+            where, params = f"{where} AND {key_sql} <= ?", [*params, end]
+        order = ", ".join(f'"{table.sql(k)}"' for k in table.key)
+        rows = self.conn.execute(f'SELECT * FROM "{table.name}" WHERE {where} ORDER BY {order}', params).fetchall()
+        _set_out(out_results, SEP.join(expr(r) for r in rows))
+        _set_out(out_keys, SEP.join(key_expr(r) for r in rows))
+        return RET_OK
+
+
+class SimRuleError(Exception):
+    """A business rule refused a write inside the transaction; becomes `sLastErrorMsg` and return 0."""
+
+
+class LinesObject(Counted):
+    """`oLines`: the detail lines of the header's in-memory document. Line `nWrite` commits to memory only."""
+
+    def __init__(self, header: HeaderObject) -> None:
+        super().__init__(header._session)
+        self.object_name = header.object_name + ".oLines"
+        self.header = header
+        self.table = TABLES[header.lines_table]
+        self.lines: list[dict[str, Any]] = []
+        self._cur: dict[str, Any] | None = None
+        self._cur_is_new = False
+        self._pos = 0
+
+    def reset(self, lines: list[dict[str, Any]]) -> None:
+        self.lines, self._cur, self._pos = lines, None, 0
+
+    def _next_line_key(self) -> str:
+        return f"{max((int(line['LineKey$']) for line in self.lines), default=0) + 1:06d}"
+
+    def nAddLine(self) -> int:
+        """Start a new line (2); it joins the document on `oLines.nWrite()`."""
+        self._hit("nAddLine")
+        if self.header._rec is None:
+            return self._fail("No header record is loaded.")
+        if self.header.read_only:
+            return self._fail(f"{self.header.object_name} is read only.")
+        key = self._next_line_key() if not self._cur_is_new else self._cur["LineKey$"]  # type: ignore[index]
+        rec = {c: self.table.default(c) for c in self.table.columns}
+        rec.update({k: self.header._rec[k] for k in self.header.table.key if k in rec})
+        rec["LineKey$"] = key
+        if "LineSeqNo$" in rec:
+            rec["LineSeqNo$"] = f"{int(key):014d}"
+        self._cur, self._cur_is_new = rec, True
+        self.header._on_add_line(rec)
+        return RET_NEW
+
+    def nEditLine(self, line_key: str) -> int:
+        self._hit("nEditLine")
+        for line in self.lines:
+            if line["LineKey$"] == line_key:
+                self._cur, self._cur_is_new = dict(line), False
+                return RET_OK
+        return self._fail(f"Line {line_key} not found.")
+
+    def nGetValue(self, column: str, out: Any) -> int:
+        self._hit("nGetValue")
+        if self._cur is None or not self.table.has(column):
+            return self._fail(f"No line loaded or invalid column {column}.")
+        _set_out(out, self._cur[column])
+        return RET_OK
+
+    def nSetValue(self, column: str, value: Any) -> int:
+        self._hit("nSetValue")
+        if self._cur is None:
+            return self._fail("No line is loaded; call nAddLine first.")
+        if not self.table.has(column) or column in self.header.table.key or column == "LineKey$":
+            return self._fail(f"Invalid or read-only column {column}.")
+        if not column.endswith("$"):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                return self._fail(f"{column} must be numeric; got {value!r}.")
+        else:
+            value = str(value)
+        try:
+            return self.header._on_set_line(self._cur, column, value)
+        except SimRuleError as exc:
+            return self._fail(str(exc))
+
+    def nWrite(self) -> int:
+        self._hit("nWrite")
+        if self._cur is None:
+            return self._fail("No line is loaded.")
+        try:
+            self.header._validate_line(self._cur)
+        except SimRuleError as exc:
+            return self._fail(str(exc))
+        self.lines = [line for line in self.lines if line["LineKey$"] != self._cur["LineKey$"]] + [self._cur]
+        self.lines.sort(key=lambda line: line["LineKey$"])
+        self._cur, self._cur_is_new = None, False
+        return RET_OK
+
+    def nDelete(self) -> int:
+        self._hit("nDelete")
+        if self._cur is None:
+            return self._fail("No line is loaded.")
+        self.lines = [line for line in self.lines if line["LineKey$"] != self._cur["LineKey$"]]
+        self._cur = None
+        return RET_OK
+
+    def nMoveFirst(self) -> int:
+        self._hit("nMoveFirst")
+        self._pos = 0
+        return self._load_pos()
+
+    def nMoveNext(self) -> int:
+        self._hit("nMoveNext")
+        self._pos += 1
+        return self._load_pos()
+
+    def _load_pos(self) -> int:
+        if self._pos >= len(self.lines):
+            self._cur = None
+            return self._fail("End of file.")
+        self._cur, self._cur_is_new = dict(self.lines[self._pos]), False
+        return RET_OK
+
+    @property
+    def nEOF(self) -> int:
+        self._hit("nEOF")
+        return 1 if self._pos >= len(self.lines) else 0
+
+    def nGetResultSets(
+        self,
+        columns: str,
+        key_column: str,
+        out_results: Any,
+        out_keys: Any,
+        filter_: str = "",
+        begin: str = "",
+        end: str = "",
+    ) -> int:
+        """Batched read over the whole detail table (not only this document): how the gateway reads lines."""
+        self._hit("nGetResultSets")
+        return self.header.result_sets(self.table, columns, key_column, out_results, out_keys, filter_, begin, end)
+
+
+class HeaderObject(RecordObject):
+    """A document header whose lines are persisted only by the header's `nWrite`."""
+
+    lines_table = ""
+
+    def __init__(self, session: SySession) -> None:
+        super().__init__(session)
+        self._lines_obj = LinesObject(self)
+
+    @property
+    def oLines(self) -> LinesObject:
+        self._hit("oLines")
+        return self._lines_obj
+
+    def _doc_where(self) -> tuple[str, list[Any]]:
+        assert self._rec is not None
+        return (
+            " AND ".join(f'"{self.table.sql(k)}"=?' for k in self.table.key),
+            [self._rec[k] for k in self.table.key],
+        )
+
+    def _on_load(self) -> None:
+        where, params = self._doc_where()
+        lt = TABLES[self.lines_table]
+        rows = self.conn.execute(f'SELECT * FROM "{lt.name}" WHERE {where} ORDER BY LineKey', params).fetchall()
+        self._lines_obj.reset([{c: r[lt.sql(c)] for c in lt.columns} for r in rows])
+
+    def _on_new(self) -> None:
+        self._lines_obj.reset([])
+
+    def _after_write(self, rec: dict[str, Any]) -> None:
+        where, params = self._doc_where()
+        lt = TABLES[self.lines_table]
+        self.conn.execute(f'DELETE FROM "{lt.name}" WHERE {where}', params)
+        for line in self._lines_obj.lines:
+            line.update({k: rec[k] for k in self.table.key if k in line})
+            self.upsert(lt, line)
+
+    def _on_add_line(self, line: dict[str, Any]) -> None: ...
+
+    def _on_set_line(self, line: dict[str, Any], column: str, value: Any) -> int:
+        line[column] = value
+        return RET_OK
+
+    def _validate_line(self, line: dict[str, Any]) -> None: ...
+
+    def next_number(self, out: Any) -> int:
+        assert self.next_number_spec is not None
+        _method, name, width = self.next_number_spec
+        assert self._session is not None
+        _set_out(out, f"{self._session.next_number(name):0{width}d}")
+        return RET_OK
+
+    next_number_spec: tuple[str, str, int] | None = None

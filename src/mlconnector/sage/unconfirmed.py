@@ -1,0 +1,34 @@
+"""Everything the BOI reference marks [U] (unconfirmed) lives here, behind one switch class.
+
+Verify each value against a real Sage 100 server (see docs/sage.md) and change it here only; the gateway reads
+nothing unconfirmed from anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Unconfirmed:
+    """Names and behaviours not confirmed by a source (reference `sage100-boi.md`, marked [U])."""
+
+    next_po_no_method: str = "nGetNextPurchaseOrderNo"
+    next_receipt_no_method: str = "nGetNextReceiptNo"
+    receipt_ui_task: str = "PO_Receipt_ui"
+    ap_invoice_ui_task: str = "AP_Invoice_ui"
+    receipt_register_ui_task: str = "PO_ReceiptRegister_ui"
+    receipt_line_po_line_column: str = "OrderLineKey$"
+    """How a receipt line names the PO line it receives (the reference found no copy-lines method)."""
+    source_key_column: str = "Comment$"
+    """Where the idempotency token is stored on receipt and invoice headers (a UDF is the alternative)."""
+    buyer_column: str = "RequisitorName$"
+    """Sage 100 has no standard buyer field on the PO header; the requisitor is the closest."""
+    lines_result_sets_via_olines: bool = True
+    """Batch-read detail lines with `oLines.nGetResultSets` on the header service object."""
+    ap_invoice_amount_column: str = "InvoiceAmt"
+    lock_message_fragment: str = "in use"
+    """The wording of Sage's record-lock message; the error table matches it case-insensitively."""
+
+
+UNCONFIRMED = Unconfirmed()

@@ -1,0 +1,118 @@
+"""The gateway contract, run against the simulator and against the COM marshalling code over a fake Dispatch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mlconnector.sage.errors import SageAuthError, SageNotFoundError, SageValidationError
+from mlconnector.sage.gateway import SageGateway
+from mlconnector.sage.models import InvoiceLine, ReceiptLine
+
+from .conftest import COMPANY, USER, no_wait_policy
+
+
+def test_purchase_order_has_supply_chain_fields(gateway: SageGateway) -> None:
+    po = gateway.purchase_order("0000001")
+    assert po.purchase_order_no == "0000001"
+    assert po.vendor_no.startswith("V") and po.ap_division_no in ("01", "02")
+    assert po.warehouse_code in ("000", "001", "002") and po.ship_to_code == po.warehouse_code
+    assert po.buyer and po.required_date and po.order_status == "N"
+    assert 1 <= len(po.lines) <= 40
+    line = po.lines[0]
+    assert line.item_code.startswith("ITM-") and line.unit_of_measure and line.quantity_ordered > 0
+    assert len(line.purchases_acct_key) == 9 and line.vendor_alias_item_no
+    assert line.extension_amount == pytest.approx(round(line.quantity_ordered * line.unit_cost, 2))
+
+
+def test_unknown_purchase_order_is_not_found(gateway: SageGateway) -> None:
+    with pytest.raises(SageNotFoundError, match="9999999 is not on file"):
+        gateway.purchase_order("9999999")
+
+
+def test_bad_password_is_an_auth_error_without_the_password(backend: Any) -> None:
+    with pytest.raises(SageAuthError) as info:
+        SageGateway(backend, USER, "wrong-secret", COMPANY)
+    assert "wrong-secret" not in str(info.value)
+
+
+def test_reads_are_batched_not_per_field(gateway: SageGateway, backend: Any) -> None:
+    backend.counter.reset()
+    result = gateway.changed_purchase_orders(None)
+    assert len(result.items) == 6
+    calls = backend.counter.snapshot()
+    assert not any(name.endswith("nGetValue") for name in calls)
+    assert sum(n for name, n in calls.items() if name.endswith("nGetResultSets")) == 3  # keys, headers, lines
+
+
+def test_vendors_and_gl_accounts(gateway: SageGateway) -> None:
+    vendors = gateway.changed_vendors(None).items
+    assert len(vendors) >= 40 and all(v.vendor_name for v in vendors)
+    accounts = gateway.gl_accounts()
+    by_account = {a.account: a for a in accounts}
+    acct = by_account["5100-01-10"]
+    assert (acct.main_account, acct.division, acct.department) == ("5100", "01", "10")
+    assert acct.department_description == "Production" and acct.active
+    assert not by_account["6200-02-30"].active
+
+
+def test_receive_goods_post_and_complete_the_order(gateway: SageGateway) -> None:
+    po = gateway.purchase_order("0000002")
+    lines = [ReceiptLine(line_key=ln.line_key, quantity=ln.quantity_ordered) for ln in po.lines]
+    doc = gateway.receive_goods("0000002", lines, key="asn:ACME:000000101:1:0001:SH-1")
+    assert doc.created and doc.receipt_type == "G" and doc.vendor_no == po.vendor_no
+    again = gateway.receive_goods("0000002", lines, key="asn:ACME:000000101:1:0001:SH-1")
+    assert not again.created and again.receipt_no == doc.receipt_no
+    posted = gateway.post_receipts("20260310")
+    assert posted.posted == [f"G-{doc.receipt_no}"]
+    after = gateway.purchase_order("0000002")
+    assert after.order_status == "X"
+    assert all(ln.quantity_received == ln.quantity_ordered for ln in after.lines)
+    assert gateway.find_by_source_key("asn:ACME:000000101:1:0001:SH-1").posted  # type: ignore[union-attr]
+
+
+def test_partial_receipt_backorders(gateway: SageGateway) -> None:
+    po = gateway.purchase_order("0000003")
+    first = po.lines[0]
+    gateway.receive_goods("0000003", [ReceiptLine(line_key=first.line_key, quantity=1)], key="partial-1")
+    gateway.post_receipts()
+    after = gateway.purchase_order("0000003")
+    assert after.order_status == "B"
+    assert after.lines[0].quantity_received == 1
+
+
+def test_receive_invoice_and_duplicate_vendor_invoice_is_refused(gateway: SageGateway) -> None:
+    po = gateway.purchase_order("0000004")
+    line = po.lines[0]
+    inv = [InvoiceLine(line_key=line.line_key, quantity=2, unit_cost=3.5, account="5100-01-10")]
+    doc = gateway.receive_invoice("0000004", "INV-77", "20260301", inv, key="810:ACME:INV-77")
+    assert doc.created and doc.receipt_type == "I" and doc.invoice_no == "INV-77"
+    gateway.post_receipts()
+    with pytest.raises(SageValidationError, match="already exists") as info:
+        gateway.receive_invoice("0000004", "INV-77", "20260301", inv, key="810:ACME:INV-77:resent-differently")
+    assert info.value.field == "invoice_no"
+    assert gateway.receive_invoice("0000004", "INV-77", "20260301", inv, key="810:ACME:INV-77").receipt_no == (
+        doc.receipt_no
+    )
+
+
+def test_inactive_gl_account_is_a_validation_error_with_the_field(gateway: SageGateway) -> None:
+    line = gateway.purchase_order("0000005").lines[0]
+    bad = [InvoiceLine(line_key=line.line_key, quantity=1, account="6200-02-30")]
+    with pytest.raises(SageValidationError, match="inactive"):
+        gateway.receive_invoice("0000005", "INV-9", "20260301", bad, key="inv-9")
+
+
+def test_unknown_po_line_passes_sages_message_through(gateway: SageGateway) -> None:
+    with pytest.raises(SageValidationError, match="Line 000999 is not on purchase order") as info:
+        gateway.receive_goods("0000001", [ReceiptLine(line_key="000999", quantity=1)], key="bad-line")
+    assert info.value.field == "OrderLineKey$"
+    assert gateway.find_by_source_key("bad-line") is None
+
+
+def test_view_only_user_cannot_create_receipts(backend: Any) -> None:
+    with SageGateway(backend, "viewer", "viewer-demo", COMPANY, policy=no_wait_policy()) as gw:
+        assert gw.purchase_order("0000001").lines
+        with pytest.raises(SageAuthError, match="Create rights"):
+            gw.receive_goods("0000001", [ReceiptLine(line_key="000001", quantity=1)], key="viewer-1")
