@@ -169,9 +169,15 @@ def audit_list(
     with ctx.store.transaction() as session:
         for e in session.scalars(query):
             table.add_row(
-                str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.direction, e.document_type, e.source_id,
-                e.target_id or "", e.status, (e.message or "")[:60],
-            )  # fmt: skip
+                str(e.id),
+                f"{e.at:%Y-%m-%d %H:%M:%S}",
+                e.direction,
+                e.document_type,
+                e.source_id,
+                e.target_id or "",
+                e.status,
+                (e.message or "")[:60],
+            )
     console.print(table)
 
 
@@ -184,8 +190,18 @@ def audit_show(entry_id: int) -> None:
         e = session.get(AuditEntry, entry_id)
         if e is None:
             fail(f"No audit line {entry_id}.")
-        for field in ("id", "at", "direction", "document_type", "source_id", "target_id", "idempotency_key",
-                      "status", "message", "payload_hash"):  # fmt: skip
+        for field in (
+            "id",
+            "at",
+            "direction",
+            "document_type",
+            "source_id",
+            "target_id",
+            "idempotency_key",
+            "status",
+            "message",
+            "payload_hash",
+        ):
             console.print(f"[bold]{field}[/bold]: {getattr(e, field)}")
         if e.payload:
             console.print(e.payload, markup=False, highlight=False)

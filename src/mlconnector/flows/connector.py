@@ -25,7 +25,9 @@ VENDOR_CURSOR = "vendors"
 class SageReader(Protocol):
     """The gateway operations the outbound side needs (the agent client and the gateway both have them)."""
 
-    def changed_purchase_orders(self, since: ChangeCursor | None = None, limit: int | None = None) -> ChangedPurchaseOrders: ...
+    def changed_purchase_orders(
+        self, since: ChangeCursor | None = None, limit: int | None = None
+    ) -> ChangedPurchaseOrders: ...
 
     def changed_vendors(self, since: ChangeCursor | None = None, limit: int | None = None) -> ChangedVendors: ...
 
@@ -122,13 +124,20 @@ class Connector:
                         kind="vendor_not_synced",
                         what=f"Vendor {vendor.vendor_key} was not updated in Cleo",
                         why=f"Cleo refused the partner record for {alias}: {exc}",
-                        suggested_fix="Check the partner in Cleo; the vendor is sent again when it next changes in Sage.",
+                        suggested_fix="Check the partner in Cleo; the vendor is sent again when it next changes.",
                         document_ref=f"VENDOR:{vendor.vendor_key}",
                     )
                 continue
             with self.store.transaction() as session:
-                audit(session, direction="OUT", document_type="vendor", source_id=vendor.vendor_key,
-                      target_id=alias, status="synced", idempotency_key=f"vendor:{vendor.vendor_key}:{vendor.content_hash()}")  # fmt: skip
+                audit(
+                    session,
+                    direction="OUT",
+                    document_type="vendor",
+                    source_id=vendor.vendor_key,
+                    target_id=alias,
+                    status="synced",
+                    idempotency_key=f"vendor:{vendor.vendor_key}:{vendor.content_hash()}",
+                )
             updated.append(vendor.vendor_key)
         with self.store.transaction() as session:
             set_cursor(session, VENDOR_CURSOR, changed.cursor.model_dump_json())
@@ -139,8 +148,14 @@ class Connector:
         accounts = self.sage.gl_accounts()
         with self.store.transaction() as session:
             count = replace_gl_cache(session, gl_rows(accounts))
-            audit(session, direction="IN", document_type="gl", source_id="GL_Account", status="cached",
-                  message=f"{count} accounts")  # fmt: skip
+            audit(
+                session,
+                direction="IN",
+                document_type="gl",
+                source_id="GL_Account",
+                status="cached",
+                message=f"{count} accounts",
+            )
         try:
             self.cleo.put_lookup("sage-gl-accounts", gl_lookup(accounts))
             self.cleo.put_lookup("sage-cost-centres", cost_centre_lookup(accounts))
@@ -151,14 +166,21 @@ class Connector:
                     kind="gl_not_published",
                     what="GL accounts were cached but not published to Cleo",
                     why=str(exc),
-                    suggested_fix="Nothing to do if it passes at the next GL refresh; `ml-connector sync now gl` to retry.",
+                    suggested_fix="It is retried at the next GL refresh, or now with `ml-connector sync now gl`.",
                     document_ref="GL",
                 )
             return []
         with self.store.transaction() as session:
             resolve_exceptions(session, kind="gl_not_published", document_ref="GL")
-            audit(session, direction="OUT", document_type="gl", source_id="GL_Account", target_id="sage-gl-accounts",
-                  status="published", message=f"{count} accounts")  # fmt: skip
+            audit(
+                session,
+                direction="OUT",
+                document_type="gl",
+                source_id="GL_Account",
+                target_id="sage-gl-accounts",
+                status="published",
+                message=f"{count} accounts",
+            )
         return [a.account_key for a in accounts]
 
     # ------------------------------------------------------------------------------------------------- replay
@@ -173,16 +195,28 @@ class Connector:
                     outcome[key] = "nothing to replay (held or unknown)"
                     continue
                 partner, payload, icn, doc_type, po = (
-                    row.partner, row.payload, f"{row.interchange_control:09d}", row.document_type, row.po_number
-                )  # fmt: skip
+                    row.partner,
+                    row.payload,
+                    f"{row.interchange_control:09d}",
+                    row.document_type,
+                    row.po_number,
+                )
             result = self.cleo.send_document(partner, payload, document_type=doc_type, icn=icn)
             status = "already in Cleo" if result.already_sent else "re-sent"
             with self.store.transaction() as session:
                 if not result.already_sent:
                     row = session.scalars(select(OutboundDocument).where(OutboundDocument.idempotency_key == key)).one()
                     row.status, row.cleo_message_id = "sent", result.message_id
-                audit(session, direction="OUT", document_type=doc_type, source_id=po, target_id=result.message_id,
-                      status="replayed", idempotency_key=key, message=status)  # fmt: skip
+                audit(
+                    session,
+                    direction="OUT",
+                    document_type=doc_type,
+                    source_id=po,
+                    target_id=result.message_id,
+                    status="replayed",
+                    idempotency_key=key,
+                    message=status,
+                )
             outcome[key] = status
         return outcome
 

@@ -11,7 +11,8 @@ is recorded as sent, never duplicated.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -53,7 +54,7 @@ class Sender:
     application_id: str
     usage: str
     buyer: Buyer
-    delimiters: Delimiters = Delimiters(segment_suffix="\n")
+    delimiters: Delimiters = field(default_factory=lambda: Delimiters(segment_suffix="\n"))
 
 
 def envelope(sender: Sender, partner: TradingPartner) -> EnvelopeParties:
@@ -139,7 +140,7 @@ def _hold(
             session,
             kind=UNKNOWN_PARTNER,
             what=f"PO {po.purchase_order_no} is held: it was not sent to Cleo",
-            why=f"Vendor {po.vendor_key} is mapped to {mapping.partner}, but Cleo has no trading partner by that alias.",
+            why=f"Vendor {po.vendor_key} is mapped to {mapping.partner}, but Cleo has no partner by that alias.",
             suggested_fix=f"Create {mapping.partner} in Cleo, or map the vendor to the right alias "
             f"(ml-connector map vendor {po.vendor_key} PARTNER).",
             document_ref=po_ref(po.purchase_order_no),
@@ -179,9 +180,7 @@ def render(
     elif mapping.change_document == "860":
         assert state is not None
         previous = SagePurchaseOrder.model_validate_json(state.document)
-        document = to_change(
-            previous, po, buyer=sender.buyer, sequence=sequence - 1, cancel=action is Action.CANCEL
-        )
+        document = to_change(previous, po, buyer=sender.buyer, sequence=sequence - 1, cancel=action is Action.CANCEL)
         document_type, purpose = "860", document.purpose
     else:
         purpose = Purpose.CANCELLATION if action is Action.CANCEL else Purpose.REPLACE
@@ -295,15 +294,29 @@ def send(store: Store, cleo: CleoClient, work: str) -> str:
                 document_ref=po_ref(po_number),
                 idempotency_key=key,
             )
-            audit(session, direction="OUT", document_type=document_type, source_id=po_number, status="refused",
-                  idempotency_key=key, message=str(exc))  # fmt: skip
+            audit(
+                session,
+                direction="OUT",
+                document_type=document_type,
+                source_id=po_number,
+                status="refused",
+                idempotency_key=key,
+                message=str(exc),
+            )
         return "failed"
     except CleoError as exc:
         with store.transaction() as session:
             row = session.scalars(select(OutboundDocument).where(OutboundDocument.idempotency_key == key)).one()
             row.attempts += 1
-            audit(session, direction="OUT", document_type=document_type, source_id=po_number, status="deferred",
-                  idempotency_key=key, message=f"Cleo unavailable, will retry next run: {exc}")  # fmt: skip
+            audit(
+                session,
+                direction="OUT",
+                document_type=document_type,
+                source_id=po_number,
+                status="deferred",
+                idempotency_key=key,
+                message=f"Cleo unavailable, will retry next run: {exc}",
+            )
         return "deferred"
     faults.point("after_post_before_recording")
     with store.transaction() as session:

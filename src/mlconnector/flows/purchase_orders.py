@@ -38,14 +38,35 @@ CANCELLED = "Z"
 
 # The fields that reach the vendor; a change in any other field (receipts, audit stamps) sends nothing.
 ORDER_FIELDS = (
-    "purchase_order_no", "purchase_order_date", "order_type", "vendor_no", "ap_division_no", "warehouse_code",
-    "ship_to_code", "ship_to_name", "ship_to_address1", "ship_to_city", "ship_to_state", "ship_to_zip_code",
-    "buyer", "required_date", "ship_via", "fob",
-)  # fmt: skip
+    "purchase_order_no",
+    "purchase_order_date",
+    "order_type",
+    "vendor_no",
+    "ap_division_no",
+    "warehouse_code",
+    "ship_to_code",
+    "ship_to_name",
+    "ship_to_address1",
+    "ship_to_city",
+    "ship_to_state",
+    "ship_to_zip_code",
+    "buyer",
+    "required_date",
+    "ship_via",
+    "fob",
+)
 LINE_FIELDS = (
-    "line_key", "item_code", "item_description", "item_type", "vendor_alias_item_no", "unit_of_measure",
-    "warehouse_code", "required_date", "quantity_ordered", "unit_cost",
-)  # fmt: skip
+    "line_key",
+    "item_code",
+    "item_description",
+    "item_type",
+    "vendor_alias_item_no",
+    "unit_of_measure",
+    "warehouse_code",
+    "required_date",
+    "quantity_ordered",
+    "unit_cost",
+)
 
 
 class Action(StrEnum):
@@ -213,7 +234,8 @@ def to_change(
 
 
 def _change_type(old: SagePurchaseOrderLine, new: SagePurchaseOrderLine) -> str | None:
-    same_other = all(getattr(old, f) == getattr(new, f) for f in LINE_FIELDS if f not in ("quantity_ordered", "unit_cost"))
+    other_fields = [f for f in LINE_FIELDS if f not in ("quantity_ordered", "unit_cost")]
+    same_other = all(getattr(old, f) == getattr(new, f) for f in other_fields)
     qty_changed = old.quantity_ordered != new.quantity_ordered
     price_changed = old.unit_cost != new.unit_cost
     if same_other and qty_changed and not price_changed:
