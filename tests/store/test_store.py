@@ -150,3 +150,17 @@ def test_vendor_mapping_upsert(store: Store) -> None:
         mapping = partner_for_vendor(session, "01-ACME")
         assert mapping is not None
         assert (mapping.partner, mapping.change_document) == ("ACME-EDI", "860")
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    """A model change without its Alembic migration fails here, not on a customer's upgrade."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from mlconnector.store.models import Base
+
+    store = Store(database_url)
+    with store.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+    store.close()
+    assert diff == []

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 14:27:34.794191
+Create Date: 2026-11-26 14:31:13.344732
 """
 
 from __future__ import annotations
@@ -133,6 +133,7 @@ def upgrade() -> None:
         sa.Column("group_control", sa.Integer(), nullable=True),
         sa.Column("set_control", sa.String(length=9), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("fa_status", sa.String(length=24), nullable=False),
         sa.Column("cleo_message_id", sa.String(length=64), nullable=True),
         sa.Column("payload", sa.Text(), nullable=True),
@@ -166,9 +167,20 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("po_number", name=op.f("pk_purchase_order_state")),
     )
+    op.create_table(
+        "trading_partners",
+        sa.Column("alias", sa.String(length=64), nullable=False),
+        sa.Column("cleo_id", sa.String(length=64), nullable=True),
+        sa.Column("isa_qualifier", sa.String(length=2), nullable=False),
+        sa.Column("isa_id", sa.String(length=15), nullable=False),
+        sa.Column("gs_id", sa.String(length=15), nullable=True),
+        sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("alias", name=op.f("pk_trading_partners")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("trading_partners")
     op.drop_table("purchase_order_state")
     op.drop_table("partner_mappings")
     with op.batch_alter_table("outbound_documents", schema=None) as batch_op:
