@@ -34,6 +34,7 @@ class EdiSettings(BaseModel):
     sender_id: str = "ABCDIST"
     application_sender: str = "ABCDIST"
     usage: str = "P"
+    buyer_name: str = "ABC Distribution"
 
 
 class ScheduleSettings(BaseModel):
@@ -114,6 +115,7 @@ sender_qualifier = "ZZ"
 sender_id = "ABCDIST"
 application_sender = "ABCDIST"
 usage = "P"                   # P production, T test
+buyer_name = "ABC Distribution"  # N1*BY on every 850
 
 [schedule]                    # seconds between runs
 purchase_orders_seconds = 900
