@@ -41,7 +41,10 @@ def sage_client(ctx: Context) -> AgentClient:
     sage = ctx.vault.get("sage")
     agent = ctx.vault.get("agent")
     if not ctx.settings.agent.fingerprint:
-        fail("The agent's certificate fingerprint is not configured.", hint="Set [agent] fingerprint in ml-connector.toml.")
+        fail(
+            "The agent's certificate fingerprint is not configured.",
+            hint="Set [agent] fingerprint in ml-connector.toml.",
+        )
     return AgentClient(
         ctx.settings.agent.url,
         agent_key(agent["key"].reveal()),

@@ -48,6 +48,8 @@ def store_status(store: Store) -> StoreStatus:
             ).all()
         )
         status.last_activity = dict(
-            session.execute(select(AuditEntry.document_type, func.max(AuditEntry.at)).group_by(AuditEntry.document_type)).all()
+            session.execute(
+                select(AuditEntry.document_type, func.max(AuditEntry.at)).group_by(AuditEntry.document_type)
+            ).all()
         )
     return status

@@ -1,0 +1,286 @@
+"""Matching what suppliers send against Sage: ASN lines to PO lines, invoices to POs, receipts and the GL.
+
+Pure functions: documents and Sage records in, a plan to write or the reasons not to out. A document with any
+problem for a PO writes nothing for that PO — never half a receipt — and every problem says, in a clerk's words,
+what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from mlconnector.flows.purchase_orders import decimal
+from mlconnector.flows.purchase_orders import line_key as to_line_key
+from mlconnector.sage.models import InvoiceLine as SageInvoiceLine
+from mlconnector.sage.models import PurchaseOrder as SagePurchaseOrder
+from mlconnector.sage.models import PurchaseOrderLine as SagePurchaseOrderLine
+from mlconnector.sage.models import ReceiptLine
+from mlconnector.x12.documents import Invoice, ProductId, ShipmentItem, ShipmentOrder
+
+CLOSED_STATUSES = {"X": "complete", "Z": "cancelled"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a document (or part of it) cannot be applied."""
+
+    kind: str
+    what: str
+    why: str
+    fix: str
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReceiptPlan:
+    po_number: str
+    lines: tuple[ReceiptLine, ...]
+
+
+@dataclass(frozen=True)
+class InvoicePlan:
+    po_number: str
+    invoice_number: str
+    lines: tuple[SageInvoiceLine, ...]
+    freight: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class GLEntry:
+    """What the GL cache knows of one account."""
+
+    account_key: str
+    account: str
+    department: str | None
+    active: bool
+
+
+def find_po_line(
+    po: SagePurchaseOrder, line_number: str, product_ids: tuple[ProductId, ...]
+) -> SagePurchaseOrderLine | None:
+    """The PO line a supplier line refers to: by PO1 line number, else buyer item code, else vendor part."""
+    by_key = {line.line_key: line for line in po.lines}
+    if line_number and (line := by_key.get(to_line_key(line_number))) is not None:
+        return line
+    for pid in product_ids:
+        for line in po.lines:
+            if pid.qualifier in ("BP", "IN", "SK") and pid.value == line.item_code:
+                return line
+            if pid.qualifier in ("VP", "VN") and line.vendor_alias_item_no and pid.value == line.vendor_alias_item_no:
+                return line
+    return None
+
+
+def _describe(line_number: str, product_ids: tuple[ProductId, ...]) -> str:
+    ids = ", ".join(f"{p.qualifier} {p.value}" for p in product_ids)
+    return f"line {line_number}" + (f" ({ids})" if ids else "")
+
+
+def po_problem(po_number: str, po: SagePurchaseOrder | None, document: str) -> Problem | None:
+    if po is None:
+        return Problem(
+            "unknown_po",
+            f"{document} names PO {po_number}, which is not in Sage",
+            f"Sage has no purchase order {po_number}.",
+            "Check the PO number with the supplier; correct it in Cleo and resend, or resolve this exception.",
+            {"po": po_number},
+        )
+    if po.order_status in CLOSED_STATUSES:
+        state = CLOSED_STATUSES[po.order_status]
+        return Problem(
+            "closed_po",
+            f"{document} is for PO {po_number}, which is {state} in Sage",
+            f"PO {po_number} is {state}; nothing more can be received or invoiced against it.",
+            "Reopen the PO in Sage if the goods are expected, then retry this exception.",
+            {"po": po_number, "status": po.order_status},
+        )
+    return None
+
+
+def plan_receipt(
+    shipment: ShipmentOrder,
+    po: SagePurchaseOrder | None,
+    *,
+    shipment_id: str,
+    over_shipment_percent: float,
+) -> ReceiptPlan | list[Problem]:
+    """One receipt of goods for one PO of an ASN, or every reason not to write it."""
+    document = f"ASN {shipment_id}"
+    if (problem := po_problem(shipment.po_number, po, document)) is not None:
+        return [problem]
+    assert po is not None
+    problems: list[Problem] = []
+    quantities: dict[str, Decimal] = {}
+    for item in shipment.all_items():
+        line = find_po_line(po, item.line_number, item.product_ids)
+        if line is None:
+            problems.append(_unknown_item(document, po.purchase_order_no, item))
+            continue
+        quantities[line.line_key] = quantities.get(line.line_key, Decimal(0)) + item.quantity_shipped
+    tolerance = Decimal(str(over_shipment_percent)) / 100
+    by_key = {line.line_key: line for line in po.lines}
+    for key, quantity in quantities.items():
+        line = by_key[key]
+        open_quantity = decimal(line.quantity_ordered) - decimal(line.quantity_received)
+        allowed = open_quantity + decimal(line.quantity_ordered) * tolerance
+        if quantity > allowed:
+            problems.append(
+                Problem(
+                    "over_shipment",
+                    f"{document} ships more than PO {po.purchase_order_no} line {int(key)} has open",
+                    f"Item {line.item_code}: {quantity} {line.unit_of_measure} shipped, {open_quantity} open "
+                    f"(ordered {line.quantity_ordered:g}, received {line.quantity_received:g}, "
+                    f"tolerance {over_shipment_percent:g}%).",
+                    "Agree the extra quantity with the buyer: raise the PO line quantity in Sage and retry, "
+                    "or refuse the excess and resolve this exception.",
+                    {"po": po.purchase_order_no, "line": key, "shipped": str(quantity), "open": str(open_quantity)},
+                )
+            )
+    if problems:
+        return problems
+    if not quantities:
+        return [
+            Problem(
+                "empty_shipment",
+                f"{document} lists no items for PO {po.purchase_order_no}",
+                "The order level of the ASN has no item lines.",
+                "Ask the supplier to resend the ASN with its items.",
+                {"po": po.purchase_order_no},
+            )
+        ]
+    lines = tuple(ReceiptLine(line_key=k, quantity=float(q)) for k, q in sorted(quantities.items()))
+    return ReceiptPlan(po.purchase_order_no, lines)
+
+
+def _unknown_item(document: str, po_number: str, item: ShipmentItem) -> Problem:
+    return Problem(
+        "unknown_item",
+        f"{document} has an item that is not on PO {po_number}",
+        f"{_describe(item.line_number, item.product_ids)} matches no line of PO {po_number} "
+        "(by line number, item code or vendor part).",
+        "Check the item with the supplier, or add a vendor alias item number in Sage, then retry.",
+        {"po": po_number, "line": item.line_number, "products": [f"{p.qualifier}:{p.value}" for p in item.product_ids]},
+    )
+
+
+def plan_invoice(
+    invoice: Invoice,
+    po: SagePurchaseOrder | None,
+    gl: Mapping[str, GLEntry],
+    cost_centres: set[str],
+    *,
+    price_variance_percent: float,
+) -> InvoicePlan | list[Problem]:
+    """A receipt of invoice for an 810, or every reason not to post it (price, quantity, GL)."""
+    document = f"Invoice {invoice.invoice_number}"
+    po_number = invoice.po_number or ""
+    if not po_number:
+        return [
+            Problem(
+                "unknown_po",
+                f"{document} names no PO",
+                "The 810 has no PO number (BIG04), so it cannot be matched.",
+                "Ask the supplier to resend the invoice with the PO number.",
+                {"invoice": invoice.invoice_number},
+            )
+        ]
+    if (problem := po_problem(po_number, po, document)) is not None:
+        return [problem]
+    assert po is not None
+    problems: list[Problem] = []
+    planned: dict[str, SageInvoiceLine] = {}
+    tolerance = Decimal(str(price_variance_percent)) / 100
+    for item in invoice.lines:
+        line = find_po_line(po, item.line_number, item.product_ids)
+        if line is None:
+            problems.append(
+                Problem(
+                    "unknown_item",
+                    f"{document} bills an item that is not on PO {po_number}",
+                    f"{_describe(item.line_number, item.product_ids)} matches no line of PO {po_number}.",
+                    "Ask the supplier for a corrected invoice, or resolve this exception.",
+                    {"po": po_number, "line": item.line_number},
+                )
+            )
+            continue
+        po_price = decimal(line.unit_cost)
+        if po_price and abs(item.unit_price - po_price) > po_price * tolerance:
+            problems.append(
+                Problem(
+                    "price_variance",
+                    f"{document} line {item.line_number} price differs from PO {po_number}",
+                    f"Item {line.item_code}: invoiced at {item.unit_price}, PO price {po_price} "
+                    f"(tolerance {price_variance_percent:g}%).",
+                    "Agree the price with the supplier; change the PO line cost in Sage and retry, or ask for a "
+                    "credit memo and resolve this exception.",
+                    {
+                        "po": po_number,
+                        "line": line.line_key,
+                        "invoiced": str(item.unit_price),
+                        "po_price": str(po_price),
+                    },
+                )
+            )
+        received = decimal(line.quantity_received)
+        already = decimal(line.quantity_invoiced)
+        if item.quantity + already > received:
+            problems.append(
+                Problem(
+                    "not_received",
+                    f"{document} bills more of PO {po_number} line {int(line.line_key)} than was received",
+                    f"Item {line.item_code}: invoicing {item.quantity} (already invoiced {already}), "
+                    f"received {received}.",
+                    "Usually the ASN is still on its way: retry after the goods are received.",
+                    {"po": po_number, "line": line.line_key},
+                )
+            )
+        problems.extend(gl_problems(document, line, gl, cost_centres))
+        planned[line.line_key] = SageInvoiceLine(
+            line_key=line.line_key, quantity=float(item.quantity), unit_cost=float(item.unit_price)
+        )
+    if problems:
+        return problems
+    freight = sum((c.amount for c in invoice.charges if c.indicator == "C"), Decimal(0))
+    return InvoicePlan(po_number, invoice.invoice_number, tuple(planned.values()), freight)
+
+
+def gl_problems(
+    document: str, line: SagePurchaseOrderLine, gl: Mapping[str, GLEntry], cost_centres: set[str]
+) -> list[Problem]:
+    """The accrual account must exist, be active and carry a known cost-centre segment."""
+    key = line.purchases_acct_key
+    entry = gl.get(key)
+    fix = "Correct the PO line's purchases account in Sage (or the GL account), then retry this exception."
+    if entry is None:
+        return [
+            Problem(
+                "gl_account",
+                f"{document}: PO line {int(line.line_key)} posts to an unknown GL account",
+                f"Account key {key or '(blank)'} is not in the chart of accounts.",
+                fix,
+                {"account_key": key},
+            )
+        ]
+    if not entry.active:
+        return [
+            Problem(
+                "gl_account",
+                f"{document}: GL account {entry.account} is inactive",
+                f"PO line {int(line.line_key)} accrues to {entry.account}, which is inactive in Sage.",
+                fix,
+                {"account": entry.account},
+            )
+        ]
+    if not entry.department or entry.department not in cost_centres:
+        return [
+            Problem(
+                "gl_account",
+                f"{document}: GL account {entry.account} has no valid cost centre",
+                f"The department segment {entry.department or '(blank)'} of {entry.account} is not a cost centre.",
+                fix,
+                {"account": entry.account},
+            )
+        ]
+    return []

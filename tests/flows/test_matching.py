@@ -1,0 +1,149 @@
+"""ASN and invoice matching: plans to write, or clear reasons not to (pure, no servers)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from mlconnector.flows.matching import GLEntry, InvoicePlan, Problem, ReceiptPlan, plan_invoice, plan_receipt
+from mlconnector.sage.models import PurchaseOrder, PurchaseOrderLine
+from mlconnector.x12.documents import Charge, Invoice, InvoiceLine, ProductId, ShipmentItem, ShipmentOrder, ShipmentPack
+
+GL = {
+    "K6000001": GLEntry("K6000001", "6000-01-10", "10", True),
+    "K6000002": GLEntry("K6000002", "6000-01-99", "99", True),
+    "K6000003": GLEntry("K6000003", "6100-01-10", "10", False),
+}
+CENTRES = {"10", "20"}
+
+
+def make_po(status: str = "O", received: float = 0, invoiced: float = 0, account: str = "K6000001") -> PurchaseOrder:
+    return PurchaseOrder(
+        purchase_order_no="0000123",
+        order_status=status,
+        ap_division_no="01",
+        vendor_no="ACME",
+        lines=[
+            PurchaseOrderLine(
+                line_key="000001",
+                item_code="WIDGET-1",
+                vendor_alias_item_no="AC-100",
+                unit_of_measure="EA",
+                quantity_ordered=10,
+                quantity_received=received,
+                quantity_invoiced=invoiced,
+                unit_cost=2.5,
+                purchases_acct_key=account,
+            ),
+            PurchaseOrderLine(
+                line_key="000002",
+                item_code="BOLT-7",
+                unit_of_measure="BX",
+                quantity_ordered=4,
+                unit_cost=12.0,
+                purchases_acct_key="K6000001",
+            ),
+        ],
+    )
+
+
+def shipment(*items: ShipmentItem, po_number: str = "0000123") -> ShipmentOrder:
+    return ShipmentOrder(po_number=po_number, packs=(ShipmentPack(items=items),))
+
+
+def item(line: str, qty: str, *ids: ProductId) -> ShipmentItem:
+    return ShipmentItem(line_number=line, quantity_shipped=Decimal(qty), uom="EA", product_ids=ids)
+
+
+def kinds(result: object) -> list[str]:
+    assert isinstance(result, list)
+    return [p.kind for p in result if isinstance(p, Problem)]
+
+
+def test_partial_shipment_receives_partial_quantities_summed_across_cartons() -> None:
+    result = plan_receipt(
+        shipment(item("1", "4"), item("1", "2"), item("2", "4")), make_po(), shipment_id="S1", over_shipment_percent=0
+    )
+    assert isinstance(result, ReceiptPlan)
+    assert [(ln.line_key, ln.quantity) for ln in result.lines] == [("000001", 6.0), ("000002", 4.0)]
+
+
+def test_lines_match_by_item_code_or_vendor_part_when_no_line_number() -> None:
+    by_part = shipment(item("", "3", ProductId("VP", "AC-100")), item("", "1", ProductId("BP", "BOLT-7")))
+    result = plan_receipt(by_part, make_po(), shipment_id="S1", over_shipment_percent=0)
+    assert isinstance(result, ReceiptPlan)
+    assert [ln.line_key for ln in result.lines] == ["000001", "000002"]
+
+
+def test_over_shipment_beyond_tolerance_writes_nothing_for_the_po() -> None:
+    result = plan_receipt(
+        shipment(item("1", "8"), item("2", "1")), make_po(received=5), shipment_id="S1", over_shipment_percent=10
+    )
+    assert kinds(result) == ["over_shipment"]
+    assert "8 EA shipped, 5 open" in result[0].why  # type: ignore[index]
+    within = plan_receipt(shipment(item("1", "6")), make_po(received=5), shipment_id="S1", over_shipment_percent=10)
+    assert isinstance(within, ReceiptPlan)
+
+
+@pytest.mark.parametrize(
+    ("po", "kind"), [(None, "unknown_po"), (make_po("X"), "closed_po"), (make_po("Z"), "closed_po")]
+)
+def test_unknown_or_closed_po(po: PurchaseOrder | None, kind: str) -> None:
+    assert kinds(plan_receipt(shipment(item("1", "1")), po, shipment_id="S1", over_shipment_percent=0)) == [kind]
+
+
+def test_unknown_item() -> None:
+    result = plan_receipt(
+        shipment(item("9", "1", ProductId("VP", "NOPE"))), make_po(), shipment_id="S1", over_shipment_percent=0
+    )
+    assert kinds(result) == ["unknown_item"]
+    assert "VP NOPE" in result[0].why  # type: ignore[index]
+
+
+def invoice(price: str = "2.5", qty: str = "4", po_number: str | None = "0000123") -> Invoice:
+    return Invoice(
+        invoice_number="INV-1",
+        invoice_date=date(2026, 11, 26),
+        po_number=po_number,
+        lines=(InvoiceLine(line_number="1", quantity=Decimal(qty), uom="EA", unit_price=Decimal(price)),),
+        total_amount=Decimal(qty) * Decimal(price),
+        charges=(Charge("C", "D240", Decimal("15.00")),),
+    )
+
+
+def test_matching_invoice_plans_a_receipt_of_invoice_with_freight() -> None:
+    result = plan_invoice(invoice(), make_po(received=4), GL, CENTRES, price_variance_percent=2)
+    assert isinstance(result, InvoicePlan)
+    assert result.freight == Decimal("15.00")
+    assert [(ln.line_key, ln.quantity, ln.unit_cost) for ln in result.lines] == [("000001", 4.0, 2.5)]
+
+
+def test_price_variance_beyond_tolerance() -> None:
+    assert kinds(plan_invoice(invoice("2.60"), make_po(received=4), GL, CENTRES, price_variance_percent=2)) == [
+        "price_variance"
+    ]
+    assert isinstance(
+        plan_invoice(invoice("2.54"), make_po(received=4), GL, CENTRES, price_variance_percent=2), InvoicePlan
+    )
+
+
+def test_invoice_ahead_of_receipt() -> None:
+    assert kinds(plan_invoice(invoice(), make_po(received=2), GL, CENTRES, price_variance_percent=2)) == [
+        "not_received"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("account", "words"),
+    [("K9999999", "not in the chart"), ("K6000003", "inactive"), ("K6000002", "not a cost centre")],
+)
+def test_gl_validation_names_the_account(account: str, words: str) -> None:
+    result = plan_invoice(invoice(), make_po(received=4, account=account), GL, CENTRES, price_variance_percent=2)
+    assert kinds(result) == ["gl_account"]
+    assert words in result[0].why  # type: ignore[index]
+
+
+def test_invoice_without_po_number() -> None:
+    assert kinds(plan_invoice(invoice(po_number=None), None, GL, CENTRES, price_variance_percent=2)) == ["unknown_po"]
