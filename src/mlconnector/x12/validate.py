@@ -91,7 +91,7 @@ class Validator:
                         token.segment_number,
                         None,
                         "",
-                        f"expected an ISA interchange header, found {ascii(token.text[:30])}: this does not look like X12",
+                        f"expected an ISA interchange header, found {token.text[:30]!a}: this is not X12",
                         INTERCHANGE,
                     )
                 )
