@@ -6,6 +6,7 @@ import typer
 
 from mlconnector import __version__
 from mlconnector.commands import admin
+from mlconnector.x12.cli import app as x12_app
 
 app = typer.Typer(
     name="ml-connector",
@@ -21,8 +22,8 @@ def root() -> None:
     """Sage 100 ⇄ Cleo connector."""
 
 
-# Sub-apps: one `app.add_typer(...)` line per package (x12, sage-sim, agent, cleo-sandbox …).
 admin.register(app)
+app.add_typer(x12_app, name="x12")
 
 
 @app.command()
