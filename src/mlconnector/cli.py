@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from mlconnector import __version__
+from mlconnector.cleo.sandbox.cli import cleo_sandbox_app
 
 app = typer.Typer(
     name="ml-connector",
@@ -21,6 +22,7 @@ def root() -> None:
 
 
 # Sub-apps: one `app.add_typer(...)` line per package (x12, sage-sim, agent, cleo-sandbox …).
+app.add_typer(cleo_sandbox_app, name="cleo-sandbox")
 
 
 @app.command()

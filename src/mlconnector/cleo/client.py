@@ -102,19 +102,12 @@ class CleoClient:
     ) -> SendResult:
         """Post one interchange to `partner` (alias or id); a 409 for a known ICN comes back as `already_sent`.
 
-        The `Idempotency-Key` (partner + ICN) lets a retry after a dropped connection find its own first attempt
-        (a sandbox extension; real Cleo ignores unknown headers and the 409 covers the same case).
+        Cleo has no idempotency keys, so the ICN is the key: a retry whose first attempt was stored but whose answer
+        was lost (dropped connection, 5xx after the write) also ends as `already_sent`, never as a second message.
         """
         icn = icn or interchange_control_number(payload)
         body = {"partner": partner, "documentType": document_type, "format": "x12", "payload": payload}
-        response = self.session.request(
-            "POST",
-            MESSAGES,
-            json=body,
-            headers={"Idempotency-Key": f"{partner}:{icn}"},
-            ok=(200, 201),
-            passthrough=(409,),
-        )
+        response = self.session.request("POST", MESSAGES, json=body, ok=(200, 201), passthrough=(409,))
         if response.status_code == 409:
             known = self.session.json("POST", MESSAGES, response)
             known = known if isinstance(known, dict) else {}

@@ -11,7 +11,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    """Outcome of sending one interchange: `already_sent` is True when Cleo already knew the ICN (409)."""
+    """Outcome of sending one interchange: `already_sent` is True when Cleo already held the ICN (409), from an
+    earlier send or from this call's own attempt whose answer was lost; either way the interchange is there once."""
 
     icn: str
     already_sent: bool
