@@ -29,7 +29,12 @@ def hand_850(icn: int, po_number: str = "PO1001") -> str:
         "CTT*1*10",
     ]
     body.append(f"SE*{len(body) + 1}*0001")
-    return isa(icn) + f"GS*PO*MLCONNECTOR*ACMESUPPLY*20261126*1200*{icn}*X*004010~" + "~".join(body) + f"~GE*1*{icn}~IEA*1*{icn:09d}~"
+    return (
+        isa(icn)
+        + f"GS*PO*MLCONNECTOR*ACMESUPPLY*20261126*1200*{icn}*X*004010~"
+        + "~".join(body)
+        + f"~GE*1*{icn}~IEA*1*{icn:09d}~"
+    )
 
 
 @pytest.fixture

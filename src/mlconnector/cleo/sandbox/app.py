@@ -51,9 +51,9 @@ class Simulator(Protocol):
 class ApiError(Exception):
     """Ends a request with `status` and `{"message"}`; extra keys (e.g. the known message's id on a 409) ride along."""
 
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, message: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
+        self.status, self.message, self.extra = status, message, extra or {}
 
 
 # ------------------------------------------------------------------------------------------------------ bodies
@@ -262,7 +262,7 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:
-        log.error("sandbox error: %s", type(exc).__name__)
+        log.error("sandbox error answered as 500", exc_info=exc)
         return JSONResponse({"message": "internal sandbox error"}, status_code=500)
 
     # ---------------------------------------------------------------------------------------------- login
@@ -306,8 +306,7 @@ def create_app(
             raise ApiError(
                 409,
                 f"Interchange {icn} was already received as message {known['id']}",
-                id=known["id"],
-                status=known["status"],
+                {"id": known["id"], "status": known["status"]},
             ) from None
         if not replayed and simulator is not None:
             try:
@@ -360,7 +359,7 @@ def create_app(
         try:
             partner = store.create_partner(tenant, body.model_dump())
         except Duplicate as dup:
-            raise ApiError(409, f"Partner alias {body.alias!r} exists", id=dup.existing["id"]) from None
+            raise ApiError(409, f"Partner alias {body.alias!r} exists", {"id": dup.existing["id"]}) from None
         return JSONResponse(partner_json(partner), status_code=201)
 
     @app.get("/api/partners/{partner_id}")
@@ -375,7 +374,7 @@ def create_app(
         try:
             partner = store.update_partner(tenant, partner_id, body.model_dump())
         except Duplicate as dup:
-            raise ApiError(409, f"Partner alias {body.alias!r} exists", id=dup.existing["id"]) from None
+            raise ApiError(409, f"Partner alias {body.alias!r} exists", {"id": dup.existing["id"]}) from None
         if partner is None:
             raise ApiError(404, f"No partner {partner_id!r}")
         return partner_json(partner)
