@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from mlconnector.cleo.sandbox.app import ApiError, SandboxUser, drop_inbound, message_json
 from mlconnector.cleo.sandbox.store import SandboxStore
@@ -93,7 +93,7 @@ def messages(
         for row in rows:
             typer.echo(json.dumps(message_json(row)))
         return
-    table = Table("id", "direction", "partner", "type", "status", "FA", "ICN", "at")
+    table = Table(Column("id", no_wrap=True), "direction", "partner", "type", "status", "FA", "ICN", "at")
     for row in rows:
         shown = message_json(row)
         table.add_row(
