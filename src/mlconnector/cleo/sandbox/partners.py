@@ -188,7 +188,7 @@ def _whole(quantity: Decimal) -> bool:
     return quantity == quantity.to_integral_value()
 
 
-def _sscc(partner: SimulatedPartner, serial: int) -> str:
+def sscc18(partner: SimulatedPartner, serial: int) -> str:
     """SSCC-18: extension digit, a 7-digit company prefix stable per partner, a serial, and the GS1 check digit."""
     body = f"0{zlib.crc32(partner.alias.encode()) % 10_000_000:07d}{serial % 1_000_000_000:09d}"
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
@@ -196,13 +196,13 @@ def _sscc(partner: SimulatedPartner, serial: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Shipped:
+class ShippedLine:
     line: PurchaseOrderLine
     quantity: Decimal
     price: Decimal
 
 
-class _Plan:
+class AnswerPlan:
     """Builds one partner's answers to one 850."""
 
     def __init__(self, partner: SimulatedPartner, po: PurchaseOrder, counters: PartnerCounters, when: datetime):
@@ -216,12 +216,12 @@ class _Plan:
         new = old * (1 + self.partner.price_change_percent / 100) if old else Decimal("1")
         return new.quantize(CENT, ROUND_HALF_UP)
 
-    def decide(self) -> tuple[PurchaseOrderAck, list[list[_Shipped]]]:
+    def decide(self) -> tuple[PurchaseOrderAck, list[list[ShippedLine]]]:
         """The 855 and the shipments (each a list of shipped lines) the profile calls for."""
         profile, lines = self.partner.profile, self.po.lines
         ack_lines: list[PurchaseOrderAckLine] = []
-        now: list[_Shipped] = []
-        later: list[_Shipped] = []
+        now: list[ShippedLine] = []
+        later: list[ShippedLine] = []
         backorder_line = None
         if profile == "partial-shipper":
             backorder_line = next((ln for ln in lines if ln.quantity >= 2 and _whole(ln.quantity)), None)
@@ -238,20 +238,20 @@ class _Plan:
                     if s.quantity
                 )
                 if qty - held:
-                    now.append(_Shipped(line, qty - held, price))
-                later.append(_Shipped(line, held, price))
+                    now.append(ShippedLine(line, qty - held, price))
+                later.append(ShippedLine(line, held, price))
             elif profile == "price-variance" and index == 0:
                 price = self.changed_price(line)
                 statuses = (LineAckStatus("IP", qty, line.uom),)
-                now.append(_Shipped(line, qty, price))
+                now.append(ShippedLine(line, qty, price))
             elif profile == "sloppy" and index == len(lines) - 1 and len(lines) > 1:
                 statuses = (LineAckStatus("IR", Decimal("0"), line.uom),)
             elif profile == "sloppy" and index == 0 and qty > 1:
                 qty = qty - 1
                 statuses = (LineAckStatus("IQ", qty, line.uom),)
-                now.append(_Shipped(line, qty, price))
+                now.append(ShippedLine(line, qty, price))
             else:
-                now.append(_Shipped(line, qty, price))
+                now.append(ShippedLine(line, qty, price))
             ack_lines.append(
                 PurchaseOrderAckLine(line.line_number, line.quantity, line.uom, price, line.product_ids, statuses)
             )
@@ -266,7 +266,7 @@ class _Plan:
         )
         return ack, [shipment for shipment in (now, later) if shipment]
 
-    def cartons(self, shipped: list[_Shipped]) -> tuple[ShipmentPack, ...]:
+    def cartons(self, shipped: list[ShippedLine]) -> tuple[ShipmentPack, ...]:
         """Pack each line into cartons of at most `units_per_carton`; a one-carton shipment of 2+ units uses two."""
         size = Decimal(max(self.partner.units_per_carton, 1))
         loads: list[list[ShipmentItem]] = []
@@ -285,14 +285,14 @@ class _Plan:
                     [replace(only, quantity_shipped=only.quantity_shipped - first)],
                 ]
         return tuple(
-            ShipmentPack(tuple(items), "GM", _sscc(self.partner, self.counters.next_serial())) for items in loads
+            ShipmentPack(tuple(items), "GM", sscc18(self.partner, self.counters.next_serial())) for items in loads
         )
 
-    def item(self, shipped: _Shipped, quantity: Decimal) -> ShipmentItem:
+    def item(self, shipped: ShippedLine, quantity: Decimal) -> ShipmentItem:
         line = shipped.line
         return ShipmentItem(line.line_number, quantity, line.uom, line.product_ids, quantity_ordered=line.quantity)
 
-    def ship_notice(self, shipped: list[_Shipped], number: int) -> ShipNotice:
+    def ship_notice(self, shipped: list[ShippedLine], number: int) -> ShipNotice:
         packs = self.cartons(shipped)
         ship_to = self.po.party("ST")
         parties = tuple(p for p in (ship_to, Party("SF", self.partner.name)) if p is not None)
@@ -312,7 +312,7 @@ class _Plan:
             parties=parties,
         )
 
-    def invoice(self, shipped: list[_Shipped], number: int) -> Invoice:
+    def invoice(self, shipped: list[ShippedLine], number: int) -> Invoice:
         lines = tuple(
             InvoiceLine(s.line.line_number, s.quantity, s.line.uom, s.price, s.line.product_ids) for s in shipped
         )
@@ -381,7 +381,7 @@ def plan_answers(
         po = received.document
         if not isinstance(po, PurchaseOrder) or po.purpose == Purpose.CANCELLATION or not po.lines:
             continue
-        plan = _Plan(partner, po, counters, when)
+        plan = AnswerPlan(partner, po, counters, when)
         ack, shipments = plan.decide()
         answers.append(Answer(delays.acknowledgment, "855", write(ack)))
         for number, shipped in enumerate(shipments, start=1):
