@@ -1,0 +1,300 @@
+"""Element checks for one segment: a compiled regular expression accepts a clean segment in one C-level call;
+only a segment it rejects is split and walked element by element to say exactly what is wrong.
+
+The slow path is the definition (types, lengths, code lists, characters); the regex is built to accept exactly
+what the slow path accepts (a property test holds them to that), minus calendar checks and syntax notes, which
+run in Python for the few segments that have them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+from mlconnector.x12.report import ELEMENT, X12Error
+from mlconnector.x12.schemas import COMPOSITE, DT, ID, NUM, TM, ElementDef, SegmentDef, SyntaxNote
+from mlconnector.x12.schemas import R as REAL
+
+_CONTROL = "\x00-\x1f\x7f\ufffd"
+_NUMERIC = re.compile(r"-?\d+", re.ASCII)
+_REAL = re.compile(r"-?(?:\d+\.?\d*|\.\d+)", re.ASCII)
+_TIME = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d(?:[0-5]\d\d{0,2})?", re.ASCII)
+
+
+def _char_class(banned: str) -> str:
+    return "[^" + _CONTROL + re.escape(banned) + "]"
+
+
+def _time_pattern(lo: int, hi: int) -> str:
+    lengths = [n for n in (4, 6, 7, 8) if lo <= n <= hi]
+    tails = {4: "", 6: "[0-5]\\d", 7: "[0-5]\\d\\d", 8: "[0-5]\\d\\d\\d"}
+    return "(?:[01]\\d|2[0-3])[0-5]\\d(?:" + "|".join(tails[n] for n in lengths) + ")" if lengths else "(?!)"
+
+
+def _date_pattern(el: ElementDef) -> str:
+    century = "\\d{4}" if el.max_len >= 8 else "\\d\\d"
+    return century + "(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\\d|3[01])" if el.min_len in (6, 8) else "(?!)"
+
+
+def _element_pattern(el: ElementDef, cls: str, composite_cls: str) -> str:
+    if el.kind == NUM:
+        return f"-?\\d{{{el.min_len},{el.max_len}}}"
+    if el.kind == REAL:
+        lo = max(el.min_len, 1)
+        return (
+            f"-?(?:\\d{{{lo},{el.max_len}}}|(?=[\\d.]{{{lo + 1},{el.max_len + 1}}}(?![\\d.]))(?:\\d+\\.\\d*|\\.\\d+))"
+        )
+    if el.kind == DT:
+        return _date_pattern(el)
+    if el.kind == TM:
+        return _time_pattern(el.min_len, el.max_len)
+    if el.kind == COMPOSITE:
+        return composite_cls + "+"
+    if el.codes is not None:
+        return "(?:" + "|".join(re.escape(c) for c in sorted(el.codes, key=len, reverse=True)) + ")"
+    return f"{cls}{{{el.min_len},{el.max_len}}}"
+
+
+def build_pattern(seg: SegmentDef, element: str, component: str, repetition: str | None) -> str:
+    """Regex for a whole clean segment (tag included) with these delimiters."""
+    sep = re.escape(element)
+    cls = _char_class(element + component + (repetition or ""))
+    composite_cls = _char_class(element + (repetition or ""))
+    elements = seg.elements
+    suffix = ""
+    all_optional = True
+    for el in reversed(elements):
+        pat = _element_pattern(el, cls, composite_cls)
+        piece = f"{sep}(?:{pat})" if el.mandatory else f"{sep}(?:{pat})?"
+        all_optional = all_optional and not el.mandatory
+        suffix = f"(?:{piece}{suffix})?" if all_optional else f"{piece}{suffix}"
+    return re.escape(seg.tag) + suffix
+
+
+def _valid_date(value: str) -> bool:
+    if not (value.isascii() and value.isdigit()) or len(value) not in (6, 8):
+        return False
+    year = int(value[:-4]) if len(value) == 8 else 2000 + int(value[:2])
+    try:
+        date(year, int(value[-4:-2]), int(value[-2:]))
+    except ValueError:
+        return False
+    return True
+
+
+def _digits(value: str) -> int:
+    return sum(ch in "0123456789" for ch in value)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Where a segment sits, for messages: tag, position in the set, and the order line it belongs to."""
+
+    tag: str
+    position: int
+    line: str | None = None
+
+    def describe(self) -> str:
+        if self.line:
+            return f"{self.tag} line {self.line}" if self.tag in _LINE_TAGS else f"{self.tag} in line {self.line}"
+        return f"{self.tag} (segment {self.position})"
+
+
+_LINE_TAGS = frozenset({"PO1", "IT1", "POC", "LIN", "SN1", "ACK"})
+
+
+class SegmentChecker:
+    """Checks one segment type under one set of delimiters."""
+
+    __slots__ = ("banned", "dates", "fast", "notes", "repetition", "seg", "sep")
+
+    def __init__(self, seg: SegmentDef, element: str, component: str, repetition: str | None) -> None:
+        self.seg = seg
+        self.sep = element
+        self.banned = set(component + (repetition or ""))
+        self.repetition = repetition
+        pattern = build_pattern(seg, element, component, repetition)
+        self.fast = re.compile(pattern, re.ASCII).fullmatch if seg.described else None
+        self.dates = tuple(el.position for el in seg.elements if el.kind == DT)
+        self.notes = seg.notes
+
+    def check(self, raw: str, ctx_line: str | None, position: int) -> list[X12Error] | None:
+        """None when the segment is clean; otherwise its element errors (AK403 codes)."""
+        if self.fast is None:
+            return self._characters_only(raw, ctx_line, position)
+        if self.fast(raw) is not None and raw.isprintable():
+            if not self.notes and not self.dates:
+                return None
+            els = raw.split(self.sep)
+            errors = self._dates(els, ctx_line, position) if self.dates else None
+            if self.notes:
+                note_errors = check_notes(self.seg, self.notes, els, Context(self.seg.tag, position, ctx_line))
+                if note_errors:
+                    errors = (errors or []) + note_errors
+            return errors
+        els = raw.split(self.sep)
+        ctx = Context(self.seg.tag, position, ctx_line)
+        errors = self.slow(els, ctx)
+        errors.extend(check_notes(self.seg, self.notes, els, ctx))
+        return errors or None
+
+    def _characters_only(self, raw: str, ctx_line: str | None, position: int) -> list[X12Error] | None:
+        if raw.isprintable() and "\ufffd" not in raw:
+            return None
+        ctx = Context(self.seg.tag, position, ctx_line)
+        for i, value in enumerate(raw.split(self.sep)[1:], 1):
+            if not value.isprintable() or "\ufffd" in value:
+                return [_err(ctx, i, "6", f"{ctx.describe()}: {self.seg.tag}{i:02d} holds an invalid character", value)]
+        return None
+
+    def _dates(self, els: list[str], ctx_line: str | None, position: int) -> list[X12Error] | None:
+        errors = None
+        for p in self.dates:
+            if p < len(els) and els[p] and not _valid_date(els[p]):
+                ctx = Context(self.seg.tag, position, ctx_line)
+                msg = f"{ctx.describe()}: {self.seg.tag}{p:02d} {els[p]!r} is not a calendar date (CCYYMMDD)"
+                errors = (errors or []) + [_err(ctx, p, "8", msg, els[p])]
+        return errors
+
+    def slow(self, els: list[str], ctx: Context) -> list[X12Error]:
+        """Element-by-element check; the reference definition the fast path mirrors."""
+        seg = self.seg
+        tag = seg.tag
+        where = ctx.describe()
+        errors: list[X12Error] = []
+        defs = seg.elements
+        if len(els) - 1 > len(defs):
+            extra = len(defs) + 1
+            errors.append(
+                _err(ctx, extra, "3", f"{where}: too many elements ({len(els) - 1}, {tag} has {len(defs)})", els[extra])
+            )
+        for el in defs:
+            value = els[el.position] if el.position < len(els) else ""
+            name = f"{tag}{el.position:02d} {el.name}"
+            if not value:
+                if el.mandatory:
+                    errors.append(_err(ctx, el.position, "1", f"{where}: {name} is required but missing", None, el))
+                continue
+            problem = element_problem(el, value, self.banned, self.repetition)
+            if problem:
+                code, text = problem
+                errors.append(_err(ctx, el.position, code, f"{where}: {name} {value!r} {text}", value, el))
+        return errors
+
+
+def element_problem(
+    el: ElementDef, value: str, banned: set[str], repetition: str | None = None
+) -> tuple[str, str] | None:
+    """(AK403 code, what is wrong) for a non-empty value, or None when it is acceptable."""
+    if not value.isprintable() or "\ufffd" in value:
+        return "6", "holds a control or undecodable character"
+    if el.kind == COMPOSITE:
+        return ("6", "holds the repetition separator") if repetition and repetition in value else None
+    if banned and any(ch in banned for ch in value):
+        return "6", "holds a delimiter character"
+    kind = el.kind
+    if kind == NUM:
+        if not _NUMERIC.fullmatch(value):
+            return "6", f"is not a whole number ({el.type_name})"
+        n = _digits(value)
+    elif kind == REAL:
+        if not _REAL.fullmatch(value):
+            return "6", "is not a decimal number"
+        n = _digits(value)
+    elif kind == DT:
+        if not _valid_date(value) or not el.min_len <= len(value) <= el.max_len:
+            return "8", f"is not a valid date ({'CCYYMMDD' if el.max_len == 8 else 'YYMMDD'})"
+        return None
+    elif kind == TM:
+        if not _TIME.fullmatch(value) or not el.min_len <= len(value) <= el.max_len or len(value) == 5:
+            return "9", "is not a valid time (HHMM, HHMMSS)"
+        return None
+    else:
+        n = len(value)
+    if n < el.min_len:
+        return "4", f"is too short (at least {el.min_len} characters)"
+    if n > el.max_len:
+        return "5", f"is too long (at most {el.max_len} characters)"
+    if kind == ID and el.codes is not None and value not in el.codes:
+        return "7", "is not a valid code here"
+    return None
+
+
+def _err(
+    ctx: Context, position: int, code: str, message: str, value: str | None, el: ElementDef | None = None
+) -> X12Error:
+    return X12Error(
+        segment=ctx.tag,
+        position=ctx.position,
+        element=position,
+        code=code,
+        message=message,
+        level=ELEMENT,
+        reference=el.ref if el and el.ref else None,
+        bad_value=value[:99] if value else None,
+    )
+
+
+def check_notes(seg: SegmentDef, notes: tuple[SyntaxNote, ...], els: list[str], ctx: Context) -> list[X12Error]:
+    """Syntax notes P, R, C, E, L; a broken note maps to AK403 2 (conditional required) or 10 (exclusion)."""
+    errors: list[X12Error] = []
+    n = len(els)
+    tag = seg.tag
+    where = ctx.describe()
+
+    def has(p: int) -> bool:
+        return p < n and els[p] != ""
+
+    def label(p: int) -> str:
+        el = seg.elements[p - 1] if p <= len(seg.elements) else None
+        return el.label if el else f"{tag}{p:02d}"
+
+    for note in notes:
+        pos = note.positions
+        kind = note.kind
+        names = "/".join(f"{tag}{p:02d}" for p in pos)
+        if kind == "P":
+            present = [p for p in pos if has(p)]
+            if present and len(present) != len(pos):
+                first = present[0]
+                missing = next(p for p in pos if not has(p))
+                msg = (
+                    f"{where}: {label(first)} {els[first]} given without "
+                    f"{_article(label(missing))} ({names} must be paired)"
+                )
+                errors.append(_err(ctx, missing, "2", msg, None))
+        elif kind == "R":
+            if not any(has(p) for p in pos):
+                msg = f"{where}: at least one of {names} is required"
+                errors.append(_err(ctx, pos[0], "2", msg, None))
+        elif kind == "C":
+            if has(pos[0]):
+                for p in pos[1:]:
+                    if not has(p):
+                        msg = (
+                            f"{where}: {label(pos[0])} {els[pos[0]]} is given, so {tag}{p:02d} {label(p)} "
+                            f"is required ({note.text})"
+                        )
+                        errors.append(_err(ctx, p, "2", msg, None))
+        elif kind == "E":
+            present = [p for p in pos if has(p)]
+            if len(present) > 1:
+                msg = f"{where}: only one of {names} may be given"
+                errors.append(_err(ctx, present[1], "10", msg, els[present[1]]))
+        elif kind == "L" and has(pos[0]) and not any(has(p) for p in pos[1:]):
+            others = "/".join(f"{tag}{p:02d}" for p in pos[1:])
+            msg = f"{where}: {label(pos[0])} {els[pos[0]]} is given, so one of {others} is required ({note.text})"
+            errors.append(_err(ctx, pos[1], "2", msg, None))
+    return errors
+
+
+def _article(label: str) -> str:
+    return ("an " if label[:1].lower() in "aeio" else "a ") + label
+
+
+@cache
+def checker(seg: SegmentDef, element: str, component: str, repetition: str | None) -> SegmentChecker:
+    """One compiled checker per segment definition and delimiter set."""
+    return SegmentChecker(seg, element, component, repetition)

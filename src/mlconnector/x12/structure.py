@@ -1,0 +1,109 @@
+"""Segment order inside one transaction set: a small state machine over the compiled set structure.
+
+A stack of frames (loop, current entry, per-entry counts) is kept. A segment is looked for from the current entry
+onward in the innermost loop, then outward; finding it further up closes the inner loops (and reports their
+missing mandatory segments). A loop's trigger segment, found one level up at the entry already current, starts
+a new iteration. Nothing is allocated per segment except a frame when a loop starts.
+"""
+
+from __future__ import annotations
+
+from mlconnector.x12.report import SEGMENT, X12Error
+from mlconnector.x12.schemas import DICTIONARY, STRUCTURE_TAGS, Loop, SetSchema
+
+
+class StructureState:
+    """Tracks where in the set the last segment landed and reports AK304 structure errors."""
+
+    __slots__ = ("frames", "previous", "schema")
+
+    def __init__(self, schema: SetSchema) -> None:
+        self.schema = schema
+        body = schema.body
+        self.frames: list[list] = [[body, 0, [0] * len(body.entries)]]
+        self.previous = "ST"
+
+    def step(self, tag: str, position: int) -> list[X12Error] | None:
+        """Place `tag`; None when it fits, else the AK3 errors (missing mandatory segments or this one misplaced)."""
+        frames = self.frames
+        depth = len(frames) - 1
+        while depth >= 0:
+            frame = frames[depth]
+            loop: Loop = frame[0]
+            candidates = loop.index.get(tag)
+            if candidates is not None:
+                pos = frame[1]
+                for j in candidates:
+                    if j >= pos:
+                        return self._land(depth, j, tag, position)
+            depth -= 1
+        return [self._misplaced(tag, position)]
+
+    def _land(self, depth: int, j: int, tag: str, position: int) -> list[X12Error] | None:
+        frames = self.frames
+        errors: list[X12Error] | None = None
+        while len(frames) - 1 > depth:
+            missing = self._close(frames.pop(), position)
+            if missing:
+                errors = (errors or []) + missing
+        frame = frames[depth]
+        loop: Loop = frame[0]
+        pos = frame[1]
+        counts = frame[2]
+        if j > pos or counts[pos] == 0:
+            for k in loop.required:
+                if pos <= k < j and counts[k] == 0:
+                    errors = (errors or []) + [self._missing(loop, k, position)]
+        frame[1] = j
+        counts[j] += 1
+        entry = loop.entries[j]
+        self.previous = tag
+        if entry.loop is not None:
+            if counts[j] > entry.max_use:
+                message = (
+                    f"{tag} loop (segment {position}): the {tag} loop may repeat at most {entry.max_use} times here"
+                )
+                errors = (errors or []) + [X12Error(tag, position, None, "4", message, SEGMENT, loop_id=tag)]
+            inner = entry.loop
+            new_counts = [0] * len(inner.entries)
+            new_counts[0] = 1
+            frames.append([inner, 0, new_counts])
+        elif counts[j] > entry.max_use:
+            message = f"{tag} (segment {position}): {tag} may occur at most {entry.max_use} time(s) here"
+            errors = (errors or []) + [
+                X12Error(tag, position, None, "5", message, SEGMENT, loop_id=loop.loop_id or None)
+            ]
+        return errors
+
+    def _close(self, frame: list, position: int) -> list[X12Error]:
+        loop: Loop = frame[0]
+        pos, counts = frame[1], frame[2]
+        return [self._missing(loop, k, position) for k in loop.required if k >= pos and counts[k] == 0]
+
+    def _missing(self, loop: Loop, k: int, position: int) -> X12Error:
+        entry = loop.entries[k]
+        where = f"in the {loop.loop_id} loop" if loop.loop_id else f"in the {self.schema.set_id}"
+        what = f"{entry.tag} loop" if entry.loop else f"{entry.tag} segment"
+        message = f"{what} is required {where} but missing (expected before segment {position})"
+        return X12Error(entry.tag, position, None, "3", message, SEGMENT, loop_id=loop.loop_id or None)
+
+    def _misplaced(self, tag: str, position: int) -> X12Error:
+        loop_id = self.frames[-1][0].loop_id or None
+        set_id = self.schema.set_id
+        if tag in self.schema.tags:
+            message = f"{tag} (segment {position}): {tag} is out of order here (after {self.previous})"
+            code = "7"
+        elif tag in DICTIONARY or tag in STRUCTURE_TAGS:
+            message = f"{tag} (segment {position}): a {set_id} does not use {tag} segments"
+            code = "2"
+        else:
+            message = f"{tag[:10]!r} (segment {position}): not a known X12 segment ID"
+            code = "1"
+        return X12Error(tag[:3], position, None, code, message, SEGMENT, loop_id=loop_id)
+
+    def finish(self, position: int) -> list[X12Error]:
+        """At SE: every open loop and the set body must have had their mandatory segments."""
+        errors: list[X12Error] = []
+        while self.frames:
+            errors.extend(self._close(self.frames.pop(), position))
+        return errors

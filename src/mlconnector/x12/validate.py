@@ -1,0 +1,473 @@
+"""Validation of whole interchanges: envelopes, control numbers and counts, set structure, elements, syntax notes.
+
+The driver consumes the tokenizer's stream segment by segment and keeps only the open set's state, so memory does
+not grow with the file. A `SetSink` may receive each finished set with its segments (used by `read_documents`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from mlconnector.x12.elements import Context, _valid_date, check_notes, checker
+from mlconnector.x12.reader import InterchangeStart, Junk, Note, Separators, Token, tokens_from_data, tokens_from_stream
+from mlconnector.x12.report import (
+    ELEMENT,
+    GROUP,
+    INTERCHANGE,
+    SET,
+    GroupResult,
+    InterchangeResult,
+    SetResult,
+    ValidationReport,
+    X12Error,
+)
+from mlconnector.x12.schemas import FUNCTIONAL_IDS, SUPPORTED_SETS, base_version, segment_def, set_schema
+from mlconnector.x12.structure import StructureState
+
+_LINE_TAGS = frozenset({"PO1", "IT1", "POC", "LIN"})
+
+
+@dataclass(slots=True)
+class SetContext:
+    """What a sink learns about a finished set besides its result."""
+
+    interchange: InterchangeResult
+    group: GroupResult
+    separators: Separators
+    segments: list[list[str]]
+
+
+SetSink = Callable[[SetResult, SetContext], None]
+
+
+class _OpenSet:
+    __slots__ = ("count", "line", "result", "segments", "state", "version")
+
+    def __init__(self, result: SetResult, state: StructureState | None, version: str, keep: bool) -> None:
+        self.result = result
+        self.state = state
+        self.version = version
+        self.count = 1
+        self.line: str | None = None
+        self.segments: list[list[str]] | None = [] if keep else None
+
+
+class Validator:
+    """One pass over the tokens of a file or stream."""
+
+    def __init__(self, *, lenient: bool = False, sink: SetSink | None = None) -> None:
+        self.lenient = lenient
+        self.sink = sink
+        self.report = ValidationReport()
+        self.ic: InterchangeResult | None = None
+        self.group: GroupResult | None = None
+        self.open_set: _OpenSet | None = None
+        self.seps = Separators("*", ">", "~")
+        self.number = 0
+
+    # ------------------------------------------------------------------------------------------------ driver
+    def run(self, stream: Iterator[Token]) -> ValidationReport:
+        for token in stream:
+            if type(token) is str:
+                self.number += 1
+                open_set = self.open_set
+                sep = self.seps.element
+                cut = token.find(sep)
+                tag = token[:cut] if cut >= 0 else token
+                if open_set is not None and tag not in ("SE", "ST", "GE", "GS", "IEA", "ISA"):
+                    self._in_set(open_set, token, tag)
+                else:
+                    self._envelope(token, tag)
+            elif isinstance(token, InterchangeStart):
+                self.number = token.segment_number
+                self._start_interchange(token)
+            elif isinstance(token, Junk):
+                self.number = token.segment_number
+                self.report.errors.append(
+                    X12Error(
+                        "ISA",
+                        token.segment_number,
+                        None,
+                        "",
+                        f"expected an ISA interchange header, found {token.text[:40]!r}",
+                        INTERCHANGE,
+                    )
+                )
+            elif isinstance(token, Note):
+                self.report.warnings.append(X12Error("", token.segment_number, None, "", token.message, INTERCHANGE))
+        self._end_of_data()
+        if not self.report.interchanges and not self.report.errors:
+            self.report.errors.append(X12Error("ISA", 0, None, "", "no X12 interchange (ISA) found", INTERCHANGE))
+        return self.report
+
+    def _in_set(self, open_set: _OpenSet, raw: str, tag: str) -> None:
+        open_set.count += 1
+        position = open_set.count
+        if open_set.segments is not None:
+            open_set.segments.append(raw.split(self.seps.element))
+        state = open_set.state
+        if state is None:
+            return
+        result = open_set.result
+        if len(tag) > 3 or not tag.isalnum():
+            stripped = tag.strip()
+            tag = stripped if stripped.isalnum() and len(stripped) <= 3 else tag
+        errors = state.step(tag, position)
+        if errors:
+            for e in errors:
+                result.add(e)
+            if errors[-1].position == position and errors[-1].code in ("1", "2", "7"):
+                return
+        if tag in _LINE_TAGS:
+            parts = raw.split(self.seps.element, 2)
+            open_set.line = parts[1] if len(parts) > 1 and parts[1] else None
+        elif tag == "HL":
+            open_set.line = None
+        seg = segment_def(tag, open_set.version)
+        if seg is None:
+            return
+        seps = self.seps
+        problems = checker(seg, seps.element, seps.component, seps.repetition).check(raw, open_set.line, position)
+        if problems:
+            for p in problems:
+                result.add(p)
+
+    # --------------------------------------------------------------------------------------------- envelope
+    def _envelope(self, raw: str, tag: str) -> None:
+        els = raw.split(self.seps.element)
+        if tag == "ST":
+            self._start_set(els)
+        elif tag == "SE":
+            self._end_set(els)
+        elif tag == "GS":
+            self._start_group(els)
+        elif tag == "GE":
+            self._end_group(els)
+        elif tag == "IEA":
+            self._end_interchange(els)
+        else:
+            target = self.ic.errors if self.ic else self.report.errors
+            target.append(
+                X12Error(
+                    tag[:3],
+                    self.number,
+                    None,
+                    "2",
+                    f"segment {tag[:10]!r} (file segment {self.number}) sits outside any transaction set (ST … SE)",
+                    INTERCHANGE,
+                )
+            )
+
+    def _env_error(self, level: str, seg: str, code: str, message: str, element: int | None = None) -> X12Error:
+        return X12Error(seg, self.number, element, code, message, level)
+
+    def _start_interchange(self, token: InterchangeStart) -> None:
+        if self.ic is not None:
+            self._close_interchange_missing_trailer()
+        self.seps = token.separators
+        els = token.elements + [""] * (17 - len(token.elements))
+        ic = InterchangeResult(
+            control=els[13],
+            sender_qualifier=els[5],
+            sender_id=els[6].strip(),
+            receiver_qualifier=els[7],
+            receiver_id=els[8].strip(),
+            version=els[12],
+            usage=els[15],
+        )
+        self.report.interchanges.append(ic)
+        self.ic = ic
+        if not token.fixed_width:
+            detail = "; ".join(token.width_problems)
+            message = (
+                f"ISA is not fixed width ({detail}). Every ISA element has a fixed length (the ISA is 106 "
+                "characters); pad the IDs with spaces, or ask the partner to."
+            )
+            if self.lenient:
+                ic.warnings.append(self._env_error(INTERCHANGE, "ISA", "", message + " Accepted in lenient mode."))
+            else:
+                ic.errors.append(self._env_error(INTERCHANGE, "ISA", "", message))
+        checks = (
+            (9, els[9].isdigit() and len(els[9]) == 6 and _valid_date(els[9]), "8", "ISA09 date {v!r} is not YYMMDD"),
+            (10, _valid_time4(els[10]), "9", "ISA10 time {v!r} is not HHMM"),
+            (12, els[12].isdigit() and len(els[12]) == 5, "6", "ISA12 version {v!r} is not 5 digits (00401, 00501)"),
+            (13, els[13].isdigit() and len(els[13]) == 9, "6", "ISA13 control number {v!r} is not 9 digits"),
+            (14, els[14] in ("0", "1"), "7", "ISA14 acknowledgment requested {v!r} must be 0 or 1"),
+            (15, els[15] in ("P", "T", "I"), "7", "ISA15 usage indicator {v!r} must be P (production) or T (test)"),
+        )
+        for position, ok, code, template in checks:
+            if not ok:
+                ic.errors.append(self._env_error(INTERCHANGE, "ISA", code, template.format(v=els[position]), position))
+
+    def _start_group(self, els: list[str]) -> None:
+        if self.ic is None:
+            self.report.errors.append(self._env_error(INTERCHANGE, "GS", "", "GS group header before any ISA"))
+            return
+        if self.group is not None:
+            self._close_group_missing_trailer()
+        els = els + [""] * (9 - len(els))
+        version = els[8]
+        group = GroupResult(
+            functional_id=els[1],
+            control=els[6],
+            version=version,
+            application_sender=els[2],
+            application_receiver=els[3],
+            base_version=base_version(version),
+        )
+        self.ic.groups.append(group)
+        self.group = group
+        seg = segment_def("GS")
+        assert seg is not None
+        problems = checker(seg, self.seps.element, self.seps.component, self.seps.repetition).slow(
+            els, Context("GS", self.number)
+        )
+        for p in problems:
+            group.errors.append(X12Error("GS", self.number, p.element, p.code, p.message, GROUP))
+        if group.base_version is None:
+            group.errors.append(
+                self._env_error(
+                    GROUP,
+                    "GS",
+                    "2",
+                    f"unsupported version {version!r} in GS08 (group {els[6]}): this connector reads 004010 and 005010 "
+                    "(implementation suffixes such as 004010VICS or 005010X231 are read as their base version)",
+                    8,
+                )
+            )
+
+    def _start_set(self, els: list[str]) -> None:
+        if self.open_set is not None:
+            self._close_set_missing_trailer()
+        if self.group is None:
+            target = self.ic.errors if self.ic else self.report.errors
+            target.append(self._env_error(INTERCHANGE, "ST", "", "ST set header outside a functional group (no GS)"))
+            if self.ic is None:
+                return
+            self.group = GroupResult("", "", "", base_version="004010")
+            self.ic.groups.append(self.group)
+        group = self.group
+        set_id = els[1] if len(els) > 1 else ""
+        control = els[2] if len(els) > 2 else ""
+        result = SetResult(set_id, control, self.number)
+        group.sets.append(result)
+        version = group.base_version or "004010"
+        schema = set_schema(set_id, version) if group.base_version else None
+        keep = self.sink is not None
+        self.open_set = _OpenSet(result, StructureState(schema) if schema else None, version, keep)
+        if keep:
+            self.open_set.segments.append(els)  # type: ignore[union-attr]
+        st = segment_def("ST", version)
+        assert st is not None
+        for p in checker(st, self.seps.element, self.seps.component, self.seps.repetition).slow(els, Context("ST", 1)):
+            result.add(X12Error("ST", 1, p.element, p.code, p.message, ELEMENT, bad_value=p.bad_value))
+        if group.base_version is None:
+            result.supported = False
+            result.add(
+                X12Error(
+                    "ST",
+                    1,
+                    None,
+                    "1",
+                    f"set {set_id} {control} not checked: its group's version {group.version!r} is not supported",
+                    SET,
+                )
+            )
+        elif schema is None:
+            result.supported = False
+            supported = ", ".join(SUPPORTED_SETS)
+            result.add(
+                X12Error("ST", 1, 1, "1", f"transaction set {set_id!r} is not supported (supported: {supported})", SET)
+            )
+        expected_gs01 = FUNCTIONAL_IDS.get(set_id)
+        if expected_gs01 and group.functional_id and group.functional_id != expected_gs01:
+            result.warnings.append(
+                X12Error(
+                    "ST",
+                    1,
+                    1,
+                    "",
+                    f"set {set_id} {control} sits in a group with GS01 {group.functional_id!r}; a {set_id} belongs in "
+                    f"a {expected_gs01!r} group",
+                    SET,
+                )
+            )
+        if any(s.control == control for s in group.sets[:-1]):
+            result.warnings.append(
+                X12Error("ST", 1, 2, "", f"set control number {control} is used twice in group {group.control}", SET)
+            )
+
+    def _end_set(self, els: list[str]) -> None:
+        open_set = self.open_set
+        if open_set is None:
+            target = self.group.errors if self.group else (self.ic.errors if self.ic else self.report.errors)
+            target.append(self._env_error(GROUP, "SE", "", "SE set trailer without a matching ST"))
+            return
+        open_set.count += 1
+        position = open_set.count
+        result = open_set.result
+        result.segment_count = position
+        if open_set.segments is not None:
+            open_set.segments.append(els)
+        if open_set.state is not None:
+            for e in open_set.state.finish(position):
+                result.add(e)
+        declared = els[1] if len(els) > 1 else ""
+        if declared != str(position):
+            result.add(
+                X12Error(
+                    "SE",
+                    position,
+                    1,
+                    "4",
+                    f"SE01 says {declared or 'nothing'} segments but set {result.control} has {position} (ST to SE)",
+                    SET,
+                )
+            )
+        trailer_control = els[2] if len(els) > 2 else ""
+        if trailer_control != result.control:
+            result.add(
+                X12Error(
+                    "SE",
+                    position,
+                    2,
+                    "3",
+                    f"SE02 control number {trailer_control!r} does not match ST02 {result.control!r}",
+                    SET,
+                )
+            )
+        seg = segment_def("SE")
+        assert seg is not None
+        extra = checker(seg, self.seps.element, self.seps.component, self.seps.repetition).slow(
+            els, Context("SE", position)
+        )
+        for p in extra:
+            if p.element and p.element > 2:
+                result.add(p)
+        self._emit(open_set)
+        self.open_set = None
+
+    def _emit(self, open_set: _OpenSet) -> None:
+        if self.sink is not None and self.ic is not None and self.group is not None:
+            self.sink(open_set.result, SetContext(self.ic, self.group, self.seps, open_set.segments or []))
+
+    def _end_group(self, els: list[str]) -> None:
+        if self.open_set is not None:
+            self._close_set_missing_trailer()
+        group = self.group
+        if group is None:
+            target = self.ic.errors if self.ic else self.report.errors
+            target.append(self._env_error(INTERCHANGE, "GE", "", "GE group trailer without a matching GS"))
+            return
+        declared = els[1] if len(els) > 1 else ""
+        group.declared_sets = int(declared) if declared.isdigit() else None
+        if declared != str(len(group.sets)):
+            group.errors.append(
+                self._env_error(
+                    GROUP,
+                    "GE",
+                    "5",
+                    f"GE01 says {declared or 'nothing'} sets but group {group.control} has {len(group.sets)}",
+                    1,
+                )
+            )
+        control = els[2] if len(els) > 2 else ""
+        if control != group.control:
+            group.errors.append(
+                self._env_error(
+                    GROUP, "GE", "4", f"GE02 control number {control!r} does not match GS06 {group.control!r}", 2
+                )
+            )
+        self.group = None
+
+    def _end_interchange(self, els: list[str]) -> None:
+        if self.group is not None:
+            self._close_group_missing_trailer()
+        ic = self.ic
+        if ic is None:
+            self.report.errors.append(self._env_error(INTERCHANGE, "IEA", "", "IEA trailer without a matching ISA"))
+            return
+        declared = els[1] if len(els) > 1 else ""
+        if declared != str(len(ic.groups)):
+            ic.errors.append(
+                self._env_error(
+                    INTERCHANGE,
+                    "IEA",
+                    "",
+                    f"IEA01 says {declared or 'nothing'} groups but interchange {ic.control} has {len(ic.groups)}",
+                    1,
+                )
+            )
+        control = els[2] if len(els) > 2 else ""
+        if control != ic.control:
+            ic.errors.append(
+                self._env_error(
+                    INTERCHANGE, "IEA", "", f"IEA02 control number {control!r} does not match ISA13 {ic.control!r}", 2
+                )
+            )
+        self.ic = None
+
+    def _close_set_missing_trailer(self) -> None:
+        open_set = self.open_set
+        assert open_set is not None
+        open_set.result.add(
+            X12Error(
+                "SE",
+                open_set.count + 1,
+                None,
+                "2",
+                f"set {open_set.result.set_id} {open_set.result.control} has no SE trailer",
+                SET,
+            )
+        )
+        open_set.result.segment_count = open_set.count
+        self._emit(open_set)
+        self.open_set = None
+
+    def _close_group_missing_trailer(self) -> None:
+        if self.open_set is not None:
+            self._close_set_missing_trailer()
+        assert self.group is not None
+        self.group.errors.append(self._env_error(GROUP, "GE", "3", f"group {self.group.control} has no GE trailer"))
+        self.group = None
+
+    def _close_interchange_missing_trailer(self) -> None:
+        if self.group is not None:
+            self._close_group_missing_trailer()
+        assert self.ic is not None
+        self.ic.errors.append(
+            self._env_error(INTERCHANGE, "IEA", "", f"interchange {self.ic.control} has no IEA trailer")
+        )
+        self.ic = None
+
+    def _end_of_data(self) -> None:
+        if self.ic is not None:
+            self._close_interchange_missing_trailer()
+        elif self.group is not None:
+            self._close_group_missing_trailer()
+        elif self.open_set is not None:
+            self._close_set_missing_trailer()
+
+
+def _valid_time4(value: str) -> bool:
+    return len(value) == 4 and value.isdigit() and int(value[:2]) < 24 and int(value[2:]) < 60
+
+
+def validate(data: bytes | str, *, lenient: bool = False) -> ValidationReport:
+    """Validate X12 held in memory (bytes or text); never raises on bad input."""
+    return Validator(lenient=lenient).run(tokens_from_data(data))
+
+
+def validate_stream(stream: BinaryIO, *, lenient: bool = False, sink: SetSink | None = None) -> ValidationReport:
+    """Validate a binary stream chunk by chunk (memory stays flat however large the file)."""
+    return Validator(lenient=lenient, sink=sink).run(tokens_from_stream(stream))
+
+
+def validate_with_sink(data: bytes | str, sink: SetSink, *, lenient: bool = False) -> ValidationReport:
+    """Validate in-memory data and hand every finished set, with its segments, to `sink`."""
+    return Validator(lenient=lenient, sink=sink).run(tokens_from_data(data))
+
+
+__all__ = ["SetContext", "SetSink", "Validator", "check_notes", "validate", "validate_stream", "validate_with_sink"]
