@@ -174,3 +174,12 @@ def test_default_ttl_is_used_when_the_login_has_no_expires_in(tmp_path: Path) ->
             client.list_partners()
         assert client.logins == 1
         assert sandbox.admin().stats()["logins"] == 1
+
+
+def test_upsert_survives_its_own_create_being_retried_after_a_lost_answer(
+    sandbox: RunningSandbox, connect: Connect
+) -> None:
+    sandbox.admin().add_fault("drop", count=1, when="after", method="POST", path="/api/partners")
+    upserted = connect().upsert_partner(ACME)
+    assert upserted.alias == "ACME" and upserted.id
+    assert [p.id for p in connect().list_partners()] == [upserted.id]

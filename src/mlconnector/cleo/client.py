@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from mlconnector.cleo.errors import CleoProtocolError
+from mlconnector.cleo.errors import CleoConflict, CleoProtocolError
 from mlconnector.cleo.models import Lookup, Message, Page, Partner, SendResult
 from mlconnector.cleo.session import CleoSession, RetryPolicy
 from mlconnector.cleo.token import CleoCredentials
@@ -182,9 +182,14 @@ class CleoClient:
     def upsert_partner(self, partner: Partner) -> Partner:
         """Create the partner, or update the one with the same alias (how vendor master changes reach Cleo)."""
         existing = self.list_partners(alias=partner.alias)
-        if existing and existing[0].id:
-            return self.update_partner(existing[0].id, partner)
-        return self.create_partner(partner)
+        if not existing or not existing[0].id:
+            try:
+                return self.create_partner(partner)
+            except CleoConflict:  # created meanwhile, or by our own retried POST whose answer was lost
+                existing = self.list_partners(alias=partner.alias)
+                if not existing or not existing[0].id:
+                    raise
+        return self.update_partner(str(existing[0].id), partner)
 
     # --------------------------------------------------------------------------------------------------- lookups
 
