@@ -22,6 +22,9 @@ def root() -> None:
 
 
 # Sub-apps: one `app.add_typer(...)` line per package (x12, sage-sim, agent, cleo-sandbox …).
+from mlconnector.x12.cli import app as x12_app  # noqa: E402
+
+app.add_typer(x12_app, name="x12")
 app.add_typer(cleo_sandbox_app, name="cleo-sandbox")
 
 

@@ -264,11 +264,11 @@ def check_notes(seg: SegmentDef, notes: tuple[SyntaxNote, ...], els: list[str], 
                     f"{where}: {label(first)} {els[first]} given without "
                     f"{_article(label(missing))} ({names} must be paired)"
                 )
-                errors.append(_err(ctx, missing, "2", msg, None))
+                errors.append(_err(ctx, missing, "2", msg, None, _def(seg, missing)))
         elif kind == "R":
             if not any(has(p) for p in pos):
                 msg = f"{where}: at least one of {names} is required"
-                errors.append(_err(ctx, pos[0], "2", msg, None))
+                errors.append(_err(ctx, pos[0], "2", msg, None, _def(seg, pos[0])))
         elif kind == "C":
             if has(pos[0]):
                 for p in pos[1:]:
@@ -277,7 +277,7 @@ def check_notes(seg: SegmentDef, notes: tuple[SyntaxNote, ...], els: list[str], 
                             f"{where}: {label(pos[0])} {els[pos[0]]} is given, so {tag}{p:02d} {label(p)} "
                             f"is required ({note.text})"
                         )
-                        errors.append(_err(ctx, p, "2", msg, None))
+                        errors.append(_err(ctx, p, "2", msg, None, _def(seg, p)))
         elif kind == "E":
             present = [p for p in pos if has(p)]
             if len(present) > 1:
@@ -288,6 +288,10 @@ def check_notes(seg: SegmentDef, notes: tuple[SyntaxNote, ...], els: list[str], 
             msg = f"{where}: {label(pos[0])} {els[pos[0]]} is given, so one of {others} is required ({note.text})"
             errors.append(_err(ctx, pos[1], "2", msg, None))
     return errors
+
+
+def _def(seg: SegmentDef, position: int) -> ElementDef | None:
+    return seg.elements[position - 1] if 0 < position <= len(seg.elements) else None
 
 
 def _article(label: str) -> str:

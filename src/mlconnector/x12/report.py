@@ -114,6 +114,7 @@ class InterchangeResult:
     groups: list[GroupResult] = field(default_factory=list)
     errors: list[X12Error] = field(default_factory=list)
     warnings: list[X12Error] = field(default_factory=list)
+    separators: Any = None  # reader.Separators of this interchange
 
     @property
     def valid(self) -> bool:

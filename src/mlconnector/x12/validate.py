@@ -91,7 +91,7 @@ class Validator:
                         token.segment_number,
                         None,
                         "",
-                        f"expected an ISA interchange header, found {token.text[:40]!r}",
+                        f"expected an ISA interchange header, found {token.text[:30]!a}: this is not X12",
                         INTERCHANGE,
                     )
                 )
@@ -176,6 +176,7 @@ class Validator:
             receiver_id=els[8].strip(),
             version=els[12],
             usage=els[15],
+            separators=token.separators,
         )
         self.report.interchanges.append(ic)
         self.ic = ic

@@ -241,7 +241,7 @@ POC Line Item Change
   X R 1/17 212 Unit Price
   O ID 2/2 639 Basis of Unit Price Code
   +PAIRS 10 235 234 48
-  = C0605 C0703
+  = C0605
 HL Hierarchical Level
   M AN 1/12 628 Hierarchical ID Number
   O AN 1/12 734 Hierarchical Parent ID Number
