@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from mlconnector import __version__
+from mlconnector.cleo.sandbox.cli import cleo_sandbox_app
 from mlconnector.commands import admin
 from mlconnector.x12.cli import app as x12_app
 
@@ -24,6 +25,7 @@ def root() -> None:
 
 admin.register(app)
 app.add_typer(x12_app, name="x12")
+app.add_typer(cleo_sandbox_app, name="cleo-sandbox")
 
 
 @app.command()

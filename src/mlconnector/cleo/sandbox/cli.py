@@ -1,0 +1,136 @@
+"""`ml-connector cleo-sandbox …`: serve the sandbox, list its messages, and drop in a file as if a partner sent it.
+
+`messages`, `show` and `drop` work on the data directory directly, so they run with or without the server up.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Column, Table
+
+from mlconnector.cleo.sandbox.app import ApiError, SandboxUser, drop_inbound, message_json
+from mlconnector.cleo.sandbox.store import SandboxStore
+
+cleo_sandbox_app = typer.Typer(
+    help="A stand-in Cleo tenant with simulated trading partners and fault injection.", no_args_is_help=True
+)
+
+DEFAULT_DATA = Path("var/cleo-sandbox")
+DataOption = Annotated[Path, typer.Option("--data", help="Directory holding sandbox.sqlite.")]
+TenantOption = Annotated[str, typer.Option("--tenant", help="Tenant (the login user name).")]
+
+
+def _users(specs: list[str], totp: list[str]) -> list[SandboxUser]:
+    secrets = dict(spec.split(":", 1) for spec in totp)
+    users = []
+    for spec in specs:
+        name, sep, password = spec.partition(":")
+        if not sep or not name or not password:
+            raise typer.BadParameter("use NAME:PASSWORD", param_hint="--user")
+        users.append(SandboxUser(name, password, secrets.get(name)))
+    return users
+
+
+def _store(data: Path) -> SandboxStore:
+    if not (data / "sandbox.sqlite").exists():
+        raise typer.BadParameter(f"no sandbox data in {data} (start `cleo-sandbox serve --data {data}` first)")
+    return SandboxStore(data / "sandbox.sqlite")
+
+
+@cleo_sandbox_app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8750,
+    data: DataOption = DEFAULT_DATA,
+    user: Annotated[
+        list[str] | None,
+        typer.Option("--user", help="NAME:PASSWORD login (repeatable).", envvar="CLEO_SANDBOX_USERS"),
+    ] = None,
+    totp: Annotated[
+        list[str] | None, typer.Option("--totp", help="NAME:BASE32SECRET to require a TOTP code for NAME.")
+    ] = None,
+    partners: Annotated[
+        Path | None, typer.Option("--partners", help="Simulated trading partners (TOML or JSON).", exists=True)
+    ] = None,
+    token_ttl: Annotated[float, typer.Option(help="Token lifetime in seconds.")] = 3600.0,
+    fa_overdue_after: Annotated[float, typer.Option(help="Seconds until a missing 997 counts as overdue.")] = 86400.0,
+) -> None:
+    """Serve the sandbox until interrupted."""
+    from mlconnector.cleo.sandbox.server import serve_forever
+
+    users = _users(user or ["demo:demo-password"], totp or [])
+    typer.echo(f"Cleo sandbox on http://{host}:{port} (data {data}; tenants {', '.join(u.name for u in users)})")
+    serve_forever(
+        host,
+        port,
+        data_dir=data,
+        users=users,
+        partners=partners,
+        token_ttl=token_ttl,
+        fa_overdue_after=fa_overdue_after,
+    )
+
+
+@cleo_sandbox_app.command()
+def messages(
+    data: DataOption = DEFAULT_DATA,
+    tenant: TenantOption = "demo",
+    direction: Annotated[str | None, typer.Option(help="inbound or outbound.")] = None,
+    status: Annotated[str | None, typer.Option(help="new, received, queued, delivered …")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List the tenant's messages (partner answers that are due are delivered first)."""
+    store = _store(data)
+    store.run_due()
+    where = [(col, "=", val) for col, val in (("direction", direction), ("status", status)) if val]
+    rows, _ = store.query_messages(tenant, where, 0, 1_000_000)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(message_json(row)))
+        return
+    table = Table(Column("id", no_wrap=True), "direction", "partner", "type", "status", "FA", "ICN", "at")
+    for row in rows:
+        shown = message_json(row)
+        table.add_row(
+            shown["id"],
+            shown["direction"],
+            shown["partner"],
+            shown["documentType"],
+            shown["status"],
+            shown["faStatus"] or "",
+            shown["icn"] or "",
+            shown["receivedAt"],
+        )
+    Console().print(table)
+
+
+@cleo_sandbox_app.command()
+def show(message_id: str, data: DataOption = DEFAULT_DATA, tenant: TenantOption = "demo") -> None:
+    """Print a message's raw X12."""
+    message = _store(data).get_message(tenant, message_id)
+    if message is None:
+        typer.echo(f"no message {message_id} for tenant {tenant}", err=True)
+        raise typer.Exit(1)
+    typer.echo(message["payload"])
+
+
+@cleo_sandbox_app.command()
+def drop(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="X12 file to deliver.")],
+    partner: Annotated[str, typer.Option(help="Alias or id of the partner it comes from.")],
+    data: DataOption = DEFAULT_DATA,
+    tenant: TenantOption = "demo",
+    document_type: Annotated[str | None, typer.Option("--type", help="Document type when there is no ST.")] = None,
+) -> None:
+    """Deliver FILE to the tenant's inbound messages as if PARTNER had sent it."""
+    try:
+        message = drop_inbound(_store(data), tenant, partner, file.read_text(encoding="utf-8"), document_type)
+    except ApiError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{message['id']} {message['document_type']} from {message['partner']} is new")
