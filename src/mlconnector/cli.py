@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from mlconnector import __version__
+from mlconnector.sage.agent.cli import agent_app
+from mlconnector.sage.cli import sage_sim_app
 
 app = typer.Typer(
     name="ml-connector",
@@ -21,6 +23,8 @@ def root() -> None:
 
 
 # Sub-apps: one `app.add_typer(...)` line per package (x12, sage-sim, agent, cleo-sandbox …).
+app.add_typer(sage_sim_app, name="sage-sim")
+app.add_typer(agent_app, name="agent")
 
 
 @app.command()
