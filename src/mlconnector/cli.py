@@ -6,7 +6,9 @@ import typer
 
 from mlconnector import __version__
 from mlconnector.cleo.sandbox.cli import cleo_sandbox_app
-from mlconnector.commands import admin
+from mlconnector.commands import admin, running
+from mlconnector.sage.agent.cli import agent_app
+from mlconnector.sage.cli import sage_sim_app
 from mlconnector.x12.cli import app as x12_app
 
 app = typer.Typer(
@@ -24,7 +26,10 @@ def root() -> None:
 
 
 admin.register(app)
+running.register(app, admin.credentials_app)
 app.add_typer(x12_app, name="x12")
+app.add_typer(sage_sim_app, name="sage-sim")
+app.add_typer(agent_app, name="agent")
 app.add_typer(cleo_sandbox_app, name="cleo-sandbox")
 
 

@@ -21,8 +21,9 @@ def _pywin32() -> tuple[Callable[[str], Any], Callable[[Any], Any], Callable[[],
         import pythoncom  # type: ignore[import-not-found]
         import win32com.client  # type: ignore[import-not-found]
     except ImportError as exc:  # pragma: no cover - only on a box without pywin32
-        raise RuntimeError("The COM backend needs Windows with pywin32 and Sage 100 installed; "
-                           "use --backend simulator elsewhere.") from exc  # fmt: skip
+        raise RuntimeError(
+            "The COM backend needs Windows with pywin32 and Sage 100 installed; use --backend simulator elsewhere."
+        ) from exc
 
     def variant(initial: Any) -> Any:
         return win32com.client.VARIANT(pythoncom.VT_BYREF | pythoncom.VT_VARIANT, initial)

@@ -70,13 +70,20 @@ class ErrorRule:
 
 
 ERROR_TABLE: tuple[ErrorRule, ...] = (
-    ErrorRule(rf"{re.escape(UNCONFIRMED.lock_message_fragment)}|record is locked|locked by|busy|try again later",
-              SageLockedError),
-    ErrorRule(r"invalid user logon|password|does not have access|do not have .* rights|company code .* not on file",
-              SageAuthError),
-    ErrorRule(r"required|invalid|is not on |not found|cannot|must be|exceeds|inactive|is complete|no lines|"
-              r"not complete|already exists|is not [GI]\b|read only|mismatch", SageValidationError),
-)  # fmt: skip
+    ErrorRule(
+        rf"{re.escape(UNCONFIRMED.lock_message_fragment)}|record is locked|locked by|busy|try again later",
+        SageLockedError,
+    ),
+    ErrorRule(
+        r"invalid user logon|password|does not have access|do not have .* rights|company code .* not on file",
+        SageAuthError,
+    ),
+    ErrorRule(
+        r"required|invalid|is not on |not found|cannot|must be|exceeds|inactive|is complete|no lines|"
+        r"not complete|already exists|is not [GI]\b|read only|mismatch",
+        SageValidationError,
+    ),
+)
 """First match wins. Retry: locks. Fail: validation and auth (Sage's message + field). Anything else: quarantine."""
 
 

@@ -1,0 +1,1 @@
+"""The agent: Sage gateway operations as signed JSON over HTTPS, and the connector-side client."""

@@ -1,0 +1,92 @@
+"""`ml-connector agent`: create the agent's identity, serve the gateway over HTTPS, install the Windows service."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from mlconnector.sage.agent.service import WindowsOnlyError, install_service, make_backend, server
+from mlconnector.sage.agent.tls import AgentFiles, init_agent
+from mlconnector.sage.errors import SageError
+
+agent_app = typer.Typer(help="The Sage 100 agent: gateway operations over signed HTTPS.", no_args_is_help=True)
+DirOpt = Annotated[Path, typer.Option("--dir", envvar="ML_AGENT_DIR", help="Where the agent's cert and key live.")]
+DEFAULT_DIR = Path("var/agent")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def clean_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (SageError, ValueError, OSError, WindowsOnlyError, RuntimeError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@agent_app.command()
+@clean_errors
+def init(
+    directory: DirOpt = DEFAULT_DIR,
+    hostname: Annotated[list[str] | None, typer.Option(help="Extra DNS names for the certificate.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing identity.")] = False,
+) -> None:
+    """Write a self-signed TLS certificate and a per-agent HMAC key (files 0600)."""
+    files = init_agent(directory, hostname or [], force=force)
+    typer.echo(f"Certificate: {files.cert}")
+    typer.echo(f"HMAC key:    {files.hmac_key_file} (copy it into the connector's vault; never print it)")
+    typer.echo(f"Fingerprint: {files.fingerprint()} (the connector pins this)")
+
+
+@agent_app.command()
+@clean_errors
+def fingerprint(directory: DirOpt = DEFAULT_DIR) -> None:
+    """Print the SHA-256 fingerprint of the agent's certificate."""
+    typer.echo(AgentFiles(directory).fingerprint())
+
+
+@agent_app.command()
+@clean_errors
+def serve(
+    backend: Annotated[str, typer.Option(help="simulator or com")] = "simulator",
+    directory: DirOpt = DEFAULT_DIR,
+    data: Annotated[Path | None, typer.Option(envvar="ML_SAGE_SIM_DATA", help="Simulator data dir.")] = None,
+    home: Annotated[str | None, typer.Option(help="Sage MAS90\\Home (com backend).")] = None,
+    host: str = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8443,
+) -> None:
+    """Serve the gateway operations as signed JSON over HTTPS (never plain HTTP)."""
+    srv = server(make_backend(backend, data, home), AgentFiles(directory), host, port)
+    typer.echo(f"Agent ({backend}) on https://{host}:{port}")
+    srv.run()
+
+
+@agent_app.command("install-service")
+@clean_errors
+def install_service_cmd(
+    backend: Annotated[str, typer.Option()] = "com",
+    directory: DirOpt = DEFAULT_DIR,
+    home: Annotated[str, typer.Option(help="Sage MAS90\\Home")] = "",
+    data: Annotated[str, typer.Option(help="Simulator data dir")] = "",
+    host: str = "0.0.0.0",
+    port: int = 8443,
+) -> None:
+    """Register the agent as a Windows service (Windows only)."""
+    name = install_service(
+        {
+            "backend": backend,
+            "dir": str(directory.resolve()),
+            "home": home,
+            "data": data,
+            "host": host,
+            "port": str(port),
+        }
+    )
+    typer.echo(f"Installed Windows service {name}; start it with `sc start {name}`.")

@@ -1,0 +1,220 @@
+"""The connector-side agent client: the gateway's methods, signed, over HTTPS pinned to the agent's certificate.
+
+Each method mirrors `SageGateway` exactly (same names, parameters and return types), so flows can take either.
+Retries: transport errors, 500 and 503 (honouring Retry-After up to `wait_max`), each attempt freshly signed;
+4xx never retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from mlconnector.sage.agent.signing import signed_headers
+from mlconnector.sage.errors import (
+    SageAuthError,
+    SageError,
+    SageLockedError,
+    SageNotFoundError,
+    SageQuarantineError,
+    SageValidationError,
+)
+from mlconnector.sage.models import (
+    ChangeCursor,
+    ChangedPurchaseOrders,
+    ChangedVendors,
+    GLAccount,
+    InvoiceLine,
+    PostingResult,
+    PurchaseOrder,
+    ReceiptLine,
+    SageDocument,
+)
+
+T = TypeVar("T")
+
+
+class AgentError(Exception):
+    """The agent could not be reached or refused the request itself (not a Sage answer)."""
+
+
+class AgentAuthError(AgentError):
+    """401 from the agent (wrong HMAC key or clock skew) or a certificate that does not match the pin."""
+
+
+class AgentUnavailableError(AgentError):
+    """Transport failures or 5xx after every retry."""
+
+
+class PinnedSSLContext(ssl.SSLContext):
+    """Accepts exactly one certificate, by SHA-256 fingerprint, checked right after the handshake and before any
+    request byte (so credentials never reach an impostor)."""
+
+    pin = ""
+
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> ssl.SSLSocket:  # type: ignore[override]
+        ssock = super().wrap_socket(sock, *args, **kwargs)
+        der = ssock.getpeercert(binary_form=True) or b""
+        if hashlib.sha256(der).hexdigest() != self.pin:
+            ssock.close()
+            raise ssl.SSLError("agent certificate fingerprint does not match the pinned fingerprint")
+        return ssock
+
+
+def pinned_context(fingerprint: str) -> ssl.SSLContext:
+    ctx = PinnedSSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # trust comes from the pin, not from a CA
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.pin = fingerprint.lower().replace(":", "")
+    return ctx
+
+
+ERRORS: dict[int, type[SageError]] = {
+    403: SageAuthError,
+    404: SageNotFoundError,
+    422: SageValidationError,
+    503: SageLockedError,
+    502: SageQuarantineError,
+}
+
+
+class AgentClient:
+    """Talks to one agent as one Sage user in one company."""
+
+    def __init__(
+        self,
+        base_url: str,
+        hmac_key: bytes,
+        fingerprint: str,
+        user: str,
+        password: str,
+        company: str,
+        *,
+        timeout: float = 60.0,
+        attempts: int = 4,
+        wait_initial: float = 0.5,
+        wait_max: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._key = hmac_key
+        self._credentials = {"user": user, "password": password, "company": company}
+        self.attempts, self.wait_initial, self.wait_max, self.sleep = attempts, wait_initial, wait_max, sleep
+        self._http = httpx.Client(
+            base_url=base_url, verify=pinned_context(fingerprint), timeout=timeout, transport=transport
+        )
+
+    def __repr__(self) -> str:
+        return f"AgentClient({self._http.base_url!s}, user={self._credentials['user']!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> AgentClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _backoff(self, attempt: int, retry_after: str | None = None) -> float:
+        if retry_after and retry_after.isdigit():
+            return min(float(retry_after), self.wait_max)
+        return min(self.wait_initial * 2 ** (attempt - 1), self.wait_max) * (0.5 + random.random() / 2)
+
+    def _call(self, op: str, payload: dict[str, Any], result: Any) -> Any:
+        path = f"/v1/{op}"
+        body = json.dumps({"credentials": self._credentials, **payload}, default=_json).encode()
+        resp: httpx.Response | None = None
+        for attempt in range(1, self.attempts + 1):
+            headers = {"content-type": "application/json", **signed_headers(self._key, "POST", path, body)}
+            try:
+                resp = self._http.post(path, content=body, headers=headers)
+            except httpx.TransportError as exc:
+                if "fingerprint" in repr(exc) or "fingerprint" in repr(exc.__context__):
+                    raise AgentAuthError("The agent's TLS certificate does not match the pinned fingerprint.") from None
+                if attempt == self.attempts:
+                    raise AgentUnavailableError(
+                        f"Agent unreachable at {self._http.base_url}: {type(exc).__name__}."
+                    ) from None
+                self.sleep(self._backoff(attempt))
+                continue
+            if resp.status_code in (500, 503) and attempt < self.attempts:
+                self.sleep(self._backoff(attempt, resp.headers.get("retry-after")))
+                continue
+            break
+        assert resp is not None
+        if resp.status_code == 200:
+            return TypeAdapter(result).validate_python(resp.json())
+        try:
+            detail = resp.json()
+        except ValueError:
+            detail = {}
+        message = str(detail.get("message") or f"Agent answered HTTP {resp.status_code}.")
+        if resp.status_code == 401:
+            raise AgentAuthError(f"The agent refused the request signature: {message}")
+        if resp.status_code in ERRORS:
+            raise ERRORS[resp.status_code](message, detail.get("field"))
+        if resp.status_code == 400:
+            raise SageValidationError(message, detail.get("field"))
+        raise AgentUnavailableError(message)
+
+    # -- the gateway's operations -------------------------------------------------------------------------------
+    def changed_purchase_orders(
+        self, since: ChangeCursor | None = None, limit: int | None = None
+    ) -> ChangedPurchaseOrders:
+        return self._call("changed_purchase_orders", {"since": since, "limit": limit}, ChangedPurchaseOrders)
+
+    def changed_vendors(self, since: ChangeCursor | None = None, limit: int | None = None) -> ChangedVendors:
+        return self._call("changed_vendors", {"since": since, "limit": limit}, ChangedVendors)
+
+    def gl_accounts(self) -> list[GLAccount]:
+        return self._call("gl_accounts", {}, list[GLAccount])
+
+    def purchase_order(self, purchase_order_no: str) -> PurchaseOrder:
+        return self._call("purchase_order", {"purchase_order_no": purchase_order_no}, PurchaseOrder)
+
+    def receive_goods(
+        self, purchase_order_no: str, lines: list[ReceiptLine], key: str, receipt_date: str | None = None
+    ) -> SageDocument:
+        payload = {"purchase_order_no": purchase_order_no, "lines": lines, "key": key, "receipt_date": receipt_date}
+        return self._call("receive_goods", payload, SageDocument)
+
+    def receive_invoice(
+        self,
+        purchase_order_no: str,
+        invoice_no: str,
+        invoice_date: str,
+        lines: list[InvoiceLine],
+        key: str,
+        freight_amount: float = 0.0,
+    ) -> SageDocument:
+        payload = {
+            "purchase_order_no": purchase_order_no,
+            "invoice_no": invoice_no,
+            "invoice_date": invoice_date,
+            "lines": lines,
+            "key": key,
+            "freight_amount": freight_amount,
+        }
+        return self._call("receive_invoice", payload, SageDocument)
+
+    def post_receipts(self, posting_date: str | None = None) -> PostingResult:
+        return self._call("post_receipts", {"posting_date": posting_date}, PostingResult)
+
+    def find_by_source_key(self, key: str) -> SageDocument | None:
+        return self._call("find_by_source_key", {"key": key}, SageDocument | None)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"Cannot send {type(value).__name__} to the agent.")

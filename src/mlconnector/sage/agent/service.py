@@ -1,0 +1,103 @@
+"""Run the agent, and register it as a Windows service (pywin32 `win32serviceutil`, imported only on Windows)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from mlconnector.sage.agent.server import create_app
+from mlconnector.sage.agent.tls import AgentFiles
+from mlconnector.sage.boi import BoiBackend
+
+SERVICE_NAME = "MLConnectorSageAgent"
+
+
+class WindowsOnlyError(RuntimeError):
+    """Raised on other systems: the service wrapper needs Windows and pywin32."""
+
+
+def make_backend(kind: str, data: Path | None = None, home: str | None = None) -> BoiBackend:
+    """`simulator` (SQLite under `data`) or `com` (ProvideX.Script with MAS90\\Home at `home`)."""
+    if kind == "simulator":
+        from mlconnector.sage.sim.script import SimBackend
+
+        if data is None:
+            raise ValueError("--data DIR is required with --backend simulator.")
+        sim = SimBackend(data)
+        if not sim.db_path.exists():
+            raise FileNotFoundError(f"No simulated company in {data}; run `ml-connector sage-sim init --data {data}`.")
+        sim.load_settings()
+        return sim
+    if kind == "com":
+        from mlconnector.sage.com import ComBackend
+
+        if not home:
+            raise ValueError("--home is required with --backend com (the MAS90\\Home folder of Sage 100).")
+        return ComBackend(home)
+    raise ValueError(f"Unknown backend {kind!r}; use simulator or com.")
+
+
+def server(backend: BoiBackend, files: AgentFiles, host: str, port: int) -> uvicorn.Server:
+    """An HTTPS-only uvicorn server for the agent; plain HTTP is never served."""
+    if not files.exists():
+        raise FileNotFoundError(f"No agent identity in {files.directory}; run `ml-connector agent init` first.")
+    app = create_app(backend, files.hmac_key())
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=str(files.cert),
+        ssl_keyfile=str(files.key),
+        access_log=False,
+        log_level="info",
+        lifespan="on",
+    )
+    return uvicorn.Server(config)
+
+
+def install_service(options: dict[str, str]) -> str:
+    """Register (or update) the Windows service with its options; the service runs `agent serve` with them."""
+    if sys.platform != "win32":
+        raise WindowsOnlyError(
+            "install-service is Windows-only: it registers a Windows service with pywin32. "
+            "On this system run `ml-connector agent serve` under your own supervisor."
+        )
+    import win32serviceutil  # type: ignore[import-not-found]
+
+    cls = _service_class()
+    win32serviceutil.InstallService(
+        f"{__name__}.{cls.__name__}",
+        SERVICE_NAME,
+        "ml-connector Sage 100 agent",
+        startType=win32serviceutil.win32service.SERVICE_AUTO_START,
+    )
+    for name, value in options.items():
+        win32serviceutil.SetServiceCustomOption(SERVICE_NAME, name, value)
+    return SERVICE_NAME
+
+
+def _service_class() -> Any:
+    import servicemanager  # type: ignore[import-not-found]
+    import win32serviceutil  # type: ignore[import-not-found]
+
+    class AgentService(win32serviceutil.ServiceFramework):  # type: ignore[misc]
+        _svc_name_ = SERVICE_NAME
+        _svc_display_name_ = "ml-connector Sage 100 agent"
+
+        def SvcDoRun(self) -> None:
+            opt = lambda n, d="": win32serviceutil.GetServiceCustomOption(SERVICE_NAME, n, d)  # noqa: E731
+            backend = make_backend(opt("backend", "com"), Path(opt("data")) if opt("data") else None, opt("home"))
+            self._server = server(
+                backend, AgentFiles(Path(opt("dir"))), opt("host", "0.0.0.0"), int(opt("port", "8443"))
+            )
+            servicemanager.LogInfoMsg(f"{SERVICE_NAME} starting")
+            self._server.run()
+
+        def SvcStop(self) -> None:
+            self._server.should_exit = True
+
+    globals()["AgentService"] = AgentService
+    return AgentService
