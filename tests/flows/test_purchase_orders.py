@@ -5,15 +5,19 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from mlconnector.flows.purchase_orders import (
     Action,
     Buyer,
+    UnmappablePurchaseOrder,
     action_for,
     content_hash,
     line_key,
     line_number,
     to_change,
     to_purchase_order,
+    unit_code,
 )
 from mlconnector.sage.models import PurchaseOrder, PurchaseOrderLine
 from mlconnector.x12.documents import Purpose
@@ -126,3 +130,9 @@ def test_860_describes_each_changed_line() -> None:
 
 def test_line_references_round_trip() -> None:
     assert line_number("000012") == "12" and line_key("12") == "000012"
+
+
+def test_sage_units_become_x12_unit_codes() -> None:
+    assert [unit_code(u) for u in ("EACH", "gal", "CASE", "BOX", "EA", "")] == ["EA", "GA", "CA", "BX", "EA", "EA"]
+    with pytest.raises(UnmappablePurchaseOrder, match="'BUNDLE' has no X12 unit code"):
+        unit_code("BUNDLE")

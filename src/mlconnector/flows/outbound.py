@@ -21,6 +21,7 @@ from mlconnector.flows import faults
 from mlconnector.flows.purchase_orders import (
     Action,
     Buyer,
+    UnmappablePurchaseOrder,
     action_for,
     content_hash,
     to_change,
@@ -43,6 +44,7 @@ from mlconnector.x12.documents import Delimiters, EnvelopeParties, Purpose
 UNMAPPED = "unmapped_vendor"
 UNKNOWN_PARTNER = "unknown_partner"
 REFUSED = "cleo_refused"
+UNMAPPABLE = "unmappable_po"
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,35 @@ def render(
     sender: Sender,
     departments: dict[str, str],
 ) -> OutboundDocument | None:
-    """Turn a PO version into an interchange for `partner`, in the caller's transaction."""
+    """Turn a PO version into an interchange for `partner`, in the caller's transaction.
+
+    A PO that cannot be expressed in X12 as it stands (say, a unit of measure with no X12 code) raises an
+    exception record instead; it is staged again when it next changes in Sage.
+    """
+    try:
+        return _render(session, po, digest, mapping=mapping, partner=partner, sender=sender, departments=departments)
+    except UnmappablePurchaseOrder as exc:
+        raise_exception(
+            session,
+            kind=UNMAPPABLE,
+            what=f"PO {po.purchase_order_no} cannot be written as an 850",
+            why=str(exc),
+            suggested_fix="Correct the PO (or the item) in Sage; the changed PO is sent at the next run.",
+            document_ref=po_ref(po.purchase_order_no),
+        )
+        return None
+
+
+def _render(
+    session: Session,
+    po: SagePurchaseOrder,
+    digest: str,
+    *,
+    mapping: PartnerMapping,
+    partner: TradingPartner,
+    sender: Sender,
+    departments: dict[str, str],
+) -> OutboundDocument | None:
     state = session.get(PurchaseOrderState, po.purchase_order_no)
     action = action_for(po, previously_sent=state is not None)
     if action is None:
@@ -219,7 +249,7 @@ def render(
     else:
         state.version_hash, state.sequence, state.status = digest, sequence, po.order_status
         state.document = po.model_dump_json()
-    for kind in (UNMAPPED, UNKNOWN_PARTNER):
+    for kind in (UNMAPPED, UNKNOWN_PARTNER, UNMAPPABLE):
         resolve_exceptions(session, kind=kind, document_ref=po_ref(po.purchase_order_no))
     audit(
         session,

@@ -36,6 +36,14 @@ ORDER_TYPES = {"S": "SA", "D": "DS", "M": "BK", "R": "RL", "X": "SA"}
 SHIPPABLE_ITEM_TYPES = {"1", "2", "5"}
 CANCELLED = "Z"
 
+# Sage units of measure (up to 4 characters, set per item) → X12 unit codes (element 355, 2 characters).
+UNIT_CODES = {
+    "EACH": "EA", "EA": "EA", "BOX": "BX", "BX": "BX", "CASE": "CA", "CS": "CA", "CA": "CA", "DOZ": "DZ",
+    "DZ": "DZ", "GAL": "GA", "GA": "GA", "LB": "LB", "LBS": "LB", "FT": "FT", "FEET": "FT", "PACK": "PK",
+    "PK": "PK", "PAIR": "PR", "PR": "PR", "ROLL": "RL", "RL": "RL", "SET": "ST", "KIT": "KT", "BAG": "BG",
+    "CTN": "CT", "PLT": "PL", "YD": "YD", "M": "MR", "KG": "KG",
+}  # fmt: skip
+
 # The fields that reach the vendor; a change in any other field (receipts, audit stamps) sends nothing.
 ORDER_FIELDS = (
     "purchase_order_no",
@@ -67,6 +75,10 @@ LINE_FIELDS = (
     "quantity_ordered",
     "unit_cost",
 )
+
+
+class UnmappablePurchaseOrder(ValueError):
+    """A PO that cannot be written as X12 as it stands in Sage (the message says what to change)."""
 
 
 class Action(StrEnum):
@@ -124,6 +136,18 @@ def decimal(value: float) -> Decimal:
     return Decimal(repr(float(value))).normalize() if value else Decimal(0)
 
 
+def unit_code(sage_uom: str) -> str:
+    """The X12 unit code for a Sage unit of measure; an unknown 1–2 character code passes through unchanged."""
+    uom = sage_uom.strip().upper() or "EA"
+    if uom in UNIT_CODES:
+        return UNIT_CODES[uom]
+    if len(uom) <= 2:
+        return uom
+    raise UnmappablePurchaseOrder(
+        f"Unit of measure {sage_uom!r} has no X12 unit code: add it to UNIT_CODES or use a two-letter code in Sage."
+    )
+
+
 def _product_ids(line: SagePurchaseOrderLine) -> tuple[ProductId, ...]:
     ids = [ProductId("BP", line.item_code)]
     if line.vendor_alias_item_no.strip():
@@ -150,7 +174,7 @@ def to_purchase_order(
         PurchaseOrderLine(
             line_number=line_number(line.line_key),
             quantity=decimal(line.quantity_ordered),
-            uom=line.unit_of_measure or "EA",
+            uom=unit_code(line.unit_of_measure),
             unit_price=decimal(line.unit_cost),
             product_ids=_product_ids(line),
             description=line.item_description or None,
@@ -256,7 +280,7 @@ def _change_line(
         change_type=change_type,
         quantity_ordered=decimal((previous or line).quantity_ordered),
         quantity_left_to_receive=decimal(0.0 if change_type == "DI" else left),
-        uom=line.unit_of_measure or "EA",
+        uom=unit_code(line.unit_of_measure),
         unit_price=decimal(line.unit_cost),
         product_ids=_product_ids(line),
         description=line.item_description or None,

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS messages (
     direction TEXT NOT NULL, partner TEXT NOT NULL, document_type TEXT NOT NULL, status TEXT NOT NULL,
     fa_status TEXT, icn TEXT, payload TEXT NOT NULL, created_at REAL NOT NULL, in_reply_to TEXT,
     idempotency_key TEXT, UNIQUE (tenant, idempotency_key));
-CREATE UNIQUE INDEX IF NOT EXISTS outbound_icn ON messages (tenant, icn) WHERE direction = 'outbound';
+CREATE UNIQUE INDEX IF NOT EXISTS outbound_partner_icn ON messages (tenant, partner, icn) WHERE direction = 'outbound';
 CREATE TABLE IF NOT EXISTS lookups (
     tenant TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (tenant, name));
 CREATE TABLE IF NOT EXISTS events (
@@ -210,8 +210,10 @@ class SandboxStore:
                 ).fetchone()
                 if row is not None:
                     return self._message(row), True
+            # ISA13 is unique per sender/receiver pair, so a known ICN is one already received *for this partner*.
             row = db.execute(
-                "SELECT * FROM messages WHERE tenant = ? AND icn = ? AND direction = 'outbound'", (tenant, icn)
+                "SELECT * FROM messages WHERE tenant = ? AND partner = ? AND icn = ? AND direction = 'outbound'",
+                (tenant, partner, icn),
             ).fetchone()
             if row is not None:
                 raise Duplicate(self._message(row))
