@@ -45,8 +45,16 @@ def _body(**args: object) -> bytes:
 
 
 def test_client_mirrors_the_gateway_exactly() -> None:
-    ops = ["changed_purchase_orders", "changed_vendors", "gl_accounts", "purchase_order", "receive_goods",
-           "receive_invoice", "post_receipts", "find_by_source_key"]  # fmt: skip
+    ops = [
+        "changed_purchase_orders",
+        "changed_vendors",
+        "gl_accounts",
+        "purchase_order",
+        "receive_goods",
+        "receive_invoice",
+        "post_receipts",
+        "find_by_source_key",
+    ]
     for name in ops:
         assert inspect.signature(getattr(AgentClient, name)) == inspect.signature(getattr(SageGateway, name)), name
 
@@ -136,8 +144,11 @@ def test_lock_beyond_the_budget_is_503_with_retry_after(sim: SimBackend, tmp_pat
     with running_agent(sim, tmp_path / "agent", policy=no_wait_policy(attempts=3)) as agent:
         body = _body(purchase_order_no="0000002", lines=[{"line_key": "000001", "quantity": 1}], key="lock-2")
         with _raw(agent) as http:
-            resp = http.post("/v1/receive_goods", content=body,
-                             headers=signed_headers(agent.hmac_key, "POST", "/v1/receive_goods", body))  # fmt: skip
+            resp = http.post(
+                "/v1/receive_goods",
+                content=body,
+                headers=signed_headers(agent.hmac_key, "POST", "/v1/receive_goods", body),
+            )
         assert resp.status_code == 503 and resp.headers["retry-after"] == "7"
         assert "in use" in resp.json()["message"]
         waits: list[float] = []
