@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -179,3 +180,29 @@ def test_crash_after_sage_write_then_retry_returns_the_same_document(sim: SimBac
     rows = sqlite3.connect(sim.db_path).execute("SELECT ReceiptNo FROM PO_ReceiptHeader").fetchall()
     assert rows == [(doc.receipt_no,)]
     assert not doc.created  # found by its idempotency key, not written twice
+
+
+def test_sessions_are_pooled_per_user_and_company_and_serialised(agent: RunningAgent, sim: SimBackend) -> None:
+    errors: list[BaseException] = []
+
+    def work(user: str, password: str) -> None:
+        try:
+            with agent.client(user, password, COMPANY) as client:
+                for _ in range(5):
+                    assert client.purchase_order("0000001").lines
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(USER, PASSWORD)) for _ in range(3)]
+    threads.append(threading.Thread(target=work, args=("viewer", "viewer-demo")))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert agent.app.pool is not None and len(agent.app.pool) == 2  # (ml, ABC) and (viewer, ABC)
+    assert sim.counter.snapshot()["SY_Session.nSetUser"] == 2  # one logon per pooled session, not per call
+    body = b""
+    with _raw(agent) as http:
+        health = http.get("/v1/health", headers=signed_headers(agent.hmac_key, "GET", "/v1/health", body)).json()
+    assert health["sessions"] == 2 and health["boi_calls"] == sim.counter.total()

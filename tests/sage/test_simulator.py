@@ -201,3 +201,17 @@ def test_ap_invoice_duplicate_number_becomes_an_adjustment_with_gl(sim: SimBacke
     assert row == (125.0, 125.0, 1.0)
     debits = conn.execute("SELECT SUM(DebitAmount) FROM GL_DetailPosting WHERE AccountKey=?", (acct,)).fetchone()[0]
     assert debits == 125.0
+
+
+def test_browse_filter_walks_one_documents_lines(sim: SimBackend) -> None:
+    script, ss = _session(sim)
+    svc = script.NewObject("PO_PurchaseOrder_svc", ss)
+    assert svc.nSetBrowseFilter("000000") == 1
+    seen, no = [], ByRef()
+    svc.nMoveFirst()
+    while not svc.nEOF:
+        svc.nGetValue("PurchaseOrderNo$", no)
+        seen.append(no.value)
+        svc.nMoveNext()
+    assert seen == [f"{n:07d}" for n in range(1, 7)]
+    assert svc.nSetBrowseFilter("0000003") == 1 and svc.nMoveFirst() == 1 and svc.nMoveNext() == 0 and svc.nEOF == 1
