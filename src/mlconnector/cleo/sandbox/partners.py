@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mlconnector.x12 import functional_acks, read_documents, validate, write_interchange
 from mlconnector.x12.documents import (
     DateReference,
     EnvelopeParties,
@@ -346,13 +347,11 @@ def plan_answers(
     partner: SimulatedPartner, payload: str, counters: PartnerCounters, *, when: datetime | None = None
 ) -> list[Answer]:
     """Everything `partner` will send back for the interchange `payload` (normally one 850), with delays."""
-    from mlconnector.x12 import functional_acks, read_documents, validate, write_interchange
-
     when = when or datetime.now(UTC)
     delays = partner.delays
     answers: list[Answer] = []
-    if partner.profile != "silent":
-        ack = functional_acks(payload, control_numbers=counters)
+    ack = functional_acks(payload, control_numbers=counters, when=when) if partner.profile != "silent" else ""
+    if ack:
         status = next(
             (
                 FA_STATUS.get(d.document.status, "rejected")
