@@ -257,14 +257,14 @@ class SandboxStore:
         return self._message(db.execute("SELECT * FROM messages WHERE id = ?", (mid,)).fetchone())
 
     def query_messages(
-        self, tenant: str | None, where: Sequence[tuple[str, str, str]], start: int, count: int
+        self, tenant: str, where: Sequence[tuple[str, str, str]], start: int, count: int
     ) -> tuple[list[dict[str, Any]], int]:
         """A page of messages; `where` holds (column, SQL operator, parameter) built from a validated filter."""
-        clauses, params = (["tenant = ?"], [tenant]) if tenant is not None else ([], [])
+        clauses, params = ["tenant = ?"], [tenant]
         for column, op, value in where:
             clauses.append(f"{column} {op} ?")
             params.append(value)
-        sql_where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        sql_where = " WHERE " + " AND ".join(clauses)
         with self._lock:
             total = self._db.execute(f"SELECT COUNT(*) FROM messages{sql_where}", params).fetchone()[0]
             rows = self._db.execute(
