@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -183,3 +184,18 @@ def test_upsert_survives_its_own_create_being_retried_after_a_lost_answer(
     upserted = connect().upsert_partner(ACME)
     assert upserted.alias == "ACME" and upserted.id
     assert [p.id for p in connect().list_partners()] == [upserted.id]
+
+
+def test_a_token_that_runs_out_on_the_server_costs_one_relogin(tmp_path: Path) -> None:
+    """The sandbox's own expiry (1 s tokens, no expires_in sent) against a client that believes the token lives on."""
+    with (
+        running_sandbox(data_dir=tmp_path, token_ttl=1, send_expires_in=False) as sandbox,
+        CleoClient.connect(
+            sandbox.base_url, CleoCredentials(USER, PASSWORD), retry=FAST_RETRY, default_token_ttl=3600
+        ) as client,
+    ):
+        client.list_partners()
+        threading.Event().wait(1.2)
+        assert client.list_partners() == []
+        assert client.logins == 2
+        assert sandbox.admin().stats()["logins"] == 2

@@ -19,8 +19,9 @@ USER, PASSWORD, COMPANY = "ml", "ml-demo", "ABC"
 
 
 def no_wait_policy(attempts: int = 4, sleep: Any = None) -> RetryPolicy:
-    return RetryPolicy(attempts=attempts, wait_initial=0.0, wait_max=0.0, jitter=0.0, retry_after=7,
-                       sleep=sleep or (lambda _s: None))  # fmt: skip
+    return RetryPolicy(
+        attempts=attempts, wait_initial=0.0, wait_max=0.0, jitter=0.0, retry_after=7, sleep=sleep or (lambda _s: None)
+    )
 
 
 @pytest.fixture

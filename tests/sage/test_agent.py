@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -45,8 +46,16 @@ def _body(**args: object) -> bytes:
 
 
 def test_client_mirrors_the_gateway_exactly() -> None:
-    ops = ["changed_purchase_orders", "changed_vendors", "gl_accounts", "purchase_order", "receive_goods",
-           "receive_invoice", "post_receipts", "find_by_source_key"]  # fmt: skip
+    ops = [
+        "changed_purchase_orders",
+        "changed_vendors",
+        "gl_accounts",
+        "purchase_order",
+        "receive_goods",
+        "receive_invoice",
+        "post_receipts",
+        "find_by_source_key",
+    ]
     for name in ops:
         assert inspect.signature(getattr(AgentClient, name)) == inspect.signature(getattr(SageGateway, name)), name
 
@@ -136,8 +145,11 @@ def test_lock_beyond_the_budget_is_503_with_retry_after(sim: SimBackend, tmp_pat
     with running_agent(sim, tmp_path / "agent", policy=no_wait_policy(attempts=3)) as agent:
         body = _body(purchase_order_no="0000002", lines=[{"line_key": "000001", "quantity": 1}], key="lock-2")
         with _raw(agent) as http:
-            resp = http.post("/v1/receive_goods", content=body,
-                             headers=signed_headers(agent.hmac_key, "POST", "/v1/receive_goods", body))  # fmt: skip
+            resp = http.post(
+                "/v1/receive_goods",
+                content=body,
+                headers=signed_headers(agent.hmac_key, "POST", "/v1/receive_goods", body),
+            )
         assert resp.status_code == 503 and resp.headers["retry-after"] == "7"
         assert "in use" in resp.json()["message"]
         waits: list[float] = []
@@ -168,3 +180,29 @@ def test_crash_after_sage_write_then_retry_returns_the_same_document(sim: SimBac
     rows = sqlite3.connect(sim.db_path).execute("SELECT ReceiptNo FROM PO_ReceiptHeader").fetchall()
     assert rows == [(doc.receipt_no,)]
     assert not doc.created  # found by its idempotency key, not written twice
+
+
+def test_sessions_are_pooled_per_user_and_company_and_serialised(agent: RunningAgent, sim: SimBackend) -> None:
+    errors: list[BaseException] = []
+
+    def work(user: str, password: str) -> None:
+        try:
+            with agent.client(user, password, COMPANY) as client:
+                for _ in range(5):
+                    assert client.purchase_order("0000001").lines
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(USER, PASSWORD)) for _ in range(3)]
+    threads.append(threading.Thread(target=work, args=("viewer", "viewer-demo")))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert agent.app.pool is not None and len(agent.app.pool) == 2  # (ml, ABC) and (viewer, ABC)
+    assert sim.counter.snapshot()["SY_Session.nSetUser"] == 2  # one logon per pooled session, not per call
+    body = b""
+    with _raw(agent) as http:
+        health = http.get("/v1/health", headers=signed_headers(agent.hmac_key, "GET", "/v1/health", body)).json()
+    assert health["sessions"] == 2 and health["boi_calls"] == sim.counter.total()

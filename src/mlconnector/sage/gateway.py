@@ -233,8 +233,9 @@ class SageGateway:
 
     def close(self) -> None:
         """Drop every business object and the session (releases Sage locks and the user seat)."""
-        for obj in self._objects.values():
-            obj.DropObject()
+        for name, obj in self._objects.items():
+            if not name.endswith(".oLines"):  # lines belong to their header object
+                obj.DropObject()
         self._objects.clear()
         self._ss.nCleanup()
         self._ss.DropObject()
@@ -249,6 +250,12 @@ class SageGateway:
     def _po_service(self) -> Any:
         return self._object("PO_PurchaseOrder_svc", "P/O")
 
+    def _po_lines(self) -> Any:
+        """The service's `oLines` object, fetched once (each property get is a COM round trip)."""
+        if "PO_PurchaseOrder_svc.oLines" not in self._objects:
+            self._objects["PO_PurchaseOrder_svc.oLines"] = self._po_service().oLines
+        return self._objects["PO_PurchaseOrder_svc.oLines"]
+
     def _read_purchase_orders(self, numbers: list[str]) -> list[PurchaseOrder]:
         svc = self._po_service()
         hnames, hcols = list(PO_HEADER), list(PO_HEADER.values())
@@ -259,7 +266,7 @@ class SageGateway:
             heads = _rows(
                 self._result_sets(svc, hcols, "PurchaseOrderNo$", _or("PurchaseOrderNo$", batch)), hnames, hcols
             )
-            lines_obj = svc.oLines if self.u.lines_result_sets_via_olines else svc
+            lines_obj = self._po_lines() if self.u.lines_result_sets_via_olines else svc
             raw = self._result_sets(lines_obj, lcols, "LineKey$", _or("PurchaseOrderNo$", batch))
             by_po: dict[str, list[PurchaseOrderLine]] = {}
             for row in _rows(raw, lnames, lcols):

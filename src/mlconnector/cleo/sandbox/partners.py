@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mlconnector.x12 import functional_acks, read_documents, validate, write_interchange
 from mlconnector.x12.documents import (
     DateReference,
     EnvelopeParties,
@@ -168,20 +169,6 @@ class Answer:
     document_type: str
     payload: str
     fa_status: str | None = None
-
-
-def _envelope_ids(payload: str) -> tuple[str, str, str]:
-    """(ISA05, ISA06, GS02) of the 850, so the answers go back to whoever sent it."""
-    text = payload.lstrip()
-    element, terminator = text[3], text[105]
-    isa = text[:106].split(element)
-    gs02 = isa[6].strip()
-    for segment in text.split(terminator):
-        parts = segment.strip().split(element)
-        if parts[0] == "GS" and len(parts) > 2:
-            gs02 = parts[2]
-            break
-    return isa[5].strip(), isa[6].strip(), gs02
 
 
 def _whole(quantity: Decimal) -> bool:
@@ -346,13 +333,11 @@ def plan_answers(
     partner: SimulatedPartner, payload: str, counters: PartnerCounters, *, when: datetime | None = None
 ) -> list[Answer]:
     """Everything `partner` will send back for the interchange `payload` (normally one 850), with delays."""
-    from mlconnector.x12 import functional_acks, read_documents, validate, write_interchange
-
     when = when or datetime.now(UTC)
     delays = partner.delays
     answers: list[Answer] = []
-    if partner.profile != "silent":
-        ack = functional_acks(payload, control_numbers=counters)
+    ack = functional_acks(payload, control_numbers=counters, when=when) if partner.profile != "silent" else ""
+    if ack:
         status = next(
             (
                 FA_STATUS.get(d.document.status, "rejected")
@@ -364,34 +349,30 @@ def plan_answers(
         answers.append(Answer(delays.functional_ack, "997", ack, status))
     if not validate(payload).valid:
         return answers
-    isa_qualifier, isa_id, gs_id = _envelope_ids(payload)
-    parties = EnvelopeParties(
-        sender_qualifier=partner.isa_qualifier,
-        sender_id=partner.isa_id,
-        receiver_qualifier=isa_qualifier,
-        receiver_id=isa_id,
-        application_sender=partner.gs_id,
-        application_receiver=gs_id,
-    )
-
-    def write(document: Any) -> str:
-        return write_interchange([document], parties, counters, when=when)
-
     for received in read_documents(payload):
         po = received.document
         if not isinstance(po, PurchaseOrder) or po.purpose == Purpose.CANCELLATION or not po.lines:
             continue
+        # Answer whoever sent the 850: its ISA05/ISA06 and GS02 become our receiver.
+        parties = EnvelopeParties(
+            sender_qualifier=partner.isa_qualifier,
+            sender_id=partner.isa_id,
+            receiver_qualifier=received.sender_qualifier,
+            receiver_id=received.sender_id,
+            application_sender=partner.gs_id,
+            application_receiver=received.application_sender,
+        )
         plan = AnswerPlan(partner, po, counters, when)
-        ack, shipments = plan.decide()
-        answers.append(Answer(delays.acknowledgment, "855", write(ack)))
+        poa, shipments = plan.decide()
+        answers.append(Answer(delays.acknowledgment, "855", write_interchange([poa], parties, counters, when=when)))
         for number, shipped in enumerate(shipments, start=1):
             base = delays.ship_notice if number == 1 else delays.second_ship_notice
-            notice = write(plan.ship_notice(shipped, number))
+            notice = write_interchange([plan.ship_notice(shipped, number)], parties, counters, when=when)
             if partner.profile == "sloppy":
                 notice = corrupt_segment_count(notice)
             answers.append(Answer(base, "856", notice))
-            invoice_delay = base + max(delays.invoice - delays.ship_notice, 0.0)
-            answers.append(Answer(invoice_delay, "810", write(plan.invoice(shipped, number))))
+            invoice = write_interchange([plan.invoice(shipped, number)], parties, counters, when=when)
+            answers.append(Answer(base + max(delays.invoice - delays.ship_notice, 0.0), "810", invoice))
     return answers
 
 

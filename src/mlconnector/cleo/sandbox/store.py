@@ -189,16 +189,6 @@ class SandboxStore:
 
     # ---------------------------------------------------------------------------------------------- messages
 
-    def _message(self, row: sqlite3.Row) -> dict[str, Any]:
-        message = dict(row)
-        if (
-            message["direction"] == "outbound"
-            and message["fa_status"] == "pending"
-            and self.clock() - message["created_at"] > self.fa_overdue_after
-        ):
-            message["fa_status"] = "overdue"
-        return message
-
     def create_outbound(
         self, tenant: str, partner: str, document_type: str, payload: str, icn: str, idempotency_key: str | None
     ) -> tuple[dict[str, Any], bool]:
@@ -209,14 +199,14 @@ class SandboxStore:
                     "SELECT * FROM messages WHERE tenant = ? AND idempotency_key = ?", (tenant, idempotency_key)
                 ).fetchone()
                 if row is not None:
-                    return self._message(row), True
+                    return dict(row), True
             # ISA13 is unique per sender/receiver pair, so a known ICN is one already received *for this partner*.
             row = db.execute(
                 "SELECT * FROM messages WHERE tenant = ? AND partner = ? AND icn = ? AND direction = 'outbound'",
                 (tenant, partner, icn),
             ).fetchone()
             if row is not None:
-                raise Duplicate(self._message(row))
+                raise Duplicate(dict(row))
             mid = f"m-{uuid.uuid4().hex[:16]}"
             db.execute(
                 "INSERT INTO messages (id, tenant, direction, partner, document_type, status, fa_status, icn, payload,"
@@ -225,7 +215,7 @@ class SandboxStore:
             )
             self._bump(db, tenant, "outbound")
             row = db.execute("SELECT * FROM messages WHERE id = ?", (mid,)).fetchone()
-        return self._message(row), False
+        return dict(row), False
 
     def add_inbound(
         self,
@@ -256,30 +246,30 @@ class SandboxStore:
             (mid, tenant, partner, document_type, icn, payload, self.clock(), in_reply_to),
         )
         self._bump(db, tenant, "inbound")
-        return self._message(db.execute("SELECT * FROM messages WHERE id = ?", (mid,)).fetchone())
+        return dict(db.execute("SELECT * FROM messages WHERE id = ?", (mid,)).fetchone())
 
     def query_messages(
-        self, tenant: str | None, where: Sequence[tuple[str, str, str]], start: int, count: int
+        self, tenant: str, where: Sequence[tuple[str, str, str]], start: int, count: int
     ) -> tuple[list[dict[str, Any]], int]:
         """A page of messages; `where` holds (column, SQL operator, parameter) built from a validated filter."""
-        clauses, params = (["tenant = ?"], [tenant]) if tenant is not None else ([], [])
+        clauses, params = ["tenant = ?"], [tenant]
         for column, op, value in where:
             clauses.append(f"{column} {op} ?")
             params.append(value)
-        sql_where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        sql_where = " WHERE " + " AND ".join(clauses)
         with self._lock:
             total = self._db.execute(f"SELECT COUNT(*) FROM messages{sql_where}", params).fetchone()[0]
             rows = self._db.execute(
                 f"SELECT * FROM messages{sql_where} ORDER BY seq LIMIT ? OFFSET ?", [*params, count, start]
             ).fetchall()
-        return [self._message(row) for row in rows], total
+        return [dict(row) for row in rows], total
 
     def get_message(self, tenant: str, message_id: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute(
                 "SELECT * FROM messages WHERE id = ? AND tenant = ?", (message_id, tenant)
             ).fetchone()
-        return None if row is None else self._message(row)
+        return None if row is None else dict(row)
 
     def acknowledge(self, tenant: str, message_id: str) -> dict[str, Any] | None:
         with self._tx() as db:
@@ -288,7 +278,7 @@ class SandboxStore:
                 (message_id, tenant),
             )
             row = db.execute("SELECT * FROM messages WHERE id = ? AND tenant = ?", (message_id, tenant)).fetchone()
-        return None if row is None else self._message(row)
+        return None if row is None else dict(row)
 
     # ------------------------------------------------------------------------------------ scheduled partner answers
 
@@ -313,7 +303,7 @@ class SandboxStore:
             )
 
     def run_due(self) -> int:
-        """Apply every event whose time has come, in order; called before each request (no background thread)."""
+        """Apply every event whose time has come, in order, then mark overdue 997s; called before each request."""
         with self._tx() as db:
             events = db.execute(
                 "SELECT * FROM events WHERE due_at <= ? ORDER BY due_at, seq", (self.clock(),)
@@ -339,6 +329,12 @@ class SandboxStore:
                             "UPDATE messages SET fa_status = ? WHERE id = ?", (event["fa_status"], event["message_id"])
                         )
                 db.execute("DELETE FROM events WHERE seq = ?", (event["seq"],))
+            # A 997 that has not come within the window makes the 850 overdue (a late one still sets its status).
+            db.execute(
+                "UPDATE messages SET fa_status = 'overdue'"
+                " WHERE direction = 'outbound' AND fa_status = 'pending' AND created_at < ?",
+                (self.clock() - self.fa_overdue_after,),
+            )
         return len(events)
 
     def pending_events(self, tenant: str) -> int:

@@ -232,8 +232,8 @@ def create_app(
 
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
-        """Signed like everything else; says which backend runs and how many BOI sessions are pooled."""
-        return {"ok": True, "backend": backend.name, "sessions": len(pool)}
+        """Signed like everything else: the backend, pooled BOI sessions and BOI calls made so far."""
+        return {"ok": True, "backend": backend.name, "sessions": len(pool), "boi_calls": backend.counter.total()}
 
     agent = SignatureMiddleware(app, hmac_key, NonceCache())
     agent.pool = pool
