@@ -73,7 +73,10 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, database_url: str) -> Iterator[World]:
+def world(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[World]:
+    """`@pytest.mark.partners(profile, delay)` sets how the simulated partners answer (default: not within the test)."""
+    marker = request.node.get_closest_marker("partners")
+    book = partner_book(*marker.args) if marker else partner_book()
     sim = SimBackend(tmp_path / "sage")
     sim.init_company(purchase_orders=0)
     store = Store(database_url)
@@ -85,7 +88,7 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     )
     with (
         running_agent(sim, tmp_path / "agent", policy=policy) as agent,
-        running_sandbox(data_dir=tmp_path / "cleo", partners=partner_book()) as sandbox,
+        running_sandbox(data_dir=tmp_path / "cleo", partners=book) as sandbox,
     ):
         agent_client = agent.client("ml", "ml-demo", "ABC", wait_initial=0.01, wait_max=0.05)
         cleo = CleoClient.connect(

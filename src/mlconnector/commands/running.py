@@ -26,7 +26,7 @@ from mlconnector.sage.errors import SageError
 from mlconnector.store.models import AuditEntry
 
 console = Console()
-JOB_NAMES = ("pos", "vendors", "gl")
+JOB_NAMES = ("pos", "vendors", "gl", "inbound")
 
 
 def agent_key(text: str) -> bytes:
@@ -76,7 +76,9 @@ def open_connector(ctx: Context) -> Connector:
         usage=edi.usage,
         buyer=Buyer(name=edi.buyer_name, id_code=edi.sender_id),
     )
-    return Connector(ctx.store, sage_client(ctx), cleo_client(ctx), sender)
+    return Connector(
+        ctx.store, sage_client(ctx), cleo_client(ctx), sender, fa_overdue_hours=ctx.settings.tolerances.fa_overdue_hours
+    )
 
 
 def system_database_url(ctx: Context) -> str:
@@ -89,7 +91,10 @@ def system_database_url(ctx: Context) -> str:
 def make_engine(ctx: Context, connector: Connector) -> Engine:
     schedule = ctx.settings.schedule
     jobs = connector.jobs(
-        purchase_orders=schedule.purchase_orders_seconds, vendors=schedule.vendors_seconds, gl=schedule.gl_seconds
+        purchase_orders=schedule.purchase_orders_seconds,
+        vendors=schedule.vendors_seconds,
+        gl=schedule.gl_seconds,
+        inbound=schedule.inbound_seconds,
     )
     return Engine(system_database_url(ctx), jobs)
 
@@ -106,8 +111,8 @@ def run() -> None:
     engine.start(schedules=True)
     s = ctx.settings.schedule
     console.print(
-        f"ml-connector running (worker {engine.worker_id}): POs every {s.purchase_orders_seconds}s, vendors every "
-        f"{s.vendors_seconds}s, GL every {s.gl_seconds}s. Ctrl-C to stop."
+        f"ml-connector running (worker {engine.worker_id}): POs every {s.purchase_orders_seconds}s, inbound every "
+        f"{s.inbound_seconds}s, vendors every {s.vendors_seconds}s, GL every {s.gl_seconds}s. Ctrl-C to stop."
     )
     try:
         stop.wait()
@@ -122,7 +127,7 @@ sync_app = typer.Typer(help="Run jobs now instead of waiting for their schedule.
 @sync_app.command("now")
 @guarded
 def sync_now(
-    jobs: Annotated[list[str] | None, typer.Argument(help="pos, vendors, gl (default: all)")] = None,
+    jobs: Annotated[list[str] | None, typer.Argument(help="pos, vendors, gl, inbound (default: all)")] = None,
 ) -> None:
     """Run jobs at once and wait for every document they produce."""
     names = jobs or list(JOB_NAMES)
@@ -136,7 +141,7 @@ def sync_now(
     try:
         with console.status("Syncing …"):
             # GL first, so the POs' cost centres come from a fresh cache.
-            ordered = [n for n in ("gl", "vendors", "pos") if n in names]
+            ordered = [n for n in ("gl", "vendors", "pos", "inbound") if n in names]
             results = engine.run_now(ordered)
     finally:
         engine.stop()

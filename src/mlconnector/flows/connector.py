@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
 from mlconnector.engine import Job
-from mlconnector.flows import faults
+from mlconnector.flows import faults, inbound
 from mlconnector.flows.outbound import Sender, pending_work, release_held, send, stage
 from mlconnector.flows.reference import cost_centre_lookup, gl_lookup, gl_rows, partner_record
 from mlconnector.sage.models import ChangeCursor, ChangedPurchaseOrders, ChangedVendors, GLAccount
@@ -37,11 +37,14 @@ class SageReader(Protocol):
 class Connector:
     """One tenant's connector: each public method is a job step the engine runs (and tests call directly)."""
 
-    def __init__(self, store: Store, sage: SageReader, cleo: CleoClient, sender: Sender) -> None:
+    def __init__(
+        self, store: Store, sage: SageReader, cleo: CleoClient, sender: Sender, *, fa_overdue_hours: float = 24.0
+    ) -> None:
         self.store = store
         self.sage = sage
         self.cleo = cleo
         self.sender = sender
+        self.fa_overdue_hours = fa_overdue_hours
 
     # ------------------------------------------------------------------------------------------------ outbound
 
@@ -101,6 +104,16 @@ class Connector:
 
     def send_outbound(self, work: str) -> str:
         return send(self.store, self.cleo, work)
+
+    # ------------------------------------------------------------------------------------------------- inbound
+
+    def collect_inbound(self) -> list[str]:
+        """Flag overdue 997s, then store (and acknowledge in Cleo) every new inbound message."""
+        inbound.flag_overdue(self.store, hours=self.fa_overdue_hours)
+        return inbound.receive(self.store, self.cleo)
+
+    def process_inbound(self, key: str) -> str:
+        return inbound.process(self.store, key)
 
     # ----------------------------------------------------------------------------------------------- reference
 
@@ -222,9 +235,10 @@ class Connector:
 
     # --------------------------------------------------------------------------------------------------- jobs
 
-    def jobs(self, *, purchase_orders: int, vendors: int, gl: int) -> list[Job]:
+    def jobs(self, *, purchase_orders: int, vendors: int, gl: int, inbound: int) -> list[Job]:
         return [
             Job("pos", purchase_orders, self.collect_purchase_orders, self.send_outbound),
+            Job("inbound", inbound, self.collect_inbound, self.process_inbound),
             Job("vendors", vendors, self.sync_vendors),
             Job("gl", gl, self.refresh_gl),
         ]
