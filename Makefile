@@ -25,5 +25,8 @@ lint: install
 test: lint
 	$(VENV)/bin/pytest
 
+demo: install
+	$(VENV)/bin/ml-connector demo
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

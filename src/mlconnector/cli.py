@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from mlconnector import __version__
@@ -31,6 +33,23 @@ app.add_typer(x12_app, name="x12")
 app.add_typer(sage_sim_app, name="sage-sim")
 app.add_typer(agent_app, name="agent")
 app.add_typer(cleo_sandbox_app, name="cleo-sandbox")
+
+
+@app.command()
+def demo(
+    workdir: Path = typer.Option(Path("demo-data"), help="Scratch directory (wiped at the start)."),
+    purchase_orders: int = typer.Option(12, min=1, max=500, help="POs to create for mapped vendors."),
+) -> None:
+    """Run the whole cycle on this machine: simulated Sage + agent, Cleo sandbox, the connector."""
+    from mlconnector.demo import run_demo
+
+    try:
+        summary = run_demo(workdir.resolve(), purchase_orders=purchase_orders)
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Finished in {summary.seconds:.0f} s.")
+    typer.echo(summary.line())
 
 
 @app.command()

@@ -104,7 +104,7 @@ sage_company = "{company}"
 
 [agent]                       # the ml-connector agent on the Sage 100 server
 url = "{agent_url}"
-# fingerprint = "sha256:..."  # the agent's certificate fingerprint (printed by `ml-connector agent init`)
+{fingerprint_line}
 
 [cleo]
 base_url = "{cleo_url}"
@@ -138,9 +138,20 @@ def write_config(
     company: str = "ABC",
     agent_url: str = "https://127.0.0.1:8711",
     cleo_url: str = "http://127.0.0.1:8712",
+    fingerprint: str | None = None,
 ) -> None:
+    fingerprint_line = (
+        f'fingerprint = "{fingerprint}"  # the agent certificate, pinned'
+        if fingerprint
+        else '# fingerprint = "..."  # the agent certificate (`ml-connector agent fingerprint` on the agent)'
+    )
     path.write_text(
         CONFIG_TEMPLATE.format(
-            tenant=tenant, data_dir=data_dir, company=company, agent_url=agent_url, cleo_url=cleo_url
+            tenant=tenant,
+            data_dir=data_dir,
+            company=company,
+            agent_url=agent_url,
+            cleo_url=cleo_url,
+            fingerprint_line=fingerprint_line,
         )
     )

@@ -1,0 +1,341 @@
+"""`ml-connector demo`: the whole outbound cycle on one machine, with real processes talking real HTTP.
+
+It seeds the simulated Sage company, starts the agent (simulator backend, HTTPS) and the Cleo sandbox (with one
+simulated partner per demo vendor) as their own processes, sets up a demo tenant with its credentials in the
+vault, creates POs in Sage (one for a deliberately unmapped vendor), runs `ml-connector run` on accelerated
+schedules until every mapped PO is in Cleo and acknowledged, prints a summary, and stops what it started.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from mlconnector.config import write_config
+from mlconnector.sage.agent.tls import AgentFiles, init_agent
+from mlconnector.sage.sim.demo import PurchasingClerk
+from mlconnector.sage.sim.script import SimBackend
+from mlconnector.sage.sim.seed import DEMO_USERS, catalog
+from mlconnector.store import Store
+from mlconnector.store.models import ExceptionRecord, OutboundDocument
+from mlconnector.store.ops import map_vendor
+from mlconnector.vault import Vault, load_master_key
+
+console = Console()
+TENANT = "demo"
+SAGE_USER = "ml"
+
+
+@dataclass
+class DemoSummary:
+    pos: int
+    sent_850: int
+    held: int
+    ack_997: int
+    exceptions: int
+    seconds: float
+    passwords: list[str] = field(default_factory=list, repr=False)
+
+    def line(self) -> str:
+        return (
+            f"pos={self.pos} sent_850={self.sent_850} held={self.held} ack_997={self.ack_997} "
+            f"exceptions={self.exceptions}"
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, name: str, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited at start-up; see {log}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not start listening on port {port}; see {log}")
+
+
+class Processes:
+    """The processes the demo starts, each logging to its own file, all stopped on the way out."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.running: dict[str, subprocess.Popen] = {}
+
+    def start(
+        self, name: str, args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.Popen:
+        log = self.logs / f"{name}.log"
+        handle = log.open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-P", "-m", "mlconnector", *args],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+        )
+        self.running[name] = process
+        return process
+
+    def stop(self, name: str) -> None:
+        process = self.running.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.running)[::-1]:
+            self.stop(name)
+
+
+def partner_file(vendors: list[str], path: Path) -> dict[str, str]:
+    """One simulated partner per vendor (profile `perfect`, fast answers); returns vendor → alias."""
+    aliases = {vendor: f"P{vendor.split('-', 1)[1]}" for vendor in vendors}
+    book = {
+        "defaults": {
+            "profile": "perfect",
+            "delays": {
+                "delivered": 0.2,
+                "functional_ack": 1,
+                "acknowledgment": 2,
+                "ship_notice": 3,
+                "second_ship_notice": 6,
+                "invoice": 5,
+            },
+        },
+        "partners": [
+            {
+                "alias": alias,
+                "name": f"{alias} Trading",
+                "isa_id": f"{alias}EDI",
+                "gs_id": f"{alias}EDI",
+                "erp_vendor": vendor,
+            }
+            for vendor, alias in aliases.items()
+        ],
+    }
+    path.write_text(json.dumps(book, indent=1))
+    return aliases
+
+
+@contextmanager
+def demo_environment(workdir: Path) -> Iterator[Processes]:
+    processes = Processes(workdir / "logs")
+    try:
+        yield processes
+    finally:
+        processes.stop_all()
+
+
+def run_demo(
+    workdir: Path,
+    *,
+    purchase_orders: int = 12,
+    timeout: float = 150.0,
+    observe: Callable[[Processes], None] | None = None,
+) -> DemoSummary:
+    """Run the demo in `workdir` (wiped first); `observe` is called once while every process is up (tests)."""
+    started = time.monotonic()
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    for sub in ("sage", "agent", "cleo", "connector/var", "logs"):
+        (workdir / sub).mkdir(parents=True)
+
+    console.print("[bold]1/6[/bold] Seeding Sage 100 company ABC (simulator) …")
+    sim = SimBackend(workdir / "sage")
+    sim.init_company(purchase_orders=0)
+    vendors = [f"{div}-{no}" for div, no in catalog(sim.connect()).vendors]
+    unmapped = vendors[-1]
+
+    console.print("[bold]2/6[/bold] Creating the agent identity and the trading partners …")
+    init_agent(workdir / "agent")
+    agent_files = AgentFiles(workdir / "agent")
+    aliases = partner_file(vendors, workdir / "partners.json")
+    cleo_password = secrets.token_urlsafe(16)
+    agent_port, cleo_port = free_port(), free_port()
+
+    with demo_environment(workdir) as processes:
+        console.print("[bold]3/6[/bold] Starting the agent (HTTPS) and the Cleo sandbox …")
+        agent = processes.start(
+            "agent",
+            [
+                "agent",
+                "serve",
+                "--backend",
+                "simulator",
+                "--data",
+                str(workdir / "sage"),
+                "--dir",
+                str(workdir / "agent"),
+                "--port",
+                str(agent_port),
+            ],
+        )
+        sandbox = processes.start(
+            "cleo-sandbox",
+            [
+                "cleo-sandbox",
+                "serve",
+                "--data",
+                str(workdir / "cleo"),
+                "--port",
+                str(cleo_port),
+                "--partners",
+                str(workdir / "partners.json"),
+            ],
+            env={"CLEO_SANDBOX_USERS": f"{TENANT}:{cleo_password}"},
+        )
+        wait_for_port(agent_port, agent, "the agent", workdir / "logs" / "agent.log")
+        wait_for_port(cleo_port, sandbox, "the Cleo sandbox", workdir / "logs" / "cleo-sandbox.log")
+
+        console.print("[bold]4/6[/bold] Setting up tenant 'demo': config, master key, credentials in the vault …")
+        connector_dir = workdir / "connector"
+        config = connector_dir / "ml-connector.toml"
+        write_config(
+            config,
+            tenant=TENANT,
+            data_dir=str(connector_dir / "var"),
+            agent_url=f"https://127.0.0.1:{agent_port}",
+            cleo_url=f"http://127.0.0.1:{cleo_port}",
+            fingerprint=agent_files.fingerprint(),
+        )
+        store = Store(f"sqlite:///{connector_dir / 'var' / 'ml-connector.sqlite'}")
+        key = load_master_key(connector_dir / "var", TENANT, create=True)
+        vault = Vault(store, key, TENANT)
+        vault.put("sage", {"user": SAGE_USER, "password": DEMO_USERS[SAGE_USER], "company": "ABC"})
+        vault.put("cleo", {"username": TENANT, "password": cleo_password})
+        vault.put("agent", {"key": base64.b64encode(agent_files.hmac_key()).decode()})
+        with store.transaction() as session:
+            for vendor, alias in aliases.items():
+                if vendor != unmapped:
+                    map_vendor(session, vendor, alias)
+
+        console.print(f"[bold]5/6[/bold] Creating {purchase_orders} POs in Sage (+1 for unmapped vendor {unmapped}) …")
+        rng = random.Random(11)
+        clerk = PurchasingClerk(sim)
+        try:
+            for _ in range(purchase_orders):
+                vendor = rng.choice(vendors[:-1])
+                clerk.create_po(rng, vendor=vendor.split("-", 1)[1], lines=rng.randint(1, 10))
+            clerk.create_po(rng, vendor=unmapped.split("-", 1)[1], lines=3)
+        finally:
+            clerk.close()
+        total = purchase_orders + 1
+
+        console.print("[bold]6/6[/bold] Running the connector (POs and inbound every 5 s) until Cleo has every PO …")
+        env = {
+            "MLC_CONFIG": str(config),
+            "MLC_SCHEDULE__PURCHASE_ORDERS_SECONDS": "5",
+            "MLC_SCHEDULE__INBOUND_SECONDS": "5",
+            "MLC_SCHEDULE__VENDORS_SECONDS": "30",
+            "MLC_SCHEDULE__GL_SECONDS": "30",
+        }
+        processes.start("connector", ["run"], env=env, cwd=connector_dir)
+        observed = False
+        deadline = started + timeout
+        with console.status("waiting for 850s and 997s …"):
+            while time.monotonic() < deadline:
+                sent, acked = _progress(store)
+                if not observed and sent:
+                    if observe:
+                        observe(processes)
+                    observed = True
+                if sent >= purchase_orders and acked >= purchase_orders:
+                    break
+                if processes.running["connector"].poll() is not None:
+                    raise RuntimeError(f"the connector stopped; see {workdir / 'logs' / 'connector.log'}")
+                time.sleep(0.5)
+        processes.stop("connector")
+        summary = _summary(store, total, time.monotonic() - started)
+        _print_table(store, config)
+        # The Cleo sandbox lists what arrived, independently of our own bookkeeping.
+        arrived = _cleo_count(cleo_port, cleo_password)
+        console.print(f"Cleo sandbox holds {arrived} outbound message(s) for tenant {TENANT}.")
+        store.close()
+    summary.passwords = [DEMO_USERS[SAGE_USER], cleo_password, base64.b64encode(agent_files.hmac_key()).decode()]
+    return summary
+
+
+def _progress(store: Store) -> tuple[int, int]:
+    with store.transaction() as session:
+        sent = session.scalar(
+            select(func.count()).select_from(OutboundDocument).where(OutboundDocument.status == "sent")
+        )
+        acked = session.scalar(
+            select(func.count()).select_from(OutboundDocument).where(OutboundDocument.fa_status == "accepted")
+        )
+    return int(sent or 0), int(acked or 0)
+
+
+def _summary(store: Store, total: int, seconds: float) -> DemoSummary:
+    with store.transaction() as session:
+
+        def count(*where) -> int:  # type: ignore[no-untyped-def]
+            return int(session.scalar(select(func.count()).select_from(OutboundDocument).where(*where)) or 0)
+
+        sent = count(OutboundDocument.status == "sent", OutboundDocument.document_type == "850")
+        held = count(OutboundDocument.status == "held")
+        acked = count(OutboundDocument.fa_status == "accepted")
+        exceptions = int(
+            session.scalar(select(func.count()).select_from(ExceptionRecord).where(ExceptionRecord.status == "open"))
+            or 0
+        )
+    return DemoSummary(total, sent, held, acked, exceptions, seconds)
+
+
+def _print_table(store: Store, config: Path) -> None:
+    table = Table("PO", "vendor", "partner", "document", "status", "997")
+    with store.transaction() as session:
+        for row in session.scalars(select(OutboundDocument).order_by(OutboundDocument.po_number)):
+            table.add_row(
+                row.po_number, row.vendor_no, row.partner or "—", row.document_type, row.status, row.fa_status
+            )
+        for x in session.scalars(select(ExceptionRecord).where(ExceptionRecord.status == "open")):
+            console.print(f"[yellow]exception[/yellow] {x.what}: {x.why}\n  fix: {x.suggested_fix}")
+    console.print(table)
+    console.print(
+        f"Look next:  MLC_CONFIG={config} ml-connector status | exceptions list | audit list\n"
+        f"            logs in {config.parent.parent / 'logs'}"
+    )
+
+
+def _cleo_count(port: int, password: str) -> int:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        token = http.post(
+            "/api/authentication", data={"grant_type": "password", "username": TENANT, "password": password}
+        ).json()["access_token"]
+        page = http.get(
+            "/api/messages",
+            params={"filter": 'direction eq "outbound"', "count": 1},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+    return int(page["totalResults"])
