@@ -16,7 +16,7 @@ from mlconnector.cleo import CleoClient, CleoCredentials
 from mlconnector.cleo.sandbox import SandboxStore
 from mlconnector.cli import app
 
-from .conftest import FAST_RETRY, hand_850
+from .support import FAST_RETRY, hand_850
 
 runner = CliRunner()
 
