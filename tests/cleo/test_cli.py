@@ -13,10 +13,10 @@ import httpx
 from typer.testing import CliRunner
 
 from mlconnector.cleo import CleoClient, CleoCredentials
-from mlconnector.cleo.sandbox import SandboxStore
+from mlconnector.cleo.sandbox import SandboxStore, running_sandbox
 from mlconnector.cli import app
 
-from .conftest import FAST_RETRY, hand_850
+from .support import FAST_RETRY, PASSWORD, USER, hand_850
 
 runner = CliRunner()
 
@@ -81,3 +81,29 @@ def test_serve_from_the_shell_answers_a_client(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_faults_and_token_expiry_armed_from_the_shell_reach_the_running_server(tmp_path: Path) -> None:
+    with running_sandbox(data_dir=tmp_path) as sandbox:
+        client = CleoClient.connect(sandbox.base_url, CleoCredentials(USER, PASSWORD), retry=FAST_RETRY)
+        with client:
+            client.list_partners()
+            armed = runner.invoke(
+                app, ["cleo-sandbox", "fault", "429", "--count", "2", "--retry-after", "0.01", "--data", str(tmp_path)]
+            )
+            assert armed.exit_code == 0, armed.output
+            assert json.loads(armed.stdout) == {
+                "kind": "429",
+                "when": "before",
+                "retryAfter": 0.01,
+                "delay": 1.0,
+                "status": 502,
+                "remaining": 2,
+            }
+            expired = runner.invoke(app, ["cleo-sandbox", "expire-tokens", "--data", str(tmp_path)])
+            assert expired.exit_code == 0 and expired.stdout.strip() == "1 token(s) expired"
+            assert client.list_partners() == []
+            assert sandbox.admin().stats()["fault.429"] == 2
+            assert client.logins == 2
+    bad = runner.invoke(app, ["cleo-sandbox", "fault", "meteor", "--data", str(tmp_path)])
+    assert bad.exit_code == 2 and "invalid fault: kind" in bad.output

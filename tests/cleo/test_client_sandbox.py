@@ -21,7 +21,7 @@ from mlconnector.cleo import (
 from mlconnector.cleo.sandbox import RunningSandbox, SandboxUser, running_sandbox
 from mlconnector.cleo.totp import totp
 
-from .conftest import FAST_RETRY, PASSWORD, USER, hand_850
+from .support import FAST_RETRY, PASSWORD, USER, hand_850
 
 Connect = Callable[..., CleoClient]
 ACME = Partner(alias="ACME", name="Acme Industrial Supply", isa_qualifier="ZZ", isa_id="ACMESUPPLY", gs_id="ACMESUPPLY")

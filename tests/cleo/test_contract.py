@@ -13,8 +13,8 @@ import respx
 from mlconnector.cleo import CleoAuthError, CleoClient, CleoConflict, CleoCredentials, CleoNotFound, Lookup, Partner
 from mlconnector.cleo.sandbox import running_sandbox
 
-from .conftest import FAST_RETRY, PASSWORD, USER, hand_850
 from .recorded import BASE, RecordedCleo
+from .support import FAST_RETRY, PASSWORD, USER, hand_850
 
 ACME = Partner(
     alias="ACME",

@@ -17,7 +17,7 @@ from mlconnector.cleo.sandbox import RunningSandbox, running_sandbox
 from mlconnector.cleo.sandbox.partners import PROFILES, Delays, PartnerBook, SimulatedPartner
 from mlconnector.x12.documents import FunctionalAck, Invoice, PurchaseOrderAck, ShipNotice
 
-from .conftest import FAST_RETRY, PASSWORD, USER, isa
+from .support import FAST_RETRY, PASSWORD, USER, isa
 
 NOW = Delays(delivered=0, functional_ack=0, acknowledgment=0, ship_notice=0, second_ship_notice=0, invoice=0)
 BOOK = PartnerBook(

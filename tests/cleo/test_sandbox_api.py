@@ -9,7 +9,7 @@ import pytest
 
 from mlconnector.cleo.sandbox import RunningSandbox
 
-from .conftest import PASSWORD, USER, hand_850
+from .support import PASSWORD, USER, hand_850
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

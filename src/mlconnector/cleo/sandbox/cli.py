@@ -1,6 +1,7 @@
-"""`ml-connector cleo-sandbox …`: serve the sandbox, list its messages, and drop in a file as if a partner sent it.
+"""`ml-connector cleo-sandbox …`: serve the sandbox, list its messages, drop in a file as if a partner sent it,
+arm faults and expire tokens.
 
-`messages`, `show` and `drop` work on the data directory directly, so they run with or without the server up.
+Everything but `serve` works on the data directory directly, so it runs with or without the server up.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Column, Table
 
 from mlconnector.cleo.sandbox.app import ApiError, SandboxUser, drop_inbound, message_json
+from mlconnector.cleo.sandbox.faults import FaultSpec
 from mlconnector.cleo.sandbox.store import SandboxStore
 
 cleo_sandbox_app = typer.Typer(
@@ -134,3 +137,38 @@ def drop(
         typer.echo(exc.message, err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{message['id']} {message['document_type']} from {message['partner']} is new")
+
+
+@cleo_sandbox_app.command()
+def fault(
+    kind: Annotated[str, typer.Argument(help="429, 500, slow, drop, html or malformed-json.")],
+    data: DataOption = DEFAULT_DATA,
+    tenant: TenantOption = "demo",
+    count: Annotated[int, typer.Option(help="How many matching API calls it hits.")] = 1,
+    when: Annotated[
+        str, typer.Option(help="before: instead of the work; after: the work is done, the answer fails.")
+    ] = ("before"),
+    method: Annotated[str | None, typer.Option(help="Only this HTTP method.")] = None,
+    path: Annotated[str | None, typer.Option(help="Only paths starting with this.")] = None,
+    retry_after: Annotated[float | None, typer.Option(help="429: the Retry-After seconds.")] = None,
+    delay: Annotated[float, typer.Option(help="slow: seconds before answering.")] = 1.0,
+    status: Annotated[int, typer.Option(help="html: the status of the HTML page.")] = 502,
+) -> None:
+    """Arm a fault for the tenant's next API calls (the running server reads it from the same data directory)."""
+    raw = {"kind": kind, "count": count, "when": when, "method": method, "path": path}
+    raw |= {"retryAfter": retry_after, "delay": delay, "status": status}
+    try:
+        spec = FaultSpec.model_validate({k: v for k, v in raw.items() if v is not None})
+    except ValidationError as exc:
+        typer.echo(f"invalid fault: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from None
+    store = _store(data)
+    store.add_fault(tenant, spec.model_dump(exclude={"count"}, exclude_none=True), spec.count)
+    for armed in store.list_faults(tenant):
+        typer.echo(json.dumps(armed))
+
+
+@cleo_sandbox_app.command("expire-tokens")
+def expire_tokens(data: DataOption = DEFAULT_DATA, tenant: TenantOption = "demo") -> None:
+    """Expire every current token of the tenant now; the next call of each client gets a 401 and logs in again."""
+    typer.echo(f"{_store(data).expire_tokens(tenant)} token(s) expired")

@@ -30,11 +30,14 @@ CREATE TABLE IF NOT EXISTS messages (
     fa_status TEXT, icn TEXT, payload TEXT NOT NULL, created_at REAL NOT NULL, in_reply_to TEXT,
     idempotency_key TEXT, UNIQUE (tenant, idempotency_key));
 CREATE UNIQUE INDEX IF NOT EXISTS outbound_partner_icn ON messages (tenant, partner, icn) WHERE direction = 'outbound';
+CREATE INDEX IF NOT EXISTS messages_inbox ON messages (tenant, direction, status);
+CREATE INDEX IF NOT EXISTS messages_fa_pending ON messages (created_at) WHERE fa_status = 'pending';
 CREATE TABLE IF NOT EXISTS lookups (
     tenant TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (tenant, name));
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, due_at REAL NOT NULL, kind TEXT NOT NULL,
     message_id TEXT, partner TEXT, document_type TEXT, payload TEXT, fa_status TEXT);
+CREATE INDEX IF NOT EXISTS events_due ON events (due_at);
 CREATE TABLE IF NOT EXISTS counters (
     tenant TEXT NOT NULL, partner TEXT NOT NULL, kind TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (tenant, partner, kind));
