@@ -117,21 +117,22 @@ class Processes:
             self.stop(name)
 
 
-def partner_file(vendors: list[str], path: Path) -> dict[str, str]:
+# Seconds after an 850 until each simulated partner answer (fast, so the demo finishes in under a minute).
+DEMO_DELAYS = {
+    "delivered": 0.2,
+    "functional_ack": 1,
+    "acknowledgment": 2,
+    "ship_notice": 3,
+    "second_ship_notice": 6,
+    "invoice": 5,
+}
+
+
+def partner_file(vendors: list[str], path: Path, delays: dict[str, float] | None = None) -> dict[str, str]:
     """One simulated partner per vendor (profile `perfect`, fast answers); returns vendor → alias."""
     aliases = {vendor: f"P{vendor.split('-', 1)[1]}" for vendor in vendors}
     book = {
-        "defaults": {
-            "profile": "perfect",
-            "delays": {
-                "delivered": 0.2,
-                "functional_ack": 1,
-                "acknowledgment": 2,
-                "ship_notice": 3,
-                "second_ship_notice": 6,
-                "invoice": 5,
-            },
-        },
+        "defaults": {"profile": "perfect", "delays": {**DEMO_DELAYS, **(delays or {})}},
         "partners": [
             {
                 "alias": alias,
@@ -156,20 +157,54 @@ def demo_environment(workdir: Path) -> Iterator[Processes]:
         processes.stop_all()
 
 
-def run_demo(
+@dataclass
+class Stack:
+    """Sage (simulator) behind a running agent, a running Cleo sandbox, and a connector tenant set up for both."""
+
+    workdir: Path
+    processes: Processes
+    sim: SimBackend
+    store: Store
+    config: Path
+    database_url: str
+    aliases: dict[str, str]
+    unmapped: str
+    cleo_port: int
+    cleo_password: str
+    agent_files: AgentFiles
+
+    def connector_env(self, **extra: str) -> dict[str, str]:
+        return {"MLC_CONFIG": str(self.config), "MLC_DATABASE_URL": self.database_url, **extra}
+
+    def connector(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
+        """Run one `ml-connector …` command against this tenant, as its own process."""
+        return subprocess.run(
+            [sys.executable, "-P", "-m", "mlconnector", *args],
+            env={**os.environ, **self.connector_env(), **(env or {})},
+            cwd=self.config.parent,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def secrets(self) -> list[str]:
+        return [DEMO_USERS[SAGE_USER], self.cleo_password, base64.b64encode(self.agent_files.hmac_key()).decode()]
+
+
+def start_stack(
     workdir: Path,
+    processes: Processes,
     *,
-    purchase_orders: int = 12,
-    timeout: float = 150.0,
-    observe: Callable[[Processes], None] | None = None,
-) -> DemoSummary:
-    """Run the demo in `workdir` (wiped first); `observe` is called once while every process is up (tests)."""
-    started = time.monotonic()
+    database_url: str | None = None,
+    partner_delays: dict[str, float] | None = None,
+) -> Stack:
+    """Seed Sage, start the agent and the sandbox, and set up tenant `demo` (every vendor but the last mapped)."""
     if workdir.exists():
         shutil.rmtree(workdir)
     for sub in ("sage", "agent", "cleo", "connector/var", "logs"):
         (workdir / sub).mkdir(parents=True)
-
     console.print("[bold]1/6[/bold] Seeding Sage 100 company ABC (simulator) …")
     sim = SimBackend(workdir / "sage")
     sim.init_company(purchase_orders=0)
@@ -179,92 +214,111 @@ def run_demo(
     console.print("[bold]2/6[/bold] Creating the agent identity and the trading partners …")
     init_agent(workdir / "agent")
     agent_files = AgentFiles(workdir / "agent")
-    aliases = partner_file(vendors, workdir / "partners.json")
+    aliases = partner_file(vendors, workdir / "partners.json", partner_delays)
     cleo_password = secrets.token_urlsafe(16)
     agent_port, cleo_port = free_port(), free_port()
 
-    with demo_environment(workdir) as processes:
-        console.print("[bold]3/6[/bold] Starting the agent (HTTPS) and the Cleo sandbox …")
-        agent = processes.start(
+    console.print("[bold]3/6[/bold] Starting the agent (HTTPS) and the Cleo sandbox …")
+    agent = processes.start(
+        "agent",
+        [
             "agent",
-            [
-                "agent",
-                "serve",
-                "--backend",
-                "simulator",
-                "--data",
-                str(workdir / "sage"),
-                "--dir",
-                str(workdir / "agent"),
-                "--port",
-                str(agent_port),
-            ],
-        )
-        sandbox = processes.start(
+            "serve",
+            "--backend",
+            "simulator",
+            "--data",
+            str(workdir / "sage"),
+            "--dir",
+            str(workdir / "agent"),
+            "--port",
+            str(agent_port),
+        ],
+    )
+    sandbox = processes.start(
+        "cleo-sandbox",
+        [
             "cleo-sandbox",
-            [
-                "cleo-sandbox",
-                "serve",
-                "--data",
-                str(workdir / "cleo"),
-                "--port",
-                str(cleo_port),
-                "--partners",
-                str(workdir / "partners.json"),
-            ],
-            env={"CLEO_SANDBOX_USERS": f"{TENANT}:{cleo_password}"},
+            "serve",
+            "--data",
+            str(workdir / "cleo"),
+            "--port",
+            str(cleo_port),
+            "--partners",
+            str(workdir / "partners.json"),
+        ],
+        env={"CLEO_SANDBOX_USERS": f"{TENANT}:{cleo_password}"},
+    )
+    wait_for_port(agent_port, agent, "the agent", workdir / "logs" / "agent.log")
+    wait_for_port(cleo_port, sandbox, "the Cleo sandbox", workdir / "logs" / "cleo-sandbox.log")
+
+    console.print("[bold]4/6[/bold] Setting up tenant 'demo': config, master key, credentials in the vault …")
+    connector_dir = workdir / "connector"
+    config = connector_dir / "ml-connector.toml"
+    write_config(
+        config,
+        tenant=TENANT,
+        data_dir=str(connector_dir / "var"),
+        agent_url=f"https://127.0.0.1:{agent_port}",
+        cleo_url=f"http://127.0.0.1:{cleo_port}",
+        fingerprint=agent_files.fingerprint(),
+    )
+    url = database_url or f"sqlite:///{connector_dir / 'var' / 'ml-connector.sqlite'}"
+    store = Store(url)
+    vault = Vault(store, load_master_key(connector_dir / "var", TENANT, create=True), TENANT)
+    vault.put("sage", {"user": SAGE_USER, "password": DEMO_USERS[SAGE_USER], "company": "ABC"})
+    vault.put("cleo", {"username": TENANT, "password": cleo_password})
+    vault.put("agent", {"key": base64.b64encode(agent_files.hmac_key()).decode()})
+    with store.transaction() as session:
+        for vendor, alias in aliases.items():
+            if vendor != unmapped:
+                map_vendor(session, vendor, alias)
+    return Stack(workdir, processes, sim, store, config, url, aliases, unmapped, cleo_port, cleo_password, agent_files)
+
+
+def create_purchase_orders(stack: Stack, count: int, *, unmapped: int = 0, seed: int = 11) -> list[str]:
+    """`count` POs for random mapped vendors and `unmapped` for the unmapped one, through BOI like a buyer."""
+    rng = random.Random(seed)
+    mapped = [v for v in stack.aliases if v != stack.unmapped]
+    clerk = PurchasingClerk(stack.sim)
+    try:
+        made = [
+            clerk.create_po(rng, vendor=rng.choice(mapped).split("-", 1)[1], lines=rng.randint(1, 10))
+            for _ in range(count)
+        ]
+        made += [clerk.create_po(rng, vendor=stack.unmapped.split("-", 1)[1], lines=3) for _ in range(unmapped)]
+    finally:
+        clerk.close()
+    return made
+
+
+def run_demo(
+    workdir: Path,
+    *,
+    purchase_orders: int = 12,
+    timeout: float = 150.0,
+    observe: Callable[[Processes], None] | None = None,
+) -> DemoSummary:
+    """Run the demo in `workdir` (wiped first); `observe` is called once while every process is up (tests)."""
+    started = time.monotonic()
+    with demo_environment(workdir) as processes:
+        stack = start_stack(workdir, processes)
+        console.print(
+            f"[bold]5/6[/bold] Creating {purchase_orders} POs in Sage (+1 for unmapped vendor {stack.unmapped}) …"
         )
-        wait_for_port(agent_port, agent, "the agent", workdir / "logs" / "agent.log")
-        wait_for_port(cleo_port, sandbox, "the Cleo sandbox", workdir / "logs" / "cleo-sandbox.log")
-
-        console.print("[bold]4/6[/bold] Setting up tenant 'demo': config, master key, credentials in the vault …")
-        connector_dir = workdir / "connector"
-        config = connector_dir / "ml-connector.toml"
-        write_config(
-            config,
-            tenant=TENANT,
-            data_dir=str(connector_dir / "var"),
-            agent_url=f"https://127.0.0.1:{agent_port}",
-            cleo_url=f"http://127.0.0.1:{cleo_port}",
-            fingerprint=agent_files.fingerprint(),
-        )
-        store = Store(f"sqlite:///{connector_dir / 'var' / 'ml-connector.sqlite'}")
-        key = load_master_key(connector_dir / "var", TENANT, create=True)
-        vault = Vault(store, key, TENANT)
-        vault.put("sage", {"user": SAGE_USER, "password": DEMO_USERS[SAGE_USER], "company": "ABC"})
-        vault.put("cleo", {"username": TENANT, "password": cleo_password})
-        vault.put("agent", {"key": base64.b64encode(agent_files.hmac_key()).decode()})
-        with store.transaction() as session:
-            for vendor, alias in aliases.items():
-                if vendor != unmapped:
-                    map_vendor(session, vendor, alias)
-
-        console.print(f"[bold]5/6[/bold] Creating {purchase_orders} POs in Sage (+1 for unmapped vendor {unmapped}) …")
-        rng = random.Random(11)
-        clerk = PurchasingClerk(sim)
-        try:
-            for _ in range(purchase_orders):
-                vendor = rng.choice(vendors[:-1])
-                clerk.create_po(rng, vendor=vendor.split("-", 1)[1], lines=rng.randint(1, 10))
-            clerk.create_po(rng, vendor=unmapped.split("-", 1)[1], lines=3)
-        finally:
-            clerk.close()
-        total = purchase_orders + 1
-
+        create_purchase_orders(stack, purchase_orders, unmapped=1)
         console.print("[bold]6/6[/bold] Running the connector (POs and inbound every 5 s) until Cleo has every PO …")
-        env = {
-            "MLC_CONFIG": str(config),
-            "MLC_SCHEDULE__PURCHASE_ORDERS_SECONDS": "5",
-            "MLC_SCHEDULE__INBOUND_SECONDS": "5",
-            "MLC_SCHEDULE__VENDORS_SECONDS": "30",
-            "MLC_SCHEDULE__GL_SECONDS": "30",
-        }
-        processes.start("connector", ["run"], env=env, cwd=connector_dir)
+        env = stack.connector_env(
+            MLC_SCHEDULE__PURCHASE_ORDERS_SECONDS="5",
+            MLC_SCHEDULE__INBOUND_SECONDS="5",
+            MLC_SCHEDULE__VENDORS_SECONDS="30",
+            MLC_SCHEDULE__GL_SECONDS="30",
+        )
+        processes.start("connector", ["run"], env=env, cwd=stack.config.parent)
         observed = False
         deadline = started + timeout
         with console.status("waiting for 850s and 997s …"):
             while time.monotonic() < deadline:
-                sent, acked = _progress(store)
+                sent, acked = _progress(stack.store)
                 if not observed and sent:
                     if observe:
                         observe(processes)
@@ -275,13 +329,13 @@ def run_demo(
                     raise RuntimeError(f"the connector stopped; see {workdir / 'logs' / 'connector.log'}")
                 time.sleep(0.5)
         processes.stop("connector")
-        summary = _summary(store, total, time.monotonic() - started)
-        _print_table(store, config)
+        summary = _summary(stack.store, purchase_orders + 1, time.monotonic() - started)
+        _print_table(stack.store, stack.config)
         # The Cleo sandbox lists what arrived, independently of our own bookkeeping.
-        arrived = _cleo_count(cleo_port, cleo_password)
+        arrived = cleo_outbound_count(stack)
         console.print(f"Cleo sandbox holds {arrived} outbound message(s) for tenant {TENANT}.")
-        store.close()
-    summary.passwords = [DEMO_USERS[SAGE_USER], cleo_password, base64.b64encode(agent_files.hmac_key()).decode()]
+        summary.passwords = stack.secrets()
+        stack.store.close()
     return summary
 
 
@@ -328,14 +382,27 @@ def _print_table(store: Store, config: Path) -> None:
     )
 
 
-def _cleo_count(port: int, password: str) -> int:
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-        token = http.post(
-            "/api/authentication", data={"grant_type": "password", "username": TENANT, "password": password}
-        ).json()["access_token"]
-        page = http.get(
-            "/api/messages",
-            params={"filter": 'direction eq "outbound"', "count": 1},
-            headers={"Authorization": f"Bearer {token}"},
-        ).json()
-    return int(page["totalResults"])
+def cleo_outbound_messages(stack: Stack, *, with_payload: bool = True) -> list[dict]:
+    """Every outbound message the sandbox holds for the tenant, read over its own API."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.cleo_port}", timeout=10) as http:
+        login = {"grant_type": "password", "username": TENANT, "password": stack.cleo_password}
+        token = http.post("/api/authentication", data=login).json()["access_token"]
+        messages: list[dict] = []
+        while True:
+            page = http.get(
+                "/api/messages",
+                params={"filter": 'direction eq "outbound"', "startIndex": len(messages), "count": 500},
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()
+            messages.extend(page["resources"])
+            if not page["resources"] or len(messages) >= page["totalResults"]:
+                break
+        if with_payload:
+            for message in messages:
+                href = message["_links"]["content"]["href"]
+                message["payload"] = http.get(href, headers={"Authorization": f"Bearer {token}"}).text
+    return messages
+
+
+def cleo_outbound_count(stack: Stack) -> int:
+    return len(cleo_outbound_messages(stack, with_payload=False))

@@ -11,7 +11,10 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from mlconnector.cleo.errors import CleoError
 from mlconnector.config import Settings, load_settings
+from mlconnector.sage.agent.client import AgentError
+from mlconnector.sage.errors import SageError
 from mlconnector.store import Store
 from mlconnector.vault import MasterKey, Vault, VaultError, load_master_key
 
@@ -41,6 +44,12 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except CommandError as exc:
             _report(str(exc), exc.hint)
+        except AgentError as exc:
+            _report(f"Sage agent: {exc}", "Is the agent running, and are [agent] url and fingerprint right?")
+        except SageError as exc:
+            _report(f"Sage: {exc}", None)
+        except CleoError as exc:
+            _report(f"Cleo: {exc}", "Check [cleo] base_url and `ml-connector credentials set cleo`.")
         except VaultError as exc:
             _report(str(exc), None)
         except SQLAlchemyError as exc:
@@ -53,9 +62,11 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def _report(message: str, hint: str | None) -> None:
-    errors.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    errors.print("[red]error:[/red] ", end="", markup=True)
+    errors.print(message, markup=False, highlight=False)
     if hint:
-        errors.print(f"[dim]hint:[/dim] {hint}", highlight=False)
+        errors.print("[dim]hint:[/dim] ", end="", markup=True)
+        errors.print(hint, markup=False, highlight=False)
 
 
 @dataclass

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import signal
 import threading
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,7 +17,6 @@ from sqlalchemy import select
 
 from mlconnector.cleo import CleoClient, CleoCredentials, CleoError
 from mlconnector.commands.context import Context, fail, guarded
-from mlconnector.engine import Engine
 from mlconnector.flows.connector import Connector
 from mlconnector.flows.outbound import Sender
 from mlconnector.flows.purchase_orders import Buyer
@@ -24,6 +24,9 @@ from mlconnector.flows.status import store_status
 from mlconnector.sage.agent.client import AgentClient, AgentError
 from mlconnector.sage.errors import SageError
 from mlconnector.store.models import AuditEntry
+
+if TYPE_CHECKING:
+    from mlconnector.engine import Engine
 
 console = Console()
 JOB_NAMES = ("pos", "vendors", "gl", "inbound")
@@ -89,6 +92,8 @@ def system_database_url(ctx: Context) -> str:
 
 
 def make_engine(ctx: Context, connector: Connector) -> Engine:
+    from mlconnector.engine import Engine  # DBOS is heavy to import; only the commands that run jobs need it
+
     schedule = ctx.settings.schedule
     jobs = connector.jobs(
         purchase_orders=schedule.purchase_orders_seconds,
@@ -102,6 +107,7 @@ def make_engine(ctx: Context, connector: Connector) -> Engine:
 @guarded
 def run() -> None:
     """Run the scheduler and workers until Ctrl-C (start more processes on PostgreSQL to share the work)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     ctx = Context.open()
     connector = open_connector(ctx)
     engine = make_engine(ctx, connector)

@@ -10,6 +10,7 @@ steps are at-least-once: a step in flight when the process dies runs again.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 from dbos import DBOS, DBOSConfig, SetWorkflowID
 
 ITEM_QUEUE = "documents"
+log = logging.getLogger("mlconnector.engine")
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,11 @@ def cron_every(seconds: int) -> str:
 
 @DBOS.step()
 def _collect(job_name: str) -> list[str]:
-    return list(_jobs[job_name].collect())
+    try:
+        return list(_jobs[job_name].collect())
+    except Exception as exc:
+        log.error("job %s failed: %s", job_name, exc)
+        raise
 
 
 @DBOS.step()
@@ -62,7 +68,11 @@ def _handle(job_name: str, key: str) -> str:
     handle = _jobs[job_name].handle
     if handle is None:  # pragma: no cover - guarded by _tick
         raise RuntimeError(f"job {job_name} has no per-item handler")
-    return handle(key)
+    try:
+        return handle(key)
+    except Exception as exc:
+        log.error("job %s, document %s failed: %s", job_name, key, exc)
+        raise
 
 
 @DBOS.workflow()
@@ -121,7 +131,8 @@ class Engine:
             "name": "ml-connector",
             "system_database_url": self.system_database_url,
             "executor_id": self.worker_id,
-            "log_level": os.environ.get("MLC_DBOS_LOG_LEVEL", "WARNING"),
+            # DBOS prints a traceback for every failed workflow; ours logs one line per failure instead.
+            "log_level": os.environ.get("MLC_DBOS_LOG_LEVEL", "CRITICAL"),
             "scheduler_polling_interval_sec": self.scheduler_polling_seconds,
             "notification_listener_polling_interval_sec": 0.2,
         }

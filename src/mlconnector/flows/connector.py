@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
 from mlconnector.engine import Job
@@ -95,8 +96,13 @@ class Connector:
             release_held(session, sender=self.sender, partners=partners.get, departments=departments)
         changed = self.sage.changed_purchase_orders(self._cursor(PO_CURSOR))
         for po in changed.items:
-            with self.store.transaction() as session:
-                stage(session, po, sender=self.sender, partners=partners.get, departments=departments)
+            try:
+                with self.store.transaction() as session:
+                    stage(session, po, sender=self.sender, partners=partners.get, departments=departments)
+            except IntegrityError:
+                # Another worker (or a recovered run) staged this version at the same moment; read again.
+                with self.store.transaction() as session:
+                    stage(session, po, sender=self.sender, partners=partners.get, departments=departments)
             faults.point("mid_batch")
         with self.store.transaction() as session:
             set_cursor(session, PO_CURSOR, changed.cursor.model_dump_json())
