@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mlconnector.x12.elements import Context, _valid_date, check_notes, checker
 from mlconnector.x12.reader import InterchangeStart, Junk, Note, Separators, Token, tokens_from_data, tokens_from_stream
@@ -42,10 +42,16 @@ class SetContext:
 SetSink = Callable[[SetResult, SetContext], None]
 
 
-class _OpenSet:
-    __slots__ = ("count", "line", "result", "segments", "state", "version")
+_UNSEEN: Any = object()
 
-    def __init__(self, result: SetResult, state: StructureState | None, version: str, keep: bool) -> None:
+
+class _OpenSet:
+    __slots__ = ("checkers", "count", "line", "result", "segments", "state", "version")
+
+    def __init__(
+        self, result: SetResult, state: StructureState | None, version: str, keep: bool, checkers: dict[str, Any]
+    ) -> None:
+        self.checkers = checkers
         self.result = result
         self.state = state
         self.version = version
@@ -66,6 +72,7 @@ class Validator:
         self.open_set: _OpenSet | None = None
         self.seps = Separators("*", ">", "~")
         self.number = 0
+        self._checkers: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------------------------------------ driver
     def run(self, stream: Iterator[Token]) -> ValidationReport:
@@ -125,11 +132,16 @@ class Validator:
             open_set.line = parts[1] if len(parts) > 1 and parts[1] else None
         elif tag == "HL":
             open_set.line = None
-        seg = segment_def(tag, open_set.version)
-        if seg is None:
+        checkers = open_set.checkers
+        chk = checkers.get(tag, _UNSEEN)
+        if chk is _UNSEEN:
+            seg = segment_def(tag, open_set.version)
+            seps = self.seps
+            chk = checker(seg, seps.element, seps.component, seps.repetition) if seg else None
+            checkers[tag] = chk
+        if chk is None:
             return
-        seps = self.seps
-        problems = checker(seg, seps.element, seps.component, seps.repetition).check(raw, open_set.line, position)
+        problems = chk.check(raw, open_set.line, position)
         if problems:
             for p in problems:
                 result.add(p)
@@ -167,6 +179,7 @@ class Validator:
         if self.ic is not None:
             self._close_interchange_missing_trailer()
         self.seps = token.separators
+        self._checkers = {}
         els = token.elements + [""] * (17 - len(token.elements))
         ic = InterchangeResult(
             control=els[13],
@@ -257,7 +270,8 @@ class Validator:
         version = group.base_version or "004010"
         schema = set_schema(set_id, version) if group.base_version else None
         keep = self.sink is not None
-        self.open_set = _OpenSet(result, StructureState(schema) if schema else None, version, keep)
+        checkers = self._checkers.setdefault(version, {})
+        self.open_set = _OpenSet(result, StructureState(schema) if schema else None, version, keep, checkers)
         if keep:
             self.open_set.segments.append(els)  # type: ignore[union-attr]
         st = segment_def("ST", version)
