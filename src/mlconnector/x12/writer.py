@@ -97,12 +97,17 @@ def render_interchange(
         parties.usage,
         d.component,
     ]
-    for value in isa[1:16]:
+    for position, value in enumerate(isa[1:16], 1):
+        if position == 11:  # ISA11 is the repetition separator itself from 00403 on
+            continue
         for ch in banned:
             if ch in value:
                 raise WriterError(f"ISA value {value!r} contains the delimiter {ch!r}")
     out = [d.element.join(isa) + end]
     for fid, sender, receiver, gs08, sets in groups:
+        for what, value in (("GS02 application sender", sender), ("GS03 application receiver", receiver)):
+            if not 2 <= len(value) <= 15 and not scrub:
+                raise WriterError(f"{what} {value!r} must be 2 to 15 characters")
         gs06 = control_numbers.next_group()
         if not 0 < gs06 <= 999_999_999:
             raise WriterError(f"group control number {gs06} must be 1 … 999999999")
