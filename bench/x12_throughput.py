@@ -76,8 +76,19 @@ def stream_child(path: str) -> None:
 
     with open(path, "rb") as stream:
         report = validate_stream(stream)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{report.valid} {report.set_count()} {peak_kb / 1024:.1f}")
+    print(f"{report.valid} {report.set_count()} {_peak_rss_kb(resource) / 1024:.1f}")
+
+
+def _peak_rss_kb(resource) -> int:  # type: ignore[no-untyped-def]
+    """VmHWM is this address space's own high-water mark; ru_maxrss on Linux survives exec, so a child started
+    from a big parent would report the parent's peak instead of its own."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def main() -> None:

@@ -95,7 +95,7 @@ def test_unsupported_set_and_functional_id_mismatch() -> None:
     [
         (["N1*ST*WAREHOUSE", *PO_BODY[2:]], ("BEG", None, "3")),  # mandatory segment missing
         ([PO_BODY[0], "ZZZ*1", *PO_BODY[1:]], ("ZZZ", None, "1")),  # unrecognized segment
-        ([PO_BODY[0], "BSN*00*X*20260301*1200", *PO_BODY[1:]], ("BSN", None, "2")),  # not used in an 850
+        ([PO_BODY[0], "BSN*00*X*20260301*1200", *PO_BODY[1:]], ("BSN", None, "6")),  # not in the 850's definition
         ([*PO_BODY[:3], "BEG*00*SA*X**20260301", *PO_BODY[3:]], ("BEG", None, "7")),  # out of order
         ([PO_BODY[0], *["PER*BD"] * 4, *PO_BODY[1:]], ("PER", None, "5")),  # exceeds max use
         ([*PO_BODY[:2], "CTT*0"], ("PO1", None, "3")),  # mandatory loop missing

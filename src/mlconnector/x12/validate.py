@@ -125,7 +125,7 @@ class Validator:
         if errors:
             for e in errors:
                 result.add(e)
-            if errors[-1].position == position and errors[-1].code in ("1", "2", "7"):
+            if errors[-1].position == position and errors[-1].code in ("1", "6", "7"):
                 return
         if tag in _LINE_TAGS:
             parts = raw.split(self.seps.element, 2)
