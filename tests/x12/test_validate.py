@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from mlconnector.x12 import validate, validate_stream
+from mlconnector.x12 import read_documents, validate, validate_stream
 from mlconnector.x12.reader import tokens_from_data
 
 from .helpers import ISA, PO_BODY, interchange, transaction_set
@@ -154,3 +154,19 @@ def test_non_x12_input_gets_a_clear_verdict() -> None:
         report = validate(data)
         assert not report.valid
         assert report.all_errors()[0].message
+
+
+def test_group_header_dates_and_envelope_errors_invalidate_read_documents() -> None:
+    text = interchange().replace("*20260301*1200*7*", "*20261301*1200*7*")
+    assert ("GS", 4, "8") in errors_of(text)
+    [received] = read_documents(text)
+    assert not received.valid and received.document is None
+    assert received.errors[0].segment == "GS"
+
+
+def test_junk_between_interchanges_is_reported_and_the_rest_still_read() -> None:
+    text = interchange() + "NOT X12 AT ALL\n" + interchange()
+    report = validate(text)
+    assert not report.valid and len(report.interchanges) == 2
+    assert "this is not X12" in report.errors[0].message
+    assert all(ic.valid for ic in report.interchanges)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from mlconnector.x12.elements import Context, _valid_date, check_notes, checker
+from mlconnector.x12.elements import Context, _valid_date, checker
 from mlconnector.x12.reader import InterchangeStart, Junk, Note, Separators, Token, tokens_from_data, tokens_from_stream
 from mlconnector.x12.report import (
     ELEMENT,
@@ -159,6 +159,17 @@ class Validator:
             self._end_group(els)
         elif tag == "IEA":
             self._end_interchange(els)
+        elif tag == "ISA":
+            target = self.ic.errors if self.ic else self.report.errors
+            target.append(
+                self._env_error(
+                    INTERCHANGE,
+                    "ISA",
+                    "",
+                    f"a new ISA (file segment {self.number}) starts before the IEA trailer of "
+                    "the interchange it sits in",
+                )
+            )
         else:
             target = self.ic.errors if self.ic else self.report.errors
             target.append(
@@ -485,4 +496,4 @@ def validate_with_sink(data: bytes | str, sink: SetSink, *, lenient: bool = Fals
     return Validator(lenient=lenient, sink=sink).run(tokens_from_data(data))
 
 
-__all__ = ["SetContext", "SetSink", "Validator", "check_notes", "validate", "validate_stream", "validate_with_sink"]
+__all__ = ["SetContext", "SetSink", "Validator", "validate", "validate_stream", "validate_with_sink"]
