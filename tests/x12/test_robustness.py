@@ -87,8 +87,11 @@ def test_fast_path_accepts_exactly_what_the_definition_accepts(tag: str, values:
     chk = SegmentChecker(seg, "*", ">", "^")
     raw = "*".join([tag, *[v.replace("*", "") for v in values]])
     fast_ok = chk.fast is not None and chk.fast(raw) is not None and raw.isprintable()
-    slow_errors = [e for e in chk.slow(raw.split("*"), Context(tag, 1)) if e.code not in ("8",)]
+    slow_errors = chk.slow(raw.split("*"), Context(tag, 1))
     if fast_ok:
-        assert not slow_errors, (raw, [e.message for e in slow_errors])
+        # The regex admits day 31 in every month; the calendar check runs after it (`SegmentChecker._dates`).
+        calendar = [e for e in slow_errors if e.code == "8"]
+        assert chk.check(raw, None, 1) is not None if calendar else True
+        assert not [e for e in slow_errors if e.code != "8"], (raw, [e.message for e in slow_errors])
     else:
         assert slow_errors, raw

@@ -170,3 +170,16 @@ def test_junk_between_interchanges_is_reported_and_the_rest_still_read() -> None
     assert not report.valid and len(report.interchanges) == 2
     assert "this is not X12" in report.errors[0].message
     assert all(ic.valid for ic in report.interchanges)
+
+
+def test_syntax_note_kinds_e_and_l() -> None:
+    ship = ["BSN*00*SHIP1*20260301*1200", "HL*1**S", "MEA*PD*G*12*LB****XX", "CTT*1"]
+    errs = validate(interchange([transaction_set(ship, set_id="856")], gs01="SH")).all_errors()
+    assert [(e.segment, e.element, e.code) for e in errs] == [("MEA", 3, "10")]
+    assert "only one of MEA08/MEA03 may be given" in errs[0].message
+    ship[2] = "MEA*PD*G***1**AA"
+    errs = validate(interchange([transaction_set(ship, set_id="856")], gs01="SH")).all_errors()
+    assert [(e.element, e.code) for e in errs] == [(4, "2")]  # C0504: a range minimum needs its unit
+    body = [*PO_BODY[:3], "PO4*1*1*EA**********IN", *PO_BODY[3:]]
+    errs = validate(interchange([transaction_set(body)])).all_errors()
+    assert [(e.segment, e.element, e.code) for e in errs] == [("PO4", 10, "2")]  # L13101112

@@ -306,7 +306,7 @@ TD5 Carrier Details (Routing Sequence/Transit Time)
   X ID 2/3 284 Service Level Code
   O ID 2/3 284 Service Level Code
   O ID 2/3 26 Country Code
-  = C0203 C0708 C1011 C1110 C1312 C1413
+  = R0204050612 C0203 C0708 C1011 C1110 C1312 C1413
 TDS Total Monetary Value Summary
   M N2 1/15 610 Total Invoice Amount
   O N2 1/15 610 Amount Subject to Terms Discount
@@ -366,6 +366,18 @@ AMT Monetary Amount
   M ID 1/3 522 Amount Qualifier Code
   M R 1/18 782 Monetary Amount
   O ID 1/1 478 Credit/Debit Flag Code
+MEA Measurements
+  O ID 2/2 737 Measurement Reference ID Code
+  O ID 1/3 738 Measurement Qualifier
+  X R 1/20 739 Measurement Value
+  X C 1/1 C001 Composite Unit of Measure
+  X R 1/20 740 Range Minimum
+  X R 1/20 741 Range Maximum
+  O ID 2/2 935 Measurement Significance Code
+  X ID 2/2 936 Measurement Attribute Code
+  O ID 2/2 752 Surface/Layer/Position Code
+  O ID 2/4 1373 Measurement Method or Device
+  = R03050608 C0504 C0604 L07030506 E0803
 NTE Note/Special Instruction
   O ID 3/3 363 Note Reference Code
   M AN 1/80 352 Description
@@ -451,7 +463,6 @@ INC M ID 2/2, M C 1/1, M R 1/15, M R 1/15, O R 1/18
 LDT M ID 2/2, M R 1/15, M ID 2/2, O DT 8/8
 SI M ID 2/2, M ID 2/2, M AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, \
 X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48
-MEA O ID 2/2, O ID 1/3, X R 1/20, X C 1/1, X R 1/20, X R 1/20, O ID 2/2, X ID 2/2, O ID 2/2, O ID 2/4
 PWK M ID 2/2, O ID 1/2, O N0 1/2, X ID 2/3, X ID 1/2, X AN 2/80, O AN 1/80, O C 1/1, O ID 1/2
 TD3 X ID 2/2, O AN 1/4, X AN 1/10, O ID 1/2, X R 1/10, X ID 2/2, O ID 1/1, O ID 2/2, O AN 2/15, O ID 4/4
 TD4 X ID 2/3, X ID 1/1, X AN 1/4, X AN 1/80, O ID 1/1
