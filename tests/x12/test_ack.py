@@ -86,3 +86,8 @@ def test_every_group_of_a_mixed_file_is_answered() -> None:
     assert [(a.functional_id, a.status) for a in acks] == [("PO", "A"), ("SH", "A")]
     text = functional_acks(data, when=WHEN)
     assert validate(text).valid and text.count("ISA") == 2
+
+
+def test_group_header_element_errors_reject_without_inventing_ak905_codes() -> None:
+    ack = _ack_of(interchange().replace("*20260301*1200*7*", "*20261301*1200*7*"))
+    assert ack.status == "R" and ack.error_codes == () and ack.sets_accepted == 0

@@ -250,7 +250,8 @@ class Validator:
             els, Context("GS", self.number)
         )
         for p in problems:
-            group.errors.append(X12Error("GS", self.number, p.element, p.code, p.message, GROUP))
+            # Element-level (AK403-style) codes: they reject the group but are not AK905 group codes.
+            group.errors.append(X12Error("GS", self.number, p.element, p.code, p.message, ELEMENT))
         if group.base_version is None:
             group.errors.append(
                 self._env_error(
