@@ -183,3 +183,7 @@ def test_syntax_note_kinds_e_and_l() -> None:
     body = [*PO_BODY[:3], "PO4*1*1*EA**********IN", *PO_BODY[3:]]
     errs = validate(interchange([transaction_set(body)])).all_errors()
     assert [(e.segment, e.element, e.code) for e in errs] == [("PO4", 10, "2")]  # L13101112
+
+
+def test_a_text_stream_is_accepted_too() -> None:
+    assert validate_stream(io.StringIO(interchange())).valid  # type: ignore[arg-type]

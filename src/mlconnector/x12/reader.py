@@ -137,6 +137,9 @@ def _decode_chunks(stream: BinaryIO, chunk_size: int) -> Iterator[str]:
             if tail:
                 yield tail
             return
+        if isinstance(raw, str):  # a text stream handed in by mistake still validates
+            yield raw
+            continue
         text = decoder.decode(raw)
         if text:
             yield text
