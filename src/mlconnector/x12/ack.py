@@ -149,14 +149,15 @@ def functional_acks(
         if not groups:
             continue
         version = ic.version if ic.version in ("00401", "00501") else "00401"
+        delimiters = _delimiters_for(ic.separators)
         parties = EnvelopeParties(
-            sender_qualifier=ic.receiver_qualifier or "ZZ",
-            sender_id=ic.receiver_id or "UNKNOWN",
-            receiver_qualifier=ic.sender_qualifier or "ZZ",
-            receiver_id=ic.sender_id or "UNKNOWN",
+            sender_qualifier=_isa_value(ic.receiver_qualifier, 2, "ZZ", delimiters),
+            sender_id=_isa_value(ic.receiver_id, 15, "UNKNOWN", delimiters),
+            receiver_qualifier=_isa_value(ic.sender_qualifier, 2, "ZZ", delimiters),
+            receiver_id=_isa_value(ic.sender_id, 15, "UNKNOWN", delimiters),
             usage=ic.usage if ic.usage in ("P", "T") else "P",
             version=version,
-            delimiters=_delimiters_for(ic.separators),
+            delimiters=delimiters,
         )
         rendered_groups = []
         for group in groups:
@@ -165,14 +166,30 @@ def functional_acks(
             rendered_groups.append(
                 (
                     "FA",
-                    group.application_receiver or parties.sender_id,
-                    group.application_sender or parties.receiver_id,
+                    _gs_value(group.application_receiver, parties.sender_id, delimiters),
+                    _gs_value(group.application_sender, parties.receiver_id, delimiters),
                     gs08,
                     [("997", functional_ack_segments(ack))],
                 )
             )
-        out.append(render_interchange(rendered_groups, parties, numbers, when=when))
+        out.append(render_interchange(rendered_groups, parties, numbers, when=when, scrub=True))
     return "".join(out)
+
+
+def _printable(value: str, delimiters: Delimiters) -> str:
+    banned = {delimiters.element, delimiters.component, delimiters.segment, delimiters.repetition}
+    return "".join(ch for ch in value if ch.isprintable() and ch not in banned).strip()
+
+
+def _isa_value(value: str, width: int, fallback: str, delimiters: Delimiters) -> str:
+    """Echoed ISA IDs must fit their fixed width; a broken inbound value falls back rather than block the 997."""
+    clean = _printable(value, delimiters)
+    return clean if 0 < len(clean) <= width and (width != 2 or len(clean) == 2) else fallback
+
+
+def _gs_value(value: str, fallback: str, delimiters: Delimiters) -> str:
+    clean = _printable(value, delimiters)[:15]
+    return clean if len(clean) >= 2 else fallback
 
 
 def _delimiters_for(seps: Separators | None) -> Delimiters:

@@ -108,7 +108,7 @@ _LINE_TAGS = frozenset({"PO1", "IT1", "POC", "LIN", "SN1", "ACK"})
 class SegmentChecker:
     """Checks one segment type under one set of delimiters."""
 
-    __slots__ = ("banned", "dates", "fast", "notes", "repetition", "seg", "sep")
+    __slots__ = ("banned", "dates", "fast", "notes", "quick_notes", "repetition", "required_notes", "seg", "sep")
 
     def __init__(self, seg: SegmentDef, element: str, component: str, repetition: str | None) -> None:
         self.seg = seg
@@ -119,6 +119,34 @@ class SegmentChecker:
         self.fast = re.compile(pattern, re.ASCII).fullmatch if seg.described else None
         self.dates = tuple(el.position for el in seg.elements if el.kind == DT)
         self.notes = seg.notes
+        # For the quick test: non-R notes sorted by their lowest position (all absent → satisfied), R notes apart.
+        self.quick_notes = tuple(
+            sorted(((min(n.positions), n.kind, n.positions) for n in seg.notes if n.kind != "R"), key=lambda t: t[0])
+        )
+        self.required_notes = tuple(n.positions for n in seg.notes if n.kind == "R")
+
+    def _notes_hold(self, els: list[str]) -> bool:
+        """True when every syntax note holds; only a False sends the segment to `check_notes` for messages."""
+        n = len(els)
+        for positions in self.required_notes:
+            if not any(p < n and els[p] for p in positions):
+                return False
+        for lowest, kind, positions in self.quick_notes:
+            if lowest >= n:
+                break
+            present = [p < n and els[p] != "" for p in positions]
+            if kind == "P":
+                if any(present) and not all(present):
+                    return False
+            elif kind == "C":
+                if present[0] and not all(present):
+                    return False
+            elif kind == "L":
+                if present[0] and not any(present[1:]):
+                    return False
+            elif kind == "E" and sum(present) > 1:
+                return False
+        return True
 
     def check(self, raw: str, ctx_line: str | None, position: int) -> list[X12Error] | None:
         """None when the segment is clean; otherwise its element errors (AK403 codes)."""
@@ -129,7 +157,7 @@ class SegmentChecker:
                 return None
             els = raw.split(self.sep)
             errors = self._dates(els, ctx_line, position) if self.dates else None
-            if self.notes:
+            if self.notes and not self._notes_hold(els):
                 note_errors = check_notes(self.seg, self.notes, els, Context(self.seg.tag, position, ctx_line))
                 if note_errors:
                     errors = (errors or []) + note_errors

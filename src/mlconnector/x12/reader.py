@@ -120,6 +120,14 @@ def sniff_isa(text: str) -> tuple[list[str], Separators, bool, tuple[str, ...], 
     return elements, Separators(sep, component, terminator, repetition), fixed, tuple(problems), last + 3
 
 
+def _drop_line_breaks(text: str, terminator: str) -> str:
+    """Line breaks right after a terminator are layout, not data; dropping them here (in C) spares a strip per
+    segment. Breaks anywhere else are left alone: they may be the next interchange's own terminator."""
+    if "\n" not in text and "\r" not in text:
+        return text
+    return text.replace(terminator + "\r\n", terminator).replace(terminator + "\n", terminator)
+
+
 def _decode_chunks(stream: BinaryIO, chunk_size: int) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
     while True:
@@ -129,6 +137,9 @@ def _decode_chunks(stream: BinaryIO, chunk_size: int) -> Iterator[str]:
             if tail:
                 yield tail
             return
+        if isinstance(raw, str):  # a text stream handed in by mistake still validates
+            yield raw
+            continue
         text = decoder.decode(raw)
         if text:
             yield text
@@ -200,7 +211,7 @@ def tokens(chunks: Iterable[str]) -> Iterator[Token]:
             buf = buf[consumed:]
             strip_newlines = seps.segment not in "\r\n" and seps.element not in "\r\n"
             if strip_newlines:
-                buf = buf.replace("\r", "").replace("\n", "")
+                buf = _drop_line_breaks(buf, seps.segment)
             continue
         term = seps.segment
         parts = buf.split(term)
@@ -240,5 +251,5 @@ def tokens(chunks: Iterable[str]) -> Iterator[Token]:
             # One more pass splits the tail (it may hold several segments if the terminator was missing).
             continue
         if strip_newlines:
-            chunk = chunk.replace("\r", "").replace("\n", "")
+            chunk = _drop_line_breaks(chunk, term)
         buf = tail + chunk

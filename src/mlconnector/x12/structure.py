@@ -95,7 +95,7 @@ class StructureState:
             code = "7"
         elif tag in DICTIONARY or tag in STRUCTURE_TAGS:
             message = f"{tag} (segment {position}): a {set_id} does not use {tag} segments"
-            code = "2"
+            code = "6"
         else:
             message = f"{tag[:10]!r} (segment {position}): not a known X12 segment ID"
             code = "1"

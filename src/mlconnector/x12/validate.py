@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from mlconnector.x12.elements import Context, _valid_date, check_notes, checker
+from mlconnector.x12.elements import Context, _valid_date, checker
 from mlconnector.x12.reader import InterchangeStart, Junk, Note, Separators, Token, tokens_from_data, tokens_from_stream
 from mlconnector.x12.report import (
     ELEMENT,
@@ -42,10 +42,16 @@ class SetContext:
 SetSink = Callable[[SetResult, SetContext], None]
 
 
-class _OpenSet:
-    __slots__ = ("count", "line", "result", "segments", "state", "version")
+_UNSEEN: Any = object()
 
-    def __init__(self, result: SetResult, state: StructureState | None, version: str, keep: bool) -> None:
+
+class _OpenSet:
+    __slots__ = ("checkers", "count", "line", "result", "segments", "state", "version")
+
+    def __init__(
+        self, result: SetResult, state: StructureState | None, version: str, keep: bool, checkers: dict[str, Any]
+    ) -> None:
+        self.checkers = checkers
         self.result = result
         self.state = state
         self.version = version
@@ -66,6 +72,7 @@ class Validator:
         self.open_set: _OpenSet | None = None
         self.seps = Separators("*", ">", "~")
         self.number = 0
+        self._checkers: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------------------------------------ driver
     def run(self, stream: Iterator[Token]) -> ValidationReport:
@@ -118,18 +125,23 @@ class Validator:
         if errors:
             for e in errors:
                 result.add(e)
-            if errors[-1].position == position and errors[-1].code in ("1", "2", "7"):
+            if errors[-1].position == position and errors[-1].code in ("1", "6", "7"):
                 return
         if tag in _LINE_TAGS:
             parts = raw.split(self.seps.element, 2)
             open_set.line = parts[1] if len(parts) > 1 and parts[1] else None
         elif tag == "HL":
             open_set.line = None
-        seg = segment_def(tag, open_set.version)
-        if seg is None:
+        checkers = open_set.checkers
+        chk = checkers.get(tag, _UNSEEN)
+        if chk is _UNSEEN:
+            seg = segment_def(tag, open_set.version)
+            seps = self.seps
+            chk = checker(seg, seps.element, seps.component, seps.repetition) if seg else None
+            checkers[tag] = chk
+        if chk is None:
             return
-        seps = self.seps
-        problems = checker(seg, seps.element, seps.component, seps.repetition).check(raw, open_set.line, position)
+        problems = chk.check(raw, open_set.line, position)
         if problems:
             for p in problems:
                 result.add(p)
@@ -147,6 +159,17 @@ class Validator:
             self._end_group(els)
         elif tag == "IEA":
             self._end_interchange(els)
+        elif tag == "ISA":
+            target = self.ic.errors if self.ic else self.report.errors
+            target.append(
+                self._env_error(
+                    INTERCHANGE,
+                    "ISA",
+                    "",
+                    f"a new ISA (file segment {self.number}) starts before the IEA trailer of "
+                    "the interchange it sits in",
+                )
+            )
         else:
             target = self.ic.errors if self.ic else self.report.errors
             target.append(
@@ -167,6 +190,7 @@ class Validator:
         if self.ic is not None:
             self._close_interchange_missing_trailer()
         self.seps = token.separators
+        self._checkers = {}
         els = token.elements + [""] * (17 - len(token.elements))
         ic = InterchangeResult(
             control=els[13],
@@ -226,7 +250,8 @@ class Validator:
             els, Context("GS", self.number)
         )
         for p in problems:
-            group.errors.append(X12Error("GS", self.number, p.element, p.code, p.message, GROUP))
+            # Element-level (AK403-style) codes: they reject the group but are not AK905 group codes.
+            group.errors.append(X12Error("GS", self.number, p.element, p.code, p.message, ELEMENT))
         if group.base_version is None:
             group.errors.append(
                 self._env_error(
@@ -257,7 +282,8 @@ class Validator:
         version = group.base_version or "004010"
         schema = set_schema(set_id, version) if group.base_version else None
         keep = self.sink is not None
-        self.open_set = _OpenSet(result, StructureState(schema) if schema else None, version, keep)
+        checkers = self._checkers.setdefault(version, {})
+        self.open_set = _OpenSet(result, StructureState(schema) if schema else None, version, keep, checkers)
         if keep:
             self.open_set.segments.append(els)  # type: ignore[union-attr]
         st = segment_def("ST", version)
@@ -471,4 +497,4 @@ def validate_with_sink(data: bytes | str, sink: SetSink, *, lenient: bool = Fals
     return Validator(lenient=lenient, sink=sink).run(tokens_from_data(data))
 
 
-__all__ = ["SetContext", "SetSink", "Validator", "check_notes", "validate", "validate_stream", "validate_with_sink"]
+__all__ = ["SetContext", "SetSink", "Validator", "validate", "validate_stream", "validate_with_sink"]

@@ -59,8 +59,13 @@ def render_interchange(
     control_numbers: ControlNumbers,
     *,
     when: datetime | None = None,
+    scrub: bool = False,
 ) -> str:
-    """Render already-mapped sets as an interchange (used by the writer and the 997 generator)."""
+    """Render already-mapped sets as an interchange (used by the writer and the 997 generator).
+
+    `scrub` drops delimiter and control characters from values instead of refusing them: a 997 echoes the
+    partner's own (possibly broken) control numbers and IDs and must still be sendable.
+    """
     _check_delimiters(parties)
     d = parties.delimiters
     moment = when or datetime.now(timezone.utc)  # noqa: UP017 - explicit for readers on 3.11
@@ -92,34 +97,39 @@ def render_interchange(
         parties.usage,
         d.component,
     ]
-    for value in isa[1:16]:
+    for position, value in enumerate(isa[1:16], 1):
+        if position == 11:  # ISA11 is the repetition separator itself from 00403 on
+            continue
         for ch in banned:
             if ch in value:
                 raise WriterError(f"ISA value {value!r} contains the delimiter {ch!r}")
     out = [d.element.join(isa) + end]
     for fid, sender, receiver, gs08, sets in groups:
+        for what, value in (("GS02 application sender", sender), ("GS03 application receiver", receiver)):
+            if not 2 <= len(value) <= 15 and not scrub:
+                raise WriterError(f"{what} {value!r} must be 2 to 15 characters")
         gs06 = control_numbers.next_group()
         if not 0 < gs06 <= 999_999_999:
             raise WriterError(f"group control number {gs06} must be 1 … 999999999")
         gs = ["GS", fid, sender, receiver, moment.strftime("%Y%m%d"), moment.strftime("%H%M"), str(gs06), "X", gs08]
-        out.append(_render(gs, d.element, d.component, banned) + end)
+        out.append(_render(gs, d.element, d.component, banned, scrub) + end)
         for number, (set_id, segments) in enumerate(sets, 1):
             control = f"{number:04d}"
-            out.append(_render(["ST", set_id, control], d.element, d.component, banned) + end)
+            out.append(_render(["ST", set_id, control], d.element, d.component, banned, scrub) + end)
             for segment in segments:
-                out.append(_render(segment, d.element, d.component, banned) + end)
+                out.append(_render(segment, d.element, d.component, banned, scrub) + end)
             out.append(_render(["SE", str(len(segments) + 2), control], d.element, d.component, banned) + end)
-        out.append(_render(["GE", str(len(sets)), str(gs06)], d.element, d.component, banned) + end)
-    out.append(_render(["IEA", str(len(groups)), f"{isa13:09d}"], d.element, d.component, banned) + end)
+        out.append(_render(["GE", str(len(sets)), str(gs06)], d.element, d.component, banned, scrub) + end)
+    out.append(_render(["IEA", str(len(groups)), f"{isa13:09d}"], d.element, d.component, banned, scrub) + end)
     return "".join(out)
 
 
-def _render(segment: Segment, element: str, component: str, banned: set[str]) -> str:
+def _render(segment: Segment, element: str, component: str, banned: set[str], scrub: bool = False) -> str:
     values: list[str] = []
     tag = segment[0]
     for position, value in enumerate(segment):
         if isinstance(value, tuple):
-            parts = [_clean(tag, position, v, banned) for v in value]
+            parts = [_clean(tag, position, v, banned, scrub) for v in value]
             while parts and not parts[-1]:
                 parts.pop()
             values.append(component.join(parts))
@@ -127,15 +137,17 @@ def _render(segment: Segment, element: str, component: str, banned: set[str]) ->
             # A copy of bad data may itself hold delimiters or control characters; those are dropped.
             values.append("".join(ch for ch in value or "" if ch not in banned and ch.isprintable()))
         else:
-            values.append(_clean(tag, position, value, banned))
+            values.append(_clean(tag, position, value, banned, scrub))
     while len(values) > 1 and not values[-1]:
         values.pop()
     return element.join(values)
 
 
-def _clean(tag: str, position: int, value: str | None, banned: set[str]) -> str:
+def _clean(tag: str, position: int, value: str | None, banned: set[str], scrub: bool = False) -> str:
     if value is None:
         return ""
+    if scrub:
+        return "".join(ch for ch in value if ch not in banned and ch.isprintable())
     for ch in value:
         if ch in banned:
             raise WriterError(f"{tag}{position:02d} value {value!r} contains the delimiter {ch!r}")

@@ -186,10 +186,6 @@ def _index(loop: Loop) -> None:
     loop.required = tuple(i for i, e in enumerate(loop.entries) if e.mandatory and i >= start)
 
 
-DICTIONARY: dict[str, SegmentDef] = _parse_dictionary()
-STRUCTURE_TAGS: frozenset[str] = frozenset()
-
-
 def _all_structure_tags() -> frozenset[str]:
     tags: set[str] = set()
     for set_id, text in SET_TEXT.items():
@@ -197,7 +193,8 @@ def _all_structure_tags() -> frozenset[str]:
     return frozenset(tags)
 
 
-STRUCTURE_TAGS = _all_structure_tags()
+DICTIONARY: dict[str, SegmentDef] = _parse_dictionary()
+STRUCTURE_TAGS: frozenset[str] = _all_structure_tags()
 
 
 def base_version(gs08: str) -> str | None:

@@ -230,7 +230,7 @@ ACK Line Item Acknowledgment
   +PAIRS 10 235 234 48
   O ID 2/2 559 Agency Qualifier Code
   O AN 1/15 822 Source Subqualifier
-  O ID 1/2 1271 Industry Code
+  O AN 1/30 1271 Industry Code
   = C0405
 POC Line Item Change
   O AN 1/20 350 Assigned Identification (line number)
@@ -302,11 +302,11 @@ TD5 Carrier Details (Routing Sequence/Transit Time)
   X ID 2/2 731 Transit Direction Code
   X ID 2/2 732 Transit Time Direction Qualifier
   X R 1/4 733 Transit Time
-  X ID 2/3 284 Service Level Code
-  X ID 2/3 284 Service Level Code
-  O ID 2/3 284 Service Level Code
+  X ID 2/2 284 Service Level Code
+  X ID 2/2 284 Service Level Code
+  O ID 2/2 284 Service Level Code
   O ID 2/3 26 Country Code
-  = C0203 C0708 C1011 C1110 C1312 C1413
+  = R0204050612 C0203 C0708 C1011 C1110 C1312 C1413
 TDS Total Monetary Value Summary
   M N2 1/15 610 Total Invoice Amount
   O N2 1/15 610 Amount Subject to Terms Discount
@@ -366,6 +366,18 @@ AMT Monetary Amount
   M ID 1/3 522 Amount Qualifier Code
   M R 1/18 782 Monetary Amount
   O ID 1/1 478 Credit/Debit Flag Code
+MEA Measurements
+  O ID 2/2 737 Measurement Reference ID Code
+  O ID 1/3 738 Measurement Qualifier
+  X R 1/20 739 Measurement Value
+  X C 1/1 C001 Composite Unit of Measure
+  X R 1/20 740 Range Minimum
+  X R 1/20 741 Range Maximum
+  O ID 2/2 935 Measurement Significance Code
+  X ID 2/2 936 Measurement Attribute Code
+  O ID 2/2 752 Surface/Layer/Position Code
+  O ID 2/4 1373 Measurement Method or Device
+  = R03050608 C0504 C0604 L07030506 E0803
 NTE Note/Special Instruction
   O ID 3/3 363 Note Reference Code
   M AN 1/80 352 Description
@@ -382,7 +394,7 @@ FOB F.O.B. Related Instructions
   = C0302 C0405 C0706 C0809
 PKG Marking, Packaging, Loading
   X ID 1/1 349 Item Description Type
-  O ID 2/5 753 Packaging Characteristic Code
+  O ID 1/5 753 Packaging Characteristic Code
   O ID 2/2 559 Agency Qualifier Code
   O AN 1/7 754 Packaging Description Code
   X AN 1/80 352 Description
@@ -444,14 +456,13 @@ X AN 1/30, O ID 1/1, O ID 1/1
 CTP O ID 2/2, O ID 3/3, X R 1/17, X R 1/15, X C 1/1, O ID 3/3, O R 1/10, O R 1/18, O ID 2/2, O AN 1/10, O N0 1/2
 PAM O ID 2/2, X R 1/15, X C 1/1, X ID 1/3, X R 1/18, X ID 2/2, X ID 3/3, X DT 8/8, X TM 4/8, X ID 3/3, X DT 8/8, \
 X TM 4/8, O ID 1/2, O R 1/10, O ID 1/1
-CSH O ID 1/2, X ID 1/1, X N2 1/15, O AN 1/35, O DT 8/8, X ID 2/2, O AN 2/10, O ID 1/2, X R 1/10, X ID 1/2
+CSH O ID 1/2, X ID 1/2, X N2 1/15, O AN 1/35, O DT 8/8, X ID 2/2, O AN 2/10, O ID 1/2, X R 1/10, X ID 1/2
 TC2 M ID 1/1, M AN 1/30
 DIS M ID 3/3, M ID 2/2, M R 1/10, M ID 2/3, M R 1/10, O R 1/10
 INC M ID 2/2, M C 1/1, M R 1/15, M R 1/15, O R 1/18
 LDT M ID 2/2, M R 1/15, M ID 2/2, O DT 8/8
 SI M ID 2/2, M ID 2/2, M AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, \
 X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48
-MEA O ID 2/2, O ID 1/3, X R 1/20, X C 1/1, X R 1/20, X R 1/20, O ID 2/2, X ID 2/2, O ID 2/2, O ID 2/4
 PWK M ID 2/2, O ID 1/2, O N0 1/2, X ID 2/3, X ID 1/2, X AN 2/80, O AN 1/80, O C 1/1, O ID 1/2
 TD3 X ID 2/2, O AN 1/4, X AN 1/10, O ID 1/2, X R 1/10, X ID 2/2, O ID 1/1, O ID 2/2, O AN 2/15, O ID 4/4
 TD4 X ID 2/3, X ID 1/1, X AN 1/4, X AN 1/80, O ID 1/1
@@ -471,7 +482,7 @@ ADV M ID 2/2, M ID 2/2, O R 1/20, O R 1/20, O AN 1/6, O ID 2/2, O R 1/20
 MTX O ID 3/3, X AN 1/4096, X AN 1/4096, O ID 2/2
 CN1 M ID 2/2, O R 1/18, O R 1/6, O AN 1/30, O R 1/6, O AN 1/30
 PO3 M ID 2/2, O DT 8/8, O ID 3/3, X R 1/17, O ID 2/2, M R 1/15, M ID 2/2, O AN 1/80
-IT8 O ID 1/2, X ID 1/1, X N2 1/15, O AN 1/35, O DT 8/8, X ID 2/2, O ID 1/2, X ID 2/2, X AN 1/48, X ID 2/2, \
+IT8 O ID 1/2, X ID 1/2, X N2 1/15, O AN 1/35, O DT 8/8, X ID 2/2, O ID 1/2, X ID 2/2, X AN 1/48, X ID 2/2, \
 X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, \
 X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48
 SDQ M ID 2/2, O ID 1/2, M AN 2/80, M R 1/15, X AN 2/80, X R 1/15, X AN 2/80, X R 1/15, X AN 2/80, X R 1/15, \
@@ -492,7 +503,7 @@ PAL O ID 1/2, O N0 1/3, O N0 1/3, O N0 1/6, X R 1/8, X ID 2/2, X R 1/8, X R 1/8,
 X ID 2/2, X R 1/9, X ID 2/2, O ID 1/1, O N0 1/6
 ETD M ID 1/2, M ID 1/1, O ID 2/3, O AN 1/30, O ID 1/2
 GF O ID 2/3, X AN 1/30, X AN 1/30, X R 1/18, O ID 2/3, O AN 1/30, O AN 1/30, O ID 2/3, O AN 1/30
-YNQ X ID 2/2, M ID 1/1, X ID 2/3, X DT 1/35, X AN 1/264, O AN 1/264, O AN 1/264, O ID 2/3, X ID 1/3, X AN 1/264
+YNQ X ID 2/2, M ID 1/1, X ID 2/3, X DT 1/35, X AN 1/264, O AN 1/264, O AN 1/264, O ID 1/3, X AN 1/30, X AN 1/264
 V1 X AN 1/8, X AN 2/28, O ID 2/3, O AN 2/10, O ID 2/4, O ID 1/1, O ID 2/2, O ID 1/1, O ID 1/2
 R4 M ID 1/1, X ID 1/2, X AN 1/30, O AN 2/24, O ID 2/3, O AN 2/30, O ID 1/4, O ID 2/2
 DMG O ID 2/3, X AN 1/35, O ID 1/1, O ID 1/1, O C 1/1, O ID 1/2, O ID 2/3, O ID 1/2, O R 1/15
