@@ -18,8 +18,9 @@ from datetime import datetime
 from pathlib import Path
 
 from mlconnector.sage.boi import ByRef
-from mlconnector.sage.gateway import PO_HEADER, PO_LINE, SageGateway
+from mlconnector.sage.gateway import SageGateway
 from mlconnector.sage.models import ChangeCursor
+from mlconnector.sage.resultsets import PO_HEADER, PO_LINE
 from mlconnector.sage.sim.demo import PurchasingClerk
 from mlconnector.sage.sim.schema import connect
 from mlconnector.sage.sim.script import SimBackend

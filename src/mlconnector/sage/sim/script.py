@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlconnector.sage.boi import RET_FAIL, RET_OK, CallCounter
+from mlconnector.sage.boi import RET_OK, CallCounter
 from mlconnector.sage.sim.objects import Counted
 from mlconnector.sage.sim.rules import OBJECTS
 from mlconnector.sage.sim.schema import connect, create_all
@@ -290,6 +290,3 @@ class SySession(Counted):
             self.conn.execute("ROLLBACK")
             raise
         return value
-
-
-__all__ = ["RET_FAIL", "ProvideXScript", "SimBackend", "SimKnobs", "SySession"]
