@@ -26,11 +26,7 @@ def make_backend(kind: str, data: Path | None = None, home: str | None = None) -
 
         if data is None:
             raise ValueError("--data DIR is required with --backend simulator.")
-        sim = SimBackend(data)
-        if not sim.db_path.exists():
-            raise FileNotFoundError(f"No simulated company in {data}; run `ml-connector sage-sim init --data {data}`.")
-        sim.load_settings()
-        return sim
+        return SimBackend.open(data)
     if kind == "com":
         from mlconnector.sage.com import ComBackend
 

@@ -60,6 +60,11 @@ def set_out(holder: Any, value: Any) -> None:
     holder.value = value
 
 
+def fetch_one(conn: Any, sql: str, *params: Any) -> Any:
+    """First row of a query (or None): the business rules' lookup of vendors, items, accounts, PO lines."""
+    return conn.execute(sql, params).fetchone()
+
+
 def fmt(value: Any) -> str:
     if isinstance(value, float):
         return str(int(value)) if value == int(value) else f"{value:.6f}".rstrip("0")

@@ -6,13 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mlconnector.sage.boi import RET_OK
-from mlconnector.sage.sim.objects import Counted, SimRuleError
+from mlconnector.sage.sim.objects import Counted, SimRuleError, fetch_one
 from mlconnector.sage.sim.schema import TABLES
 from mlconnector.sage.sim.seed import stamp
-
-
-def _one(conn: Any, sql: str, *params: Any) -> Any:
-    return conn.execute(sql, params).fetchone()
 
 
 class _Register(Counted):
@@ -53,7 +49,7 @@ class _Register(Counted):
         )
 
     def _open_invoice(self, div: str, vendor: str, inv: str, date: str, amount: float, po: str, doc: str) -> None:
-        existing = _one(
+        existing = fetch_one(
             self.conn,
             "SELECT 1 FROM AP_OpenInvoice WHERE APDivisionNo=? AND VendorNo=? AND InvoiceNo=?",
             div,
@@ -69,7 +65,7 @@ class _Register(Counted):
                 (amount, amount, date_now, tim, div, vendor, inv),
             )
             return
-        terms = _one(
+        terms = fetch_one(
             self.conn,
             "SELECT t.DaysBeforeDue FROM AP_Vendor v JOIN AP_TermsCode t ON t.TermsCode=v.TermsCode"
             " WHERE v.APDivisionNo=? AND v.VendorNo=?",
@@ -100,10 +96,10 @@ class _Register(Counted):
         )
 
     def _ap_account(self, div: str) -> str:
-        return str(_one(self.conn, "SELECT AccountsPayableAcctKey FROM AP_Division WHERE APDivisionNo=?", div)[0])
+        return str(fetch_one(self.conn, "SELECT AccountsPayableAcctKey FROM AP_Division WHERE APDivisionNo=?", div)[0])
 
     def _accrual_account(self, div: str) -> str:
-        row = _one(self.conn, "SELECT AccountKey FROM GL_Account WHERE Account=?", f"2100-{div}-00")
+        row = fetch_one(self.conn, "SELECT AccountKey FROM GL_Account WHERE Account=?", f"2100-{div}-00")
         return str(row[0])
 
     def nUpdate(self) -> int:
@@ -174,7 +170,7 @@ class ReceiptRegisterUpd(_Register):
                     )
                     self._gl(ln["PurchasesAcctKey"], amount, 0.0, "RI", doc, f"Invoice {h['InvoiceNo']} PO {po}")
             if h["ReceiptType"] == "G":
-                open_lines = _one(
+                open_lines = fetch_one(
                     self.conn,
                     "SELECT COUNT(*) FROM PO_PurchaseOrderDetail WHERE PurchaseOrderNo=? AND "
                     "QuantityReceived < QuantityOrdered",

@@ -6,12 +6,8 @@ from typing import Any
 
 from mlconnector.sage.boi import RET_FAIL, RET_OK, RET_WARNING
 from mlconnector.sage.sim.documents import HeaderObject
-from mlconnector.sage.sim.objects import RecordObject, SimRuleError
+from mlconnector.sage.sim.objects import RecordObject, SimRuleError, fetch_one
 from mlconnector.sage.sim.registers import InvoiceRegisterUpd, ReceiptRegisterUpd
-
-
-def _one(conn: Any, sql: str, *params: Any) -> Any:
-    return conn.execute(sql, params).fetchone()
 
 
 class _Accounts:
@@ -20,7 +16,7 @@ class _Accounts:
     conn: Any
 
     def active_account(self, account_key: str) -> None:
-        row = _one(self.conn, "SELECT Status, Account FROM GL_Account WHERE AccountKey=?", account_key)
+        row = fetch_one(self.conn, "SELECT Status, Account FROM GL_Account WHERE AccountKey=?", account_key)
         if row is None:
             raise SimRuleError(f"GL account key {account_key} is not on file.")
         if row["Status"] != "A":
@@ -53,7 +49,7 @@ class PurchaseOrderBus(HeaderObject, _Accounts):
 
     def _on_set(self, rec: dict[str, Any], column: str, value: Any) -> int:
         if column == "VendorNo$":
-            v = _one(
+            v = fetch_one(
                 self.conn, "SELECT * FROM AP_Vendor WHERE APDivisionNo=? AND VendorNo=?", rec["APDivisionNo$"], value
             )
             if v is None:
@@ -72,7 +68,7 @@ class PurchaseOrderBus(HeaderObject, _Accounts):
             )
             return RET_OK
         if column in ("WarehouseCode$", "ShipToCode$"):
-            w = _one(self.conn, "SELECT * FROM IM_Warehouse WHERE WarehouseCode=?", value)
+            w = fetch_one(self.conn, "SELECT * FROM IM_Warehouse WHERE WarehouseCode=?", value)
             if w is None:
                 return self._fail(f"Warehouse {value} is not on file.")
             if column == "ShipToCode$":
@@ -104,10 +100,10 @@ class PurchaseOrderBus(HeaderObject, _Accounts):
     def _on_set_line(self, line: dict[str, Any], column: str, value: Any) -> int:
         assert self._rec is not None
         if column == "ItemCode$":
-            it = _one(self.conn, "SELECT * FROM CI_Item WHERE ItemCode=?", value)
+            it = fetch_one(self.conn, "SELECT * FROM CI_Item WHERE ItemCode=?", value)
             if it is None:
                 raise SimRuleError(f"Item {value} is not on file.")
-            alias = _one(
+            alias = fetch_one(
                 self.conn,
                 "SELECT AliasItemNo FROM IM_AliasItem WHERE ItemCode=? AND APDivisionNo=? AND VendorNo=?",
                 value,
@@ -157,7 +153,9 @@ class VendorBus(RecordObject):
     def _validate(self, rec: dict[str, Any]) -> tuple[int, str]:
         if not rec["VendorName$"]:
             return RET_FAIL, "Vendor name is required."
-        if rec["TermsCode$"] and not _one(self.conn, "SELECT 1 FROM AP_TermsCode WHERE TermsCode=?", rec["TermsCode$"]):
+        if rec["TermsCode$"] and not fetch_one(
+            self.conn, "SELECT 1 FROM AP_TermsCode WHERE TermsCode=?", rec["TermsCode$"]
+        ):
             return RET_FAIL, f"Terms code {rec['TermsCode$']} is not on file."
         return RET_OK, ""
 
@@ -219,7 +217,7 @@ class ReceiptBus(HeaderObject, _Accounts):
 
     def _on_set(self, rec: dict[str, Any], column: str, value: Any) -> int:
         if column == "PurchaseOrderNo$":
-            po = _one(self.conn, "SELECT * FROM PO_PurchaseOrderHeader WHERE PurchaseOrderNo=?", value)
+            po = fetch_one(self.conn, "SELECT * FROM PO_PurchaseOrderHeader WHERE PurchaseOrderNo=?", value)
             if po is None:
                 return self._fail(f"Purchase order {value} is not on file.")
             closed = ("X", "Z") if rec["ReceiptType$"] == "G" else ("Z",)
@@ -228,7 +226,7 @@ class ReceiptBus(HeaderObject, _Accounts):
             assert self._session is not None
             if not self._session.lock_free("PO_PurchaseOrderHeader", value):
                 return self._fail(self._session.in_use_message("PO_PurchaseOrderHeader", value))
-            v = _one(
+            v = fetch_one(
                 self.conn,
                 "SELECT VendorName FROM AP_Vendor WHERE APDivisionNo=? AND VendorNo=?",
                 po["APDivisionNo"],
@@ -251,7 +249,7 @@ class ReceiptBus(HeaderObject, _Accounts):
         if column == "OrderLineKey$":
             if not self._rec["PurchaseOrderNo$"]:
                 raise SimRuleError("Set PurchaseOrderNo$ on the receipt before its lines.")
-            pol = _one(
+            pol = fetch_one(
                 self.conn,
                 "SELECT * FROM PO_PurchaseOrderDetail WHERE PurchaseOrderNo=? AND LineKey=?",
                 self._rec["PurchaseOrderNo$"],
@@ -295,7 +293,7 @@ class ReceiptBus(HeaderObject, _Accounts):
             return RET_OK, ""
         over = []
         for line in lines:
-            pol = _one(
+            pol = fetch_one(
                 self.conn,
                 "SELECT QuantityOrdered, QuantityReceived FROM PO_PurchaseOrderDetail WHERE "
                 "PurchaseOrderNo=? AND LineKey=?",
@@ -320,7 +318,7 @@ class APInvoiceBus(HeaderObject, _Accounts):
     def _on_new(self) -> None:
         super()._on_new()
         assert self._rec is not None and self._session is not None
-        vendor = _one(
+        vendor = fetch_one(
             self.conn,
             "SELECT TermsCode FROM AP_Vendor WHERE APDivisionNo=? AND VendorNo=?",
             self._rec["APDivisionNo$"],
@@ -358,7 +356,7 @@ class APInvoiceBus(HeaderObject, _Accounts):
         if not self._lines_obj.lines:
             return RET_FAIL, "The invoice has no distribution lines."
         rec["InvoiceAmt"] = round(sum(line["DistributionAmt"] for line in self._lines_obj.lines), 2)
-        if _one(
+        if fetch_one(
             self.conn,
             "SELECT 1 FROM AP_OpenInvoice WHERE APDivisionNo=? AND VendorNo=? AND InvoiceNo=?",
             rec["APDivisionNo$"],

@@ -65,7 +65,9 @@ class SimBackend:
 
     def connect(self) -> sqlite3.Connection:
         if not self.db_path.exists():
-            raise FileNotFoundError(f"No simulated Sage company in {self.data_dir}; run `ml-connector sage-sim init`.")
+            raise FileNotFoundError(
+                f"No simulated company in {self.data_dir}; run `ml-connector sage-sim init --data {self.data_dir}`."
+            )
         return connect(self.db_path)
 
     def init_company(self, *, purchase_orders: int = 25, rng_seed: int = 7, when: datetime | None = None) -> None:
@@ -76,6 +78,13 @@ class SimBackend:
             seed_company(conn, rng_seed=rng_seed, purchase_orders=purchase_orders, when=when)
         finally:
             conn.close()
+
+    @classmethod
+    def open(cls, data_dir: Path) -> SimBackend:
+        """An existing simulated company with the knobs set by `sage-sim knobs`; a clear error when there is none."""
+        sim = cls(Path(data_dir))
+        sim.load_settings()
+        return sim
 
     def load_settings(self) -> None:
         """Pick up knobs a person set with `sage-sim knobs` (stored in SIM_Setting)."""
