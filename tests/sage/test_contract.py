@@ -116,3 +116,14 @@ def test_view_only_user_cannot_create_receipts(backend: Any) -> None:
         assert gw.purchase_order("0000001").lines
         with pytest.raises(SageAuthError, match="Create rights"):
             gw.receive_goods("0000001", [ReceiptLine(line_key="000001", quantity=1)], key="viewer-1")
+
+
+def test_dates_must_be_yyyymmdd(gateway: SageGateway) -> None:
+    line = gateway.purchase_order("0000001").lines[0]
+    with pytest.raises(SageValidationError, match="invoice_date must be a date as YYYYMMDD") as info:
+        gateway.receive_invoice(
+            "0000001", "INV-5", "03/01/2026", [InvoiceLine(line_key=line.line_key, quantity=1)], "k5"
+        )
+    assert info.value.field == "invoice_date"
+    with pytest.raises(SageValidationError, match="posting_date"):
+        gateway.post_receipts("2026-03-01")

@@ -286,8 +286,15 @@ class SageGateway:
             self.fault_hook(point)
 
     def _write_receipt(
-        self, receipt_type: str, purchase_order_no: str, key: str, header: dict[str, Any], lines: list[dict[str, Any]]
+        self,
+        receipt_type: str,
+        po: tuple[str, str, str],
+        key: str,
+        header: dict[str, Any],
+        lines: list[dict[str, Any]],
     ) -> SageDocument:
+        """Enter one receipt (number from the next-number helper, token in the record) and write it once."""
+        purchase_order_no, div, vendor = po
         token = source_key_token(key)
         bus = self._receipt_bus()
         warnings: list[str] = []
@@ -312,14 +319,13 @@ class SageGateway:
             bus.nClear()
             raise
         self._fault("after_sage_write")
-        po = self.purchase_order_header(purchase_order_no)
         return SageDocument(
             kind="receipt_of_goods" if receipt_type == "G" else "receipt_of_invoice",
             receipt_type=receipt_type,
             receipt_no=str(no.value),
             purchase_order_no=purchase_order_no,
-            ap_division_no=po[0],
-            vendor_no=po[1],
+            ap_division_no=div,
+            vendor_no=vendor,
             invoice_no=str(header.get("InvoiceNo$", "")),
             source_key_token=token,
             warnings=warnings,
@@ -344,15 +350,16 @@ class SageGateway:
         """Receipt of goods (type G) against PO lines; the same key returns the same receipt, never a second one."""
         if not lines:
             raise SageValidationError("A receipt of goods needs at least one line.", "lines")
+        _check_date(receipt_date, "receipt_date")
 
         def attempt() -> SageDocument:
             existing = self.find_by_source_key(key)
             if existing:
                 return existing
-            self.purchase_order_header(purchase_order_no)
+            div, vendor = self.purchase_order_header(purchase_order_no)
             header = {"ReceiptDate$": receipt_date} if receipt_date else {}
             rows = [{self.u.receipt_line_po_line_column: ln.line_key, "QuantityReceived": ln.quantity} for ln in lines]
-            return self._write_receipt("G", purchase_order_no, key, header, rows)
+            return self._write_receipt("G", (purchase_order_no, div, vendor), key, header, rows)
 
         return self.policy.run(attempt)
 
@@ -373,6 +380,7 @@ class SageGateway:
             raise SageValidationError("A receipt of invoice needs at least one line.", "lines")
         if not invoice_no.strip():
             raise SageValidationError("The vendor's invoice number is required.", "invoice_no")
+        _check_date(invoice_date, "invoice_date")
 
         def attempt() -> SageDocument:
             existing = self.find_by_source_key(key)
@@ -389,8 +397,7 @@ class SageGateway:
                     row["PurchasesAcctKey$"] = self._account_key(ln.account)
                 rows.append(row)
             header = {"InvoiceNo$": invoice_no, "InvoiceDate$": invoice_date, "FreightAmt": freight_amount}
-            self._receipt_bus()  # back to the receipt task after any GL lookups
-            return self._write_receipt("I", purchase_order_no, key, header, rows)
+            return self._write_receipt("I", (purchase_order_no, div, vendor), key, header, rows)
 
         return self.policy.run(attempt)
 
@@ -410,6 +417,7 @@ class SageGateway:
 
     def post_receipts(self, posting_date: str | None = None) -> PostingResult:
         """Run the receipt register update: posts every pending receipt (quantities, statuses, GL, AP)."""
+        _check_date(posting_date, "posting_date")
         date = posting_date or self.today()
 
         def attempt() -> PostingResult:
@@ -423,6 +431,18 @@ class SageGateway:
             return PostingResult(posted=pending, posting_date=date)
 
         return self.policy.run(attempt)
+
+
+def _check_date(value: str | None, field: str) -> None:
+    """Sage dates are YYYYMMDD strings; say so plainly instead of letting Sage store a wrong one."""
+    if value is None:
+        return
+    try:
+        datetime.strptime(value, "%Y%m%d")
+    except ValueError:
+        raise SageValidationError(f"{field} must be a date as YYYYMMDD, e.g. 20260301; got {value!r}.", field) from None
+    if len(value) != 8:
+        raise SageValidationError(f"{field} must be a date as YYYYMMDD, e.g. 20260301; got {value!r}.", field)
 
 
 __all__ = ["SageGateway", "source_key_token"]
