@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,18 @@ def install_service(options: dict[str, str]) -> str:
             "install-service is Windows-only: it registers a Windows service with pywin32. "
             "On this system run `ml-connector agent serve` under your own supervisor."
         )
-    import win32serviceutil  # type: ignore[import-not-found]
+    try:
+        import win32service  # type: ignore[import-not-found]
+        import win32serviceutil  # type: ignore[import-not-found]
+    except ImportError:
+        raise WindowsOnlyError("install-service needs pywin32: `uv pip install pywin32`, then run it again.") from None
 
-    cls = _service_class()
+    cls = globals().get("AgentService") or _service_class()
     win32serviceutil.InstallService(
         f"{__name__}.{cls.__name__}",
         SERVICE_NAME,
         "ml-connector Sage 100 agent",
-        startType=win32serviceutil.win32service.SERVICE_AUTO_START,
+        startType=win32service.SERVICE_AUTO_START,
     )
     for name, value in options.items():
         win32serviceutil.SetServiceCustomOption(SERVICE_NAME, name, value)
@@ -77,6 +82,7 @@ def install_service(options: dict[str, str]) -> str:
 
 def _service_class() -> Any:
     import servicemanager  # type: ignore[import-not-found]
+    import win32service  # type: ignore[import-not-found]
     import win32serviceutil  # type: ignore[import-not-found]
 
     class AgentService(win32serviceutil.ServiceFramework):  # type: ignore[misc]
@@ -93,7 +99,12 @@ def _service_class() -> Any:
             self._server.run()
 
         def SvcStop(self) -> None:
+            self.ReportServiceStatus(win32service.SERVICE_STOP_PENDING)
             self._server.should_exit = True
 
-    globals()["AgentService"] = AgentService
     return AgentService
+
+
+if sys.platform == "win32":  # the service host imports `mlconnector.sage.agent.service.AgentService`
+    with contextlib.suppress(ImportError):  # pywin32 missing: install-service reports it when asked
+        AgentService = _service_class()
