@@ -33,7 +33,9 @@ def make_backend(kind: str, data: Path | None = None, home: str | None = None) -
 
         if not home:
             raise ValueError("--home is required with --backend com (the MAS90\\Home folder of Sage 100).")
-        return ComBackend(home)
+        backend = ComBackend(home)
+        backend.thread_init()  # fail now, with a clear message, if pywin32 or Sage's COM server is missing
+        return backend
     raise ValueError(f"Unknown backend {kind!r}; use simulator or com.")
 
 
