@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlconnector.sage.boi import RET_NEW, RET_OK
-from mlconnector.sage.sim.objects import Counted, RecordObject, SimRuleError, set_out
+from mlconnector.sage.sim.objects import Counted, RecordObject, SimRuleError, coerce, set_out
 from mlconnector.sage.sim.schema import TABLES
 
 if TYPE_CHECKING:
@@ -69,15 +69,8 @@ class LinesObject(Counted):
             return self._fail("No line is loaded; call nAddLine first.")
         if not self.table.has(column) or column in self.header.table.key or column == "LineKey$":
             return self._fail(f"Invalid or read-only column {column}.")
-        if not column.endswith("$"):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                return self._fail(f"{column} must be numeric; got {value!r}.")
-        else:
-            value = str(value)
         try:
-            return self.header._on_set_line(self._cur, column, value)
+            return self.header._on_set_line(self._cur, column, coerce(column, value))
         except SimRuleError as exc:
             return self._fail(str(exc))
 
@@ -153,15 +146,9 @@ class HeaderObject(RecordObject):
         self._hit("oLines")
         return self._lines_obj
 
-    def _doc_where(self) -> tuple[str, list[Any]]:
-        assert self._rec is not None
-        return (
-            " AND ".join(f'"{self.table.sql(k)}"=?' for k in self.table.key),
-            [self._rec[k] for k in self.table.key],
-        )
-
     def _on_load(self) -> None:
-        where, params = self._doc_where()
+        assert self._rec is not None
+        where, params = self._key_where(self._rec)
         lt = TABLES[self.lines_table]
         rows = self.conn.execute(f'SELECT * FROM "{lt.name}" WHERE {where} ORDER BY LineKey', params).fetchall()
         self._lines_obj.reset([{c: r[lt.sql(c)] for c in lt.columns} for r in rows])
@@ -170,12 +157,15 @@ class HeaderObject(RecordObject):
         self._lines_obj.reset([])
 
     def _after_write(self, rec: dict[str, Any]) -> None:
-        where, params = self._doc_where()
-        lt = TABLES[self.lines_table]
-        self.conn.execute(f'DELETE FROM "{lt.name}" WHERE {where}', params)
+        """Replace the document's stored lines with the in-memory ones, in the header's transaction."""
+        self._after_delete(*self._key_where(rec))
         for line in self._lines_obj.lines:
             line.update({k: rec[k] for k in self.table.key if k in line})
-            self.upsert(lt, line)
+            self.upsert(TABLES[self.lines_table], line)
+
+    def _after_delete(self, where: str, params: list[Any]) -> None:
+        """A document's lines go with it."""
+        self.conn.execute(f'DELETE FROM "{self.lines_table}" WHERE {where}', params)
 
     def _on_add_line(self, line: dict[str, Any]) -> None: ...
 
@@ -186,10 +176,12 @@ class HeaderObject(RecordObject):
     def _validate_line(self, line: dict[str, Any]) -> None: ...
 
     def next_number(self, out: Any) -> int:
+        """The `nGetNext…No` helpers: the next document number, unique across sessions, zero-filled."""
         assert self.next_number_spec is not None
-        _method, name, width = self.next_number_spec
+        name, width = self.next_number_spec
         assert self._session is not None
         set_out(out, f"{self._session.next_number(name):0{width}d}")
         return RET_OK
 
-    next_number_spec: tuple[str, str, int] | None = None
+    next_number_spec: tuple[str, int] | None = None
+    """(SIM_NextNumber name, width) for objects with a next-number helper."""

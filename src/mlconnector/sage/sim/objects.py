@@ -72,7 +72,17 @@ def fmt(value: Any) -> str:
 
 
 class SimRuleError(Exception):
-    """A business rule refused a write inside the transaction; becomes `sLastErrorMsg` and return 0."""
+    """A business rule refused a value or a write; becomes `sLastErrorMsg` and return 0."""
+
+
+def coerce(column: str, value: Any) -> Any:
+    """BOI typing: `$` columns take strings, the others numbers or numeric strings."""
+    if column.endswith("$"):
+        return str(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SimRuleError(f"{column} must be numeric; got {value!r}.") from None
 
 
 class RecordObject(Counted):
@@ -87,7 +97,6 @@ class RecordObject(Counted):
         self.table: Table = TABLES[self.table_name]
         self._keyvals: dict[str, str] = {}
         self._rec: dict[str, Any] | None = None
-        self._orig: dict[str, Any] | None = None
         self._is_new = False
         self._browse: list[dict[str, Any]] = []
         self._pos = 0
@@ -105,11 +114,14 @@ class RecordObject(Counted):
     def _key_string(self, rec: dict[str, Any]) -> str:
         return "".join(str(rec[k]) for k in self.table.key)
 
-    def _load(self, keyvals: dict[str, str]) -> dict[str, Any] | None:
+    def _key_where(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        """`"K1"=? AND "K2"=?` over the table's key, with the key values taken from `values`."""
         where = " AND ".join(f'"{self.table.sql(k)}"=?' for k in self.table.key)
-        row = self.conn.execute(
-            f'SELECT * FROM "{self.table.name}" WHERE {where}', [keyvals[k] for k in self.table.key]
-        ).fetchone()
+        return where, [values[k] for k in self.table.key]
+
+    def _load(self, keyvals: dict[str, str]) -> dict[str, Any] | None:
+        where, params = self._key_where(keyvals)
+        row = self.conn.execute(f'SELECT * FROM "{self.table.name}" WHERE {where}', params).fetchone()
         return self._row_to_rec(row) if row else None
 
     def _rights(self, letter: str, what: str) -> bool:
@@ -156,14 +168,14 @@ class RecordObject(Counted):
                 return self._fail(f"Record not found in {self.table.name}.")
             if not self._rights("C", "Create"):
                 return RET_FAIL
-            self._rec, self._orig, self._is_new = self._new_record(), None, True
+            self._rec, self._is_new = self._new_record(), True
             self._on_new()
             return RET_NEW
         if not self._rights("V", "View"):
             return RET_FAIL
-        self._rec, self._orig, self._is_new = found, dict(found), False
+        self._rec, self._is_new = found, False
         if not self._lock():
-            self._rec = self._orig = None
+            self._rec = None
             return RET_FAIL
         self._on_load()
         return RET_OK
@@ -177,14 +189,14 @@ class RecordObject(Counted):
         if found is None:
             return self._fail(f"Record not found in {self.table.name}.")
         self._release_current()
-        self._rec, self._orig, self._is_new = found, dict(found), False
+        self._rec, self._is_new = found, False
         self._on_load()
         return RET_OK
 
     def _release_current(self) -> None:
         if self._rec is not None and not self._is_new:
             self._unlock()
-        self._rec = self._orig = None
+        self._rec = None
 
     # -- values -----------------------------------------------------------------------------------------------
     def nGetValue(self, column: str, out: Any) -> int:
@@ -213,14 +225,10 @@ class RecordObject(Counted):
             return self._fail(f"Invalid column {column}.")
         if column in READ_ONLY or column in self.table.key:
             return self._fail(f"{column} is read only.")
-        if not column.endswith("$"):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                return self._fail(f"{column} must be numeric; got {value!r}.")
-        else:
-            value = str(value)
-        return self._on_set(rec, column, value)
+        try:
+            return self._on_set(rec, column, coerce(column, value))
+        except SimRuleError as exc:
+            return self._fail(str(exc))
 
     def _on_set(self, rec: dict[str, Any], column: str, value: Any) -> int:
         rec[column] = value
@@ -248,7 +256,7 @@ class RecordObject(Counted):
             return self._fail(f"{self.object_name} is read only.")
         if not self._is_new and not self._rights("M", "Modify"):
             return RET_FAIL
-        if self._session.contention(self.table.name):
+        if self._is_new and self._sim().roll_contention():  # an existing record re-checks its lock below
             return self._fail(self._session.in_use_message(self.table.name, self._key_string(rec)))
         if not self._is_new and not self._session.lock(self.table.name, self._key_string(rec), self):
             return RET_FAIL
@@ -272,7 +280,7 @@ class RecordObject(Counted):
                 return self._fail(str(exc))
             raise
         self._unlock()
-        self._rec = self._orig = None
+        self._rec = None
         self._is_new = False
         self._keyvals = {}
         self._msg = msg
@@ -291,10 +299,13 @@ class RecordObject(Counted):
             return self._fail("No existing record is loaded.")
         if not self._rights("R", "Remove"):
             return RET_FAIL
-        where = " AND ".join(f'"{self.table.sql(k)}"=?' for k in self.table.key)
-        self.conn.execute(f'DELETE FROM "{self.table.name}" WHERE {where}', [self._rec[k] for k in self.table.key])
+        where, params = self._key_where(self._rec)
+        self.conn.execute(f'DELETE FROM "{self.table.name}" WHERE {where}', params)
+        self._after_delete(where, params)
         self._release_current()
         return RET_OK
+
+    def _after_delete(self, where: str, params: list[Any]) -> None: ...
 
     def nClear(self) -> int:
         """Drop the in-memory record without writing (and release its lock)."""

@@ -28,7 +28,7 @@ class PurchaseOrderBus(HeaderObject, _Accounts):
     table_name = "PO_PurchaseOrderHeader"
     lines_table = "PO_PurchaseOrderDetail"
     task = "PO_PurchaseOrder_ui"
-    next_number_spec = ("nGetNextPurchaseOrderNo", "PurchaseOrderNo", 7)
+    next_number_spec = ("PurchaseOrderNo", 7)
 
     def nGetNextPurchaseOrderNo(self, out: Any) -> int:
         self._hit("nGetNextPurchaseOrderNo")
@@ -195,7 +195,7 @@ class ReceiptBus(HeaderObject, _Accounts):
     table_name = "PO_ReceiptHeader"
     lines_table = "PO_ReceiptDetail"
     task = "PO_Receipt_ui"
-    next_number_spec = ("nGetNextReceiptNo", "ReceiptNo", 6)
+    next_number_spec = ("ReceiptNo", 6)
 
     def nGetNextReceiptNo(self, out: Any) -> int:
         self._hit("nGetNextReceiptNo")

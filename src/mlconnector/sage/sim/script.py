@@ -246,9 +246,6 @@ class SySession(Counted):
     def in_use_message(self, table: str, key: str) -> str:
         return f"The {table} record {key} is {UNCONFIRMED.lock_message_fragment} by another user or task."
 
-    def contention(self, table: str) -> bool:
-        return self.sim.roll_contention()
-
     def lock_free(self, table: str, key: str) -> bool:
         row = self.conn.execute(
             "SELECT Holder, ExpiresAt FROM SIM_Lock WHERE TableName=? AND RecordKey=?", (table, key)
