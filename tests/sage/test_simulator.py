@@ -231,3 +231,14 @@ def test_delete_needs_remove_rights_and_takes_the_lines(sim: SimBackend) -> None
         0,
     )
     assert po.nFind("0000006") == 0
+
+
+def test_receipt_type_must_be_goods_or_invoice(sim: SimBackend) -> None:
+    script, ss = _session(sim, task="PO_Receipt_ui")
+    receipt = script.NewObject("PO_Receipt_bus", ss)
+    no = ByRef()
+    assert receipt.nGetNextReceiptNo(no) == 1 and len(no.value) == 6
+    assert receipt.nSetKeyValue("ReceiptType$", "Z") == 1 and receipt.nSetKeyValue("ReceiptNo$", no.value) == 1
+    assert receipt.nSetKey() == 0 and "not G or I" in receipt.sLastErrorMsg
+    assert receipt.nSetKeyValue("ReceiptType$", "G") == 1 and receipt.nSetKey() == 2
+    assert receipt.nWrite() == 0 and "Purchase order number is required" in receipt.sLastErrorMsg

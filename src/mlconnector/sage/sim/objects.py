@@ -169,7 +169,11 @@ class RecordObject(Counted):
             if not self._rights("C", "Create"):
                 return RET_FAIL
             self._rec, self._is_new = self._new_record(), True
-            self._on_new()
+            try:
+                self._on_new()
+            except SimRuleError as exc:  # e.g. an unknown vendor in a new AP invoice's key
+                self._rec = None
+                return self._fail(str(exc))
             return RET_NEW
         if not self._rights("V", "View"):
             return RET_FAIL

@@ -1,4 +1,4 @@
-"""The Sage business rules the connector depends on, as simulated business objects and register updates."""
+"""The Sage business rules the connector depends on, as simulated business objects (registers: `registers.py`)."""
 
 from __future__ import annotations
 
@@ -208,13 +208,6 @@ class ReceiptBus(HeaderObject, _Accounts):
             raise SimRuleError(f"Receipt type {self._rec['ReceiptType$']} is not G or I.")
         self._rec.update({"ReceiptDate$": self._session.date, "ReceiptStatus$": "N"})
 
-    def nSetKey(self, key: str | None = None) -> int:
-        try:
-            return super().nSetKey(key)
-        except SimRuleError as exc:
-            self._rec = None
-            return self._fail(str(exc))
-
     def _on_set(self, rec: dict[str, Any], column: str, value: Any) -> int:
         if column == "PurchaseOrderNo$":
             po = fetch_one(self.conn, "SELECT * FROM PO_PurchaseOrderHeader WHERE PurchaseOrderNo=?", value)
@@ -329,13 +322,6 @@ class APInvoiceBus(HeaderObject, _Accounts):
         self._rec.update(
             {"InvoiceDate$": self._session.date, "TermsCode$": vendor[0], "InvoiceStatus$": "N", "Adjustment$": "N"}
         )
-
-    def nSetKey(self, key: str | None = None) -> int:
-        try:
-            return super().nSetKey(key)
-        except SimRuleError as exc:
-            self._rec = None
-            return self._fail(str(exc))
 
     def _load(self, keyvals: dict[str, str]) -> dict[str, Any] | None:
         """A posted invoice has left data entry (real Sage moves it to history), so its number starts a new entry."""
