@@ -173,13 +173,17 @@ def unlock(po_no: str, data: DataOpt = DEFAULT_DATA) -> None:
 @sage_sim_app.command()
 @user_errors
 def receipts(data: DataOpt = DEFAULT_DATA, limit: Annotated[int, typer.Option(min=1)] = 50) -> None:
-    """Receipts of goods (G) and of invoice (I), posted (P) or pending (N), with their idempotency token."""
+    """Receipts of goods (G) and of invoice (I), pending or posted (history), with their idempotency token."""
     conn = connect(_sim(data).db_path)
     rows = conn.execute(
-        "SELECT h.ReceiptType, h.ReceiptNo, h.PurchaseOrderNo, h.VendorNo, h.InvoiceNo, h.ReceiptStatus, "
-        "COUNT(d.LineKey), printf('%.2f', COALESCE(SUM(d.ExtensionAmt), 0)), h.Comment FROM PO_ReceiptHeader h "
-        "LEFT JOIN PO_ReceiptDetail d USING (ReceiptType, ReceiptNo) GROUP BY h.ReceiptType, h.ReceiptNo "
-        "ORDER BY h.ReceiptNo DESC LIMIT ?",
+        " UNION ALL ".join(
+            f"SELECT h.ReceiptType, h.ReceiptNo, h.PurchaseOrderNo, h.VendorNo, h.InvoiceNo, '{status}', "
+            "COUNT(d.LineKey), printf('%.2f', COALESCE(SUM(d.ExtensionAmt), 0)), h.Comment "
+            f"FROM PO_Receipt{kind}Header h LEFT JOIN PO_Receipt{kind}Detail d USING (ReceiptType, ReceiptNo) "
+            "GROUP BY h.ReceiptType, h.ReceiptNo"
+            for kind, status in (("", "pending"), ("History", "posted"))
+        )
+        + " ORDER BY 2 DESC LIMIT ?",
         (limit,),
     ).fetchall()
     _table("Receipts", ["type", "receipt", "PO", "vendor", "invoice", "status", "lines", "amount", "source key"], rows)

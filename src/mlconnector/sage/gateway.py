@@ -265,19 +265,20 @@ class SageGateway:
     def _receipt_bus(self) -> Any:
         return self._object("PO_Receipt_bus", "P/O", self.u.receipt_ui_task)
 
-    def _find_receipts(self, filter_: str) -> list[SageDocument]:
-        bus = self._receipt_bus()
+    def _find_receipts(self, filter_: str, history: bool = False) -> list[SageDocument]:
+        """Receipts matching a filter: pending ones (receipt entry) or posted ones (receipt history)."""
+        obj = self._object(self.u.receipt_history_object, "P/O") if history else self._receipt_bus()
         names, cols = list(RECEIPT), list(RECEIPT.values())
         docs = []
-        for r in parse_rows(self._result_sets(bus, cols, "ReceiptNo$", filter_), names, cols):
-            status = r.pop("status")
+        for r in parse_rows(self._result_sets(obj, cols, "ReceiptNo$", filter_), names, cols):
             kind = "receipt_of_goods" if r["receipt_type"] == "G" else "receipt_of_invoice"
-            docs.append(SageDocument(kind=kind, posted=status == "P", created=False, **r))
+            docs.append(SageDocument(kind=kind, posted=history, created=False, **r))
         return docs
 
     def find_by_source_key(self, key: str) -> SageDocument | None:
-        """The receipt (goods or invoice) written earlier with this idempotency key, if any."""
-        found = self._find_receipts(f"{self.u.source_key_column}={quote(source_key_token(key))}")
+        """The receipt (goods or invoice) written earlier with this idempotency key, pending or posted, if any."""
+        where = f"{self.u.source_key_column}={quote(source_key_token(key))}"
+        found = self._find_receipts(where) or self._find_receipts(where, history=True)
         return found[0] if found else None
 
     # -- writes -------------------------------------------------------------------------------------------------
@@ -421,7 +422,7 @@ class SageGateway:
         date = posting_date or self.today()
 
         def attempt() -> PostingResult:
-            pending = [f"{d.receipt_type}-{d.receipt_no}" for d in self._find_receipts('ReceiptStatus$="N"')]
+            pending = [f"{d.receipt_type}-{d.receipt_no}" for d in self._find_receipts("")]
             upd = self._object("PO_ReceiptRegister_upd", "P/O", self.u.receipt_register_ui_task, cached=False)
             try:
                 self._check(upd, upd.nSetPostingDate(date), "posting_date")

@@ -77,7 +77,6 @@ RECEIPT = {
     "vendor_no": "VendorNo$",
     "invoice_no": "InvoiceNo$",
     "source_key_token": U.source_key_column,
-    "status": "ReceiptStatus$",
 }
 
 

@@ -26,6 +26,8 @@ class Unconfirmed:
     """Sage 100 has no standard buyer field on the PO header; the requisitor is the closest."""
     lines_result_sets_via_olines: bool = True
     """Batch-read detail lines with `oLines.nGetResultSets` on the header service object."""
+    receipt_history_object: str = "PO_ReceiptHistory_svc"
+    """Posted receipts leave PO_ReceiptHeader for history; the idempotency lookup reads this object too."""
     ap_invoice_amount_column: str = "InvoiceAmt"
     lock_message_fragment: str = "in use"
     """The wording of Sage's record-lock message; the error table matches it case-insensitively."""

@@ -132,9 +132,7 @@ class ReceiptRegisterUpd(_Register):
 
     def _post(self) -> None:
         assert self._session is not None
-        pending = self.conn.execute(
-            "SELECT * FROM PO_ReceiptHeader WHERE ReceiptStatus='N' ORDER BY ReceiptType, ReceiptNo"
-        ).fetchall()
+        pending = self.conn.execute("SELECT * FROM PO_ReceiptHeader ORDER BY ReceiptType, ReceiptNo").fetchall()
         for h in pending:
             po = h["PurchaseOrderNo"]
             if not self._session.lock_free("PO_PurchaseOrderHeader", po):
@@ -191,10 +189,16 @@ class ReceiptRegisterUpd(_Register):
                     (total, h["InvoiceNo"], h["InvoiceDate"], po),
                 )
             self._touch("PO_PurchaseOrderHeader", "PurchaseOrderNo=?", po)
-            self.conn.execute(
-                "UPDATE PO_ReceiptHeader SET ReceiptStatus='P' WHERE ReceiptType=? AND ReceiptNo=?",
-                (h["ReceiptType"], h["ReceiptNo"]),
-            )
+            for part in ("Header", "Detail"):  # posted receipts move to history, as in real Sage
+                self.conn.execute(
+                    f"INSERT INTO PO_ReceiptHistory{part} SELECT * FROM PO_Receipt{part} WHERE ReceiptType=? AND "
+                    "ReceiptNo=?",
+                    (h["ReceiptType"], h["ReceiptNo"]),
+                )
+                self.conn.execute(
+                    f"DELETE FROM PO_Receipt{part} WHERE ReceiptType=? AND ReceiptNo=?",
+                    (h["ReceiptType"], h["ReceiptNo"]),
+                )
 
 
 class InvoiceRegisterUpd(_Register):

@@ -206,7 +206,7 @@ class ReceiptBus(HeaderObject, _Accounts):
         assert self._rec is not None and self._session is not None
         if self._rec["ReceiptType$"] not in ("G", "I"):
             raise SimRuleError(f"Receipt type {self._rec['ReceiptType$']} is not G or I.")
-        self._rec.update({"ReceiptDate$": self._session.date, "ReceiptStatus$": "N"})
+        self._rec.update({"ReceiptDate$": self._session.date})
 
     def _on_set(self, rec: dict[str, Any], column: str, value: Any) -> int:
         if column == "PurchaseOrderNo$":
@@ -300,6 +300,15 @@ class ReceiptBus(HeaderObject, _Accounts):
         return RET_OK, ""
 
 
+class ReceiptHistorySvc(RecordObject):
+    """Posted receipts: the register moves them here from PO_ReceiptHeader, as real Sage does."""
+
+    object_name = "PO_ReceiptHistory_svc"
+    table_name = "PO_ReceiptHistoryHeader"
+    task = "PO_Receipt_ui"
+    read_only = True
+
+
 class APInvoiceBus(HeaderObject, _Accounts):
     """AP invoice data entry; an invoice number already open for the vendor is entered as an adjustment."""
 
@@ -365,6 +374,7 @@ OBJECTS: dict[str, type[Any]] = {
         GLSubAccountSvc,
         OpenInvoiceSvc,
         ReceiptBus,
+        ReceiptHistorySvc,
         APInvoiceBus,
         ReceiptRegisterUpd,
         InvoiceRegisterUpd,
