@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,8 +11,9 @@ import pytest
 from mlconnector.sage.errors import SageAuthError, SageNotFoundError, SageValidationError
 from mlconnector.sage.gateway import SageGateway
 from mlconnector.sage.models import InvoiceLine, ReceiptLine
+from mlconnector.sage.sim.script import SimBackend, SimKnobs
 
-from .conftest import COMPANY, USER, no_wait_policy
+from .conftest import COMPANY, PASSWORD, USER, no_wait_policy
 
 
 def test_purchase_order_has_supply_chain_fields(gateway: SageGateway) -> None:
@@ -127,3 +130,15 @@ def test_dates_must_be_yyyymmdd(gateway: SageGateway) -> None:
     assert info.value.field == "invoice_date"
     with pytest.raises(SageValidationError, match="posting_date"):
         gateway.post_receipts("2026-03-01")
+
+
+def test_lock_probability_knob_is_absorbed_by_retries(tmp_path: Path) -> None:
+    sim = SimBackend(tmp_path, knobs=SimKnobs(lock_probability=0.5, rng_seed=4))
+    sim.init_company(purchase_orders=1)
+    with SageGateway(sim, USER, PASSWORD, COMPANY, policy=no_wait_policy(attempts=20)) as gw:
+        docs = [
+            gw.receive_goods("0000001", [ReceiptLine(line_key="000001", quantity=1)], key=f"k{i}") for i in range(5)
+        ]
+    assert len({d.receipt_no for d in docs}) == 5
+    assert sim.counter.snapshot()["PO_Receipt_bus.nWrite"] > 5  # some writes found the record in use and retried
+    assert sqlite3.connect(sim.db_path).execute("SELECT COUNT(*) FROM PO_ReceiptHeader").fetchone() == (5,)
