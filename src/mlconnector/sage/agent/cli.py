@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from mlconnector.sage.agent.service import WindowsOnlyError, install_service, make_backend, server
 from mlconnector.sage.agent.tls import AgentFiles, init_agent
 from mlconnector.sage.cli_errors import clean_errors
 from mlconnector.sage.errors import SageError
@@ -17,7 +16,7 @@ DirOpt = Annotated[Path, typer.Option("--dir", envvar="ML_AGENT_DIR", help="Wher
 DEFAULT_DIR = Path("var/agent")
 
 
-user_errors = clean_errors(SageError, ValueError, OSError, WindowsOnlyError, RuntimeError)
+user_errors = clean_errors(SageError, ValueError, OSError, RuntimeError)  # RuntimeError covers WindowsOnlyError
 """Errors a person can act on: one line on stderr, exit 1."""
 
 
@@ -53,6 +52,8 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8443,
 ) -> None:
     """Serve the gateway operations as signed JSON over HTTPS (never plain HTTP)."""
+    from mlconnector.sage.agent.service import make_backend, server  # FastAPI/uvicorn load only when serving
+
     srv = server(make_backend(backend, data, home), AgentFiles(directory), host, port)
     typer.echo(f"Agent ({backend}) on https://{host}:{port}")
     srv.run()
@@ -69,6 +70,8 @@ def install_service_cmd(
     port: int = 8443,
 ) -> None:
     """Register the agent as a Windows service (Windows only)."""
+    from mlconnector.sage.agent.service import install_service
+
     name = install_service(
         {
             "backend": backend,
