@@ -12,6 +12,7 @@ from mlconnector.sage.errors import SageAuthError, SageNotFoundError, SageValida
 from mlconnector.sage.gateway import SageGateway
 from mlconnector.sage.models import InvoiceLine, ReceiptLine
 from mlconnector.sage.sim.script import SimBackend, SimKnobs
+from mlconnector.sage.unconfirmed import Unconfirmed
 
 from .conftest import COMPANY, PASSWORD, USER, no_wait_policy
 
@@ -142,3 +143,14 @@ def test_lock_probability_knob_is_absorbed_by_retries(tmp_path: Path) -> None:
     assert len({d.receipt_no for d in docs}) == 5
     assert sim.counter.snapshot()["PO_Receipt_bus.nWrite"] > 5  # some writes found the record in use and retried
     assert sqlite3.connect(sim.db_path).execute("SELECT COUNT(*) FROM PO_ReceiptHeader").fetchone() == (5,)
+
+
+def test_unconfirmed_names_are_one_switch(backend: Any, sim: SimBackend) -> None:
+    switched = Unconfirmed(buyer_column="WarehouseCode$", source_key_column="BatchNo$")
+    with SageGateway(backend, USER, PASSWORD, COMPANY, policy=no_wait_policy(), unconfirmed=switched) as gw:
+        po = gw.purchase_order("0000001")
+        assert po.buyer == po.warehouse_code
+        doc = gw.receive_goods("0000001", [ReceiptLine(line_key="000001", quantity=1)], key="switch-1")
+        assert gw.find_by_source_key("switch-1") == doc.model_copy(update={"created": False})
+    row = sqlite3.connect(sim.db_path).execute("SELECT BatchNo, Comment FROM PO_ReceiptHeader").fetchone()
+    assert row == (doc.source_key_token, "")

@@ -35,7 +35,16 @@ from mlconnector.sage.models import (
     SageDocument,
     Vendor,
 )
-from mlconnector.sage.resultsets import PO_HEADER, PO_LINE, RECEIPT, VENDOR, any_of, expression, parse_rows, quote
+from mlconnector.sage.resultsets import (
+    PO_LINE,
+    VENDOR,
+    any_of,
+    expression,
+    header_columns,
+    parse_rows,
+    quote,
+    receipt_columns,
+)
 from mlconnector.sage.unconfirmed import UNCONFIRMED, Unconfirmed
 
 
@@ -157,7 +166,8 @@ class SageGateway:
 
     def _read_purchase_orders(self, numbers: list[str]) -> list[PurchaseOrder]:
         svc = self._po_service()
-        hnames, hcols = list(PO_HEADER), list(PO_HEADER.values())
+        header = header_columns(self.u)
+        hnames, hcols = list(header), list(header.values())
         lnames, lcols = ["purchase_order_no", *PO_LINE], ["PurchaseOrderNo$", *PO_LINE.values()]
         orders: list[PurchaseOrder] = []
         for i in range(0, len(numbers), self.batch_size):
@@ -268,7 +278,8 @@ class SageGateway:
     def _find_receipts(self, filter_: str, history: bool = False) -> list[SageDocument]:
         """Receipts matching a filter: pending ones (receipt entry) or posted ones (receipt history)."""
         obj = self._object(self.u.receipt_history_object, "P/O") if history else self._receipt_bus()
-        names, cols = list(RECEIPT), list(RECEIPT.values())
+        receipt = receipt_columns(self.u)
+        names, cols = list(receipt), list(receipt.values())
         docs = []
         for r in parse_rows(self._result_sets(obj, cols, "ReceiptNo$", filter_), names, cols):
             kind = "receipt_of_goods" if r["receipt_type"] == "G" else "receipt_of_invoice"

@@ -7,9 +7,8 @@ from typing import Any
 
 from mlconnector.sage.boi import FIELD_SEP, SEP
 from mlconnector.sage.errors import SageError
-from mlconnector.sage.unconfirmed import UNCONFIRMED
+from mlconnector.sage.unconfirmed import Unconfirmed
 
-U = UNCONFIRMED
 PO_HEADER = {
     "purchase_order_no": "PurchaseOrderNo$",
     "purchase_order_date": "PurchaseOrderDate$",
@@ -25,7 +24,7 @@ PO_HEADER = {
     "ship_to_city": "ShipToCity$",
     "ship_to_state": "ShipToState$",
     "ship_to_zip_code": "ShipToZipCode$",
-    "buyer": U.buyer_column,
+    "buyer": "RequisitorName$",  # replaced by Unconfirmed.buyer_column in header_columns()
     "required_date": "RequiredExpireDate$",
     "terms_code": "TermsCode$",
     "ship_via": "ShipVia$",
@@ -76,8 +75,18 @@ RECEIPT = {
     "ap_division_no": "APDivisionNo$",
     "vendor_no": "VendorNo$",
     "invoice_no": "InvoiceNo$",
-    "source_key_token": U.source_key_column,
+    "source_key_token": "Comment$",  # replaced by Unconfirmed.source_key_column in receipt_columns()
 }
+
+
+def header_columns(u: Unconfirmed) -> dict[str, str]:
+    """PO header fields → Sage columns, with the unconfirmed buyer column of this installation."""
+    return {**PO_HEADER, "buyer": u.buyer_column}
+
+
+def receipt_columns(u: Unconfirmed) -> dict[str, str]:
+    """Receipt header fields → Sage columns, with the column that holds the idempotency token."""
+    return {**RECEIPT, "source_key_token": u.source_key_column}
 
 
 def expression(columns: Iterable[str]) -> str:

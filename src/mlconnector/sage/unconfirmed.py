@@ -13,10 +13,8 @@ from dataclasses import dataclass
 class Unconfirmed:
     """Names and behaviours not confirmed by a source (reference `sage100-boi.md`, marked [U])."""
 
-    next_po_no_method: str = "nGetNextPurchaseOrderNo"
     next_receipt_no_method: str = "nGetNextReceiptNo"
     receipt_ui_task: str = "PO_Receipt_ui"
-    ap_invoice_ui_task: str = "AP_Invoice_ui"
     receipt_register_ui_task: str = "PO_ReceiptRegister_ui"
     receipt_line_po_line_column: str = "OrderLineKey$"
     """How a receipt line names the PO line it receives (the reference found no copy-lines method)."""
@@ -28,7 +26,6 @@ class Unconfirmed:
     """Batch-read detail lines with `oLines.nGetResultSets` on the header service object."""
     receipt_history_object: str = "PO_ReceiptHistory_svc"
     """Posted receipts leave PO_ReceiptHeader for history; the idempotency lookup reads this object too."""
-    ap_invoice_amount_column: str = "InvoiceAmt"
     lock_message_fragment: str = "in use"
     """The wording of Sage's record-lock message; the error table matches it case-insensitively."""
 
