@@ -175,7 +175,7 @@ class SageGateway:
             heads = parse_rows(
                 self._result_sets(svc, hcols, "PurchaseOrderNo$", any_of("PurchaseOrderNo$", batch)), hnames, hcols
             )
-            lines_obj = self._po_lines() if self.u.lines_result_sets_via_olines else svc
+            lines_obj = self._po_lines()
             raw = self._result_sets(lines_obj, lcols, "LineKey$", any_of("PurchaseOrderNo$", batch))
             by_po: dict[str, list[PurchaseOrderLine]] = {}
             for row in parse_rows(raw, lnames, lcols):
