@@ -180,6 +180,7 @@ def test_crash_after_sage_write_then_retry_returns_the_same_document(sim: SimBac
     rows = sqlite3.connect(sim.db_path).execute("SELECT ReceiptNo FROM PO_ReceiptHeader").fetchall()
     assert rows == [(doc.receipt_no,)]
     assert not doc.created  # found by its idempotency key, not written twice
+    assert sim.counter.snapshot()["SY_Session.nSetUser"] == 2  # the failed session was dropped and reopened
 
 
 def test_sessions_are_pooled_per_user_and_company_and_serialised(agent: RunningAgent, sim: SimBackend) -> None:

@@ -64,6 +64,10 @@ def test_agent_init_writes_private_files_and_install_service_is_windows_only(tmp
     if sys.platform != "win32":
         svc = runner.invoke(app, ["agent", "install-service", "--dir", str(tmp_path / "a")])
         assert svc.exit_code == 1 and "Windows-only" in svc.stderr
+        com = runner.invoke(
+            app, ["agent", "serve", "--backend", "com", "--home", "C:/Sage", "--dir", str(tmp_path / "a")]
+        )
+        assert com.exit_code == 1 and "needs Windows with pywin32" in com.stderr
 
 
 @pytest.mark.slow

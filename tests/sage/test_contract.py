@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,8 +11,10 @@ import pytest
 from mlconnector.sage.errors import SageAuthError, SageNotFoundError, SageValidationError
 from mlconnector.sage.gateway import SageGateway
 from mlconnector.sage.models import InvoiceLine, ReceiptLine
+from mlconnector.sage.sim.script import SimBackend, SimKnobs
+from mlconnector.sage.unconfirmed import Unconfirmed
 
-from .conftest import COMPANY, USER, no_wait_policy
+from .conftest import COMPANY, PASSWORD, USER, no_wait_policy
 
 
 def test_purchase_order_has_supply_chain_fields(gateway: SageGateway) -> None:
@@ -116,3 +120,37 @@ def test_view_only_user_cannot_create_receipts(backend: Any) -> None:
         assert gw.purchase_order("0000001").lines
         with pytest.raises(SageAuthError, match="Create rights"):
             gw.receive_goods("0000001", [ReceiptLine(line_key="000001", quantity=1)], key="viewer-1")
+
+
+def test_dates_must_be_yyyymmdd(gateway: SageGateway) -> None:
+    line = gateway.purchase_order("0000001").lines[0]
+    with pytest.raises(SageValidationError, match="invoice_date must be a date as YYYYMMDD") as info:
+        gateway.receive_invoice(
+            "0000001", "INV-5", "03/01/2026", [InvoiceLine(line_key=line.line_key, quantity=1)], "k5"
+        )
+    assert info.value.field == "invoice_date"
+    with pytest.raises(SageValidationError, match="posting_date"):
+        gateway.post_receipts("2026-03-01")
+
+
+def test_lock_probability_knob_is_absorbed_by_retries(tmp_path: Path) -> None:
+    sim = SimBackend(tmp_path, knobs=SimKnobs(lock_probability=0.5, rng_seed=4))
+    sim.init_company(purchase_orders=1)
+    with SageGateway(sim, USER, PASSWORD, COMPANY, policy=no_wait_policy(attempts=20)) as gw:
+        docs = [
+            gw.receive_goods("0000001", [ReceiptLine(line_key="000001", quantity=1)], key=f"k{i}") for i in range(5)
+        ]
+    assert len({d.receipt_no for d in docs}) == 5
+    assert sim.counter.snapshot()["PO_Receipt_bus.nWrite"] > 5  # some writes found the record in use and retried
+    assert sqlite3.connect(sim.db_path).execute("SELECT COUNT(*) FROM PO_ReceiptHeader").fetchone() == (5,)
+
+
+def test_unconfirmed_names_are_one_switch(backend: Any, sim: SimBackend) -> None:
+    switched = Unconfirmed(buyer_column="WarehouseCode$", source_key_column="BatchNo$")
+    with SageGateway(backend, USER, PASSWORD, COMPANY, policy=no_wait_policy(), unconfirmed=switched) as gw:
+        po = gw.purchase_order("0000001")
+        assert po.buyer == po.warehouse_code
+        doc = gw.receive_goods("0000001", [ReceiptLine(line_key="000001", quantity=1)], key="switch-1")
+        assert gw.find_by_source_key("switch-1") == doc.model_copy(update={"created": False})
+    row = sqlite3.connect(sim.db_path).execute("SELECT BatchNo, Comment FROM PO_ReceiptHeader").fetchone()
+    assert row == (doc.source_key_token, "")

@@ -16,6 +16,9 @@ from mlconnector.sage.errors import (
     SageValidationError,
     classify,
 )
+from mlconnector.sage.sim.script import SimBackend
+
+from .fake_com import VT_VARIANT, fake_dispatch_for, make_variant
 
 
 @pytest.mark.parametrize(
@@ -74,3 +77,21 @@ def test_com_adapter_takes_tuple_results_from_early_binding() -> None:
     assert holder.value == "value of VendorNo$"
     assert obj.sLastErrorMsg == ""
     assert backend.counter.snapshot() == {"ProvideX.Script.nGetValue": 1, "ProvideX.Script.sLastErrorMsg": 1}
+
+
+def test_fake_dispatch_refuses_what_pywin32_cannot_marshal(sim: SimBackend) -> None:
+    """Without the COM adapter's VARIANTs, the contract suite's COM leg could not pass."""
+    script = fake_dispatch_for(sim)("ProvideX.Script")
+    script.Init(sim.home())
+    session = script.NewObject("SY_Session")
+    assert session.nSetUser("ml", "ml-demo") == 1 and session.nSetCompany("ABC") == 1
+    svc = script.NewObject("PO_PurchaseOrder_svc", session)
+    with pytest.raises(TypeError, match="can not be converted to a COM VARIANT"):
+        svc.nGetValue("VendorNo$", ByRef())
+    by_value = make_variant("")
+    by_value.varianttype = VT_VARIANT  # not ByRef: the value never comes back, as with pywin32
+    assert svc.nFind("0000001") == 1
+    with pytest.raises(TypeError, match="ByRef argument needs a holder"):
+        svc.nGetValue("VendorNo$", by_value)
+    out = make_variant("")
+    assert svc.nGetValue("VendorNo$", out) == 1 and out.value.startswith("V")

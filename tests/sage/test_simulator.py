@@ -215,3 +215,30 @@ def test_browse_filter_walks_one_documents_lines(sim: SimBackend) -> None:
         svc.nMoveNext()
     assert seen == [f"{n:07d}" for n in range(1, 7)]
     assert svc.nSetBrowseFilter("0000003") == 1 and svc.nMoveFirst() == 1 and svc.nMoveNext() == 0 and svc.nEOF == 1
+
+
+def test_delete_needs_remove_rights_and_takes_the_lines(sim: SimBackend) -> None:
+    v_script, v_ss = _session(sim, "viewer", "viewer-demo")
+    viewer_po = v_script.NewObject("PO_PurchaseOrder_bus", v_ss)
+    assert viewer_po.nSetKey("0000006") == 1
+    assert viewer_po.nDelete() == 0 and "Remove rights" in viewer_po.sLastErrorMsg
+    assert viewer_po.nClear() == 1
+    script, ss = _session(sim)
+    po = script.NewObject("PO_PurchaseOrder_bus", ss)
+    assert po.nSetKey("0000006") == 1 and po.nDelete() == 1
+    conn = sqlite3.connect(sim.db_path)
+    assert conn.execute("SELECT COUNT(*) FROM PO_PurchaseOrderDetail WHERE PurchaseOrderNo='0000006'").fetchone() == (
+        0,
+    )
+    assert po.nFind("0000006") == 0
+
+
+def test_receipt_type_must_be_goods_or_invoice(sim: SimBackend) -> None:
+    script, ss = _session(sim, task="PO_Receipt_ui")
+    receipt = script.NewObject("PO_Receipt_bus", ss)
+    no = ByRef()
+    assert receipt.nGetNextReceiptNo(no) == 1 and len(no.value) == 6
+    assert receipt.nSetKeyValue("ReceiptType$", "Z") == 1 and receipt.nSetKeyValue("ReceiptNo$", no.value) == 1
+    assert receipt.nSetKey() == 0 and "not G or I" in receipt.sLastErrorMsg
+    assert receipt.nSetKeyValue("ReceiptType$", "G") == 1 and receipt.nSetKey() == 2
+    assert receipt.nWrite() == 0 and "Purchase order number is required" in receipt.sLastErrorMsg

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import random
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from mlconnector.sage.cli_errors import clean_errors
 from mlconnector.sage.errors import SageError
 from mlconnector.sage.sim.demo import PurchasingClerk, lock_record, unlock_record
 from mlconnector.sage.sim.schema import connect
@@ -24,30 +23,15 @@ sage_sim_app.add_typer(po_app, name="po")
 
 DataOpt = Annotated[Path, typer.Option("--data", envvar="ML_SAGE_SIM_DATA", help="Simulator data directory.")]
 DEFAULT_DATA = Path("var/sage-sim")
-F = TypeVar("F", bound=Callable[..., Any])
 console = Console()
 
 
-def clean_errors(fn: F) -> F:
-    """One clear line on stderr and exit 1 instead of a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (SageError, ValueError, FileNotFoundError, sqlite3.Error) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
+user_errors = clean_errors(SageError, ValueError, FileNotFoundError, sqlite3.Error)
+"""Errors a person can act on: one line on stderr, exit 1."""
 
 
 def _sim(data: Path) -> SimBackend:
-    sim = SimBackend(data)
-    if not sim.db_path.exists():
-        raise FileNotFoundError(f"No simulated company in {data}; run `ml-connector sage-sim init --data {data}`.")
-    sim.load_settings()
-    return sim
+    return SimBackend.open(data)
 
 
 def _table(title: str, columns: list[str], rows: list[Any]) -> None:
@@ -60,7 +44,7 @@ def _table(title: str, columns: list[str], rows: list[Any]) -> None:
 
 
 @sage_sim_app.command()
-@clean_errors
+@user_errors
 def init(
     data: DataOpt = DEFAULT_DATA,
     purchase_orders: Annotated[int, typer.Option(min=0, help="Generated POs to seed.")] = 25,
@@ -75,7 +59,7 @@ def init(
 
 
 @sage_sim_app.command()
-@clean_errors
+@user_errors
 def knobs(
     data: DataOpt = DEFAULT_DATA,
     lock_probability: Annotated[float | None, typer.Option(min=0.0, max=1.0)] = None,
@@ -93,7 +77,7 @@ def knobs(
 
 
 @po_app.command("create")
-@clean_errors
+@user_errors
 def po_create(
     data: DataOpt = DEFAULT_DATA,
     vendor: Annotated[str | None, typer.Option(help="e.g. V0001")] = None,
@@ -112,7 +96,7 @@ def po_create(
 
 
 @po_app.command("change")
-@clean_errors
+@user_errors
 def po_change(
     po_no: Annotated[str, typer.Argument(help="Purchase order number, e.g. 0000001")],
     data: DataOpt = DEFAULT_DATA,
@@ -132,7 +116,7 @@ def po_change(
 
 
 @po_app.command("list")
-@clean_errors
+@user_errors
 def po_list(data: DataOpt = DEFAULT_DATA, limit: Annotated[int, typer.Option(min=1)] = 50) -> None:
     """Most recently updated POs with their status and line counts."""
     conn = connect(_sim(data).db_path)
@@ -147,7 +131,7 @@ def po_list(data: DataOpt = DEFAULT_DATA, limit: Annotated[int, typer.Option(min
 
 
 @po_app.command("show")
-@clean_errors
+@user_errors
 def po_show(po_no: str, data: DataOpt = DEFAULT_DATA) -> None:
     """One PO's lines: item, vendor alias, UOM, ordered/received/invoiced, cost, GL account."""
     conn = connect(_sim(data).db_path)
@@ -167,7 +151,7 @@ def po_show(po_no: str, data: DataOpt = DEFAULT_DATA) -> None:
 
 
 @sage_sim_app.command()
-@clean_errors
+@user_errors
 def lock(
     po_no: Annotated[str, typer.Argument(help="Purchase order number to hold open")],
     data: DataOpt = DEFAULT_DATA,
@@ -179,7 +163,7 @@ def lock(
 
 
 @sage_sim_app.command()
-@clean_errors
+@user_errors
 def unlock(po_no: str, data: DataOpt = DEFAULT_DATA) -> None:
     """Release a PO held by `sage-sim lock`."""
     released = unlock_record(_sim(data), po_no)
@@ -187,22 +171,26 @@ def unlock(po_no: str, data: DataOpt = DEFAULT_DATA) -> None:
 
 
 @sage_sim_app.command()
-@clean_errors
+@user_errors
 def receipts(data: DataOpt = DEFAULT_DATA, limit: Annotated[int, typer.Option(min=1)] = 50) -> None:
-    """Receipts of goods (G) and of invoice (I), posted (P) or pending (N), with their idempotency token."""
+    """Receipts of goods (G) and of invoice (I), pending or posted (history), with their idempotency token."""
     conn = connect(_sim(data).db_path)
     rows = conn.execute(
-        "SELECT h.ReceiptType, h.ReceiptNo, h.PurchaseOrderNo, h.VendorNo, h.InvoiceNo, h.ReceiptStatus, "
-        "COUNT(d.LineKey), printf('%.2f', COALESCE(SUM(d.ExtensionAmt), 0)), h.Comment FROM PO_ReceiptHeader h "
-        "LEFT JOIN PO_ReceiptDetail d USING (ReceiptType, ReceiptNo) GROUP BY h.ReceiptType, h.ReceiptNo "
-        "ORDER BY h.ReceiptNo DESC LIMIT ?",
+        " UNION ALL ".join(
+            f"SELECT h.ReceiptType, h.ReceiptNo, h.PurchaseOrderNo, h.VendorNo, h.InvoiceNo, '{status}', "
+            "COUNT(d.LineKey), printf('%.2f', COALESCE(SUM(d.ExtensionAmt), 0)), h.Comment "
+            f"FROM PO_Receipt{kind}Header h LEFT JOIN PO_Receipt{kind}Detail d USING (ReceiptType, ReceiptNo) "
+            "GROUP BY h.ReceiptType, h.ReceiptNo"
+            for kind, status in (("", "pending"), ("History", "posted"))
+        )
+        + " ORDER BY 2 DESC LIMIT ?",
         (limit,),
     ).fetchall()
     _table("Receipts", ["type", "receipt", "PO", "vendor", "invoice", "status", "lines", "amount", "source key"], rows)
 
 
 @sage_sim_app.command()
-@clean_errors
+@user_errors
 def invoices(data: DataOpt = DEFAULT_DATA, limit: Annotated[int, typer.Option(min=1)] = 50) -> None:
     """AP open invoices (from posted receipts of invoice and AP invoice entry) with adjustments and balance."""
     conn = connect(_sim(data).db_path)

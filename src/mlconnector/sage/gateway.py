@@ -8,11 +8,12 @@ look for it first, so a retried or replayed write never makes a second document.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from mlconnector.sage.boi import FIELD_SEP, RET_FAIL, RET_NEW, RET_WARNING, SEP, BoiBackend, ByRef
+from mlconnector.sage.boi import RET_FAIL, RET_NEW, RET_WARNING, BoiBackend, ByRef
+from mlconnector.sage.cursor import merge_poll, stamp_hours
 from mlconnector.sage.errors import (
     RetryPolicy,
     SageAuthError,
@@ -34,78 +35,17 @@ from mlconnector.sage.models import (
     SageDocument,
     Vendor,
 )
+from mlconnector.sage.resultsets import (
+    PO_LINE,
+    VENDOR,
+    any_of,
+    expression,
+    header_columns,
+    parse_rows,
+    quote,
+    receipt_columns,
+)
 from mlconnector.sage.unconfirmed import UNCONFIRMED, Unconfirmed
-
-U = UNCONFIRMED
-PO_HEADER = {
-    "purchase_order_no": "PurchaseOrderNo$",
-    "purchase_order_date": "PurchaseOrderDate$",
-    "order_type": "OrderType$",
-    "order_status": "OrderStatus$",
-    "ap_division_no": "APDivisionNo$",
-    "vendor_no": "VendorNo$",
-    "vendor_name": "PurchaseName$",
-    "warehouse_code": "WarehouseCode$",
-    "ship_to_code": "ShipToCode$",
-    "ship_to_name": "ShipToName$",
-    "ship_to_address1": "ShipToAddress1$",
-    "ship_to_city": "ShipToCity$",
-    "ship_to_state": "ShipToState$",
-    "ship_to_zip_code": "ShipToZipCode$",
-    "buyer": U.buyer_column,
-    "required_date": "RequiredExpireDate$",
-    "terms_code": "TermsCode$",
-    "ship_via": "ShipVia$",
-    "fob": "FOB$",
-    "comment": "Comment$",
-    "date_updated": "DateUpdated$",
-    "time_updated": "TimeUpdated$",
-}
-PO_LINE = {
-    "line_key": "LineKey$",
-    "line_seq_no": "LineSeqNo$",
-    "item_code": "ItemCode$",
-    "item_description": "ItemCodeDesc$",
-    "item_type": "ItemType$",
-    "vendor_alias_item_no": "VendorAliasItemNo$",
-    "unit_of_measure": "UnitOfMeasure$",
-    "warehouse_code": "WarehouseCode$",
-    "required_date": "RequiredDate$",
-    "purchases_acct_key": "PurchasesAcctKey$",
-    "quantity_ordered": "QuantityOrdered",
-    "quantity_received": "QuantityReceived",
-    "quantity_backordered": "QuantityBackordered",
-    "quantity_invoiced": "QuantityInvoiced",
-    "unit_cost": "UnitCost",
-    "extension_amount": "ExtensionAmt",
-}
-VENDOR = {
-    "ap_division_no": "APDivisionNo$",
-    "vendor_no": "VendorNo$",
-    "vendor_name": "VendorName$",
-    "address_line1": "AddressLine1$",
-    "address_line2": "AddressLine2$",
-    "city": "City$",
-    "state": "State$",
-    "zip_code": "ZipCode$",
-    "country_code": "CountryCode$",
-    "telephone_no": "TelephoneNo$",
-    "email_address": "EmailAddress$",
-    "terms_code": "TermsCode$",
-    "primary_contact": "PrimaryContact$",
-    "date_updated": "DateUpdated$",
-    "time_updated": "TimeUpdated$",
-}
-RECEIPT = {
-    "receipt_type": "ReceiptType$",
-    "receipt_no": "ReceiptNo$",
-    "purchase_order_no": "PurchaseOrderNo$",
-    "ap_division_no": "APDivisionNo$",
-    "vendor_no": "VendorNo$",
-    "invoice_no": "InvoiceNo$",
-    "source_key_token": U.source_key_column,
-    "status": "ReceiptStatus$",
-}
 
 
 def source_key_token(key: str) -> str:
@@ -113,38 +53,6 @@ def source_key_token(key: str) -> str:
     if not key.strip():
         raise SageValidationError("An idempotency key is required for every Sage write.", "key")
     return "ML:" + hashlib.sha256(key.encode()).hexdigest()[:24]
-
-
-def _expr(columns: Iterable[str]) -> str:
-    """A ProvideX return-column expression joining the columns with FIELD_SEP (numbers through STR())."""
-    return f'+"{FIELD_SEP}"+'.join(c if c.endswith("$") else f"STR({c})" for c in columns)
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace('"', '""') + '"'
-
-
-def _or(column: str, values: Iterable[str]) -> str:
-    return " OR ".join(f"{column}={_quote(v)}" for v in values)
-
-
-def _rows(raw: str, names: list[str], columns: list[str]) -> list[dict[str, Any]]:
-    out = []
-    for record in raw.split(SEP) if raw else []:
-        values = record.split(FIELD_SEP)
-        if len(values) != len(columns):
-            raise SageError(f"Result set record has {len(values)} fields, expected {len(columns)}.")
-        out.append(
-            {n: (v if c.endswith("$") else float(v or 0)) for n, c, v in zip(names, columns, values, strict=True)}
-        )
-    return out
-
-
-def _stamp_hours(date: str, time: str) -> float:
-    """Sage date + decimal-hours time as hours since year 1, for comparisons and the overlap window."""
-    if not date:
-        return 0.0
-    return datetime.strptime(date, "%Y%m%d").toordinal() * 24.0 + float(time or 0)
 
 
 class SageGateway:
@@ -228,7 +136,7 @@ class SageGateway:
 
     def _result_sets(self, obj: Any, columns: list[str], key: str, filter_: str) -> str:
         out, keys = ByRef(""), ByRef("")
-        self._check(obj, obj.nGetResultSets(_expr(columns), key, out, keys, filter_, "", ""))
+        self._check(obj, obj.nGetResultSets(expression(columns), key, out, keys, filter_, "", ""))
         return str(out.value)
 
     def close(self) -> None:
@@ -258,18 +166,19 @@ class SageGateway:
 
     def _read_purchase_orders(self, numbers: list[str]) -> list[PurchaseOrder]:
         svc = self._po_service()
-        hnames, hcols = list(PO_HEADER), list(PO_HEADER.values())
+        header = header_columns(self.u)
+        hnames, hcols = list(header), list(header.values())
         lnames, lcols = ["purchase_order_no", *PO_LINE], ["PurchaseOrderNo$", *PO_LINE.values()]
         orders: list[PurchaseOrder] = []
         for i in range(0, len(numbers), self.batch_size):
             batch = numbers[i : i + self.batch_size]
-            heads = _rows(
-                self._result_sets(svc, hcols, "PurchaseOrderNo$", _or("PurchaseOrderNo$", batch)), hnames, hcols
+            heads = parse_rows(
+                self._result_sets(svc, hcols, "PurchaseOrderNo$", any_of("PurchaseOrderNo$", batch)), hnames, hcols
             )
-            lines_obj = self._po_lines() if self.u.lines_result_sets_via_olines else svc
-            raw = self._result_sets(lines_obj, lcols, "LineKey$", _or("PurchaseOrderNo$", batch))
+            lines_obj = self._po_lines()
+            raw = self._result_sets(lines_obj, lcols, "LineKey$", any_of("PurchaseOrderNo$", batch))
             by_po: dict[str, list[PurchaseOrderLine]] = {}
-            for row in _rows(raw, lnames, lcols):
+            for row in parse_rows(raw, lnames, lcols):
                 by_po.setdefault(row.pop("purchase_order_no"), []).append(PurchaseOrderLine(**row))
             orders += [PurchaseOrder(**h, lines=by_po.get(h["purchase_order_no"], [])) for h in heads]
         return orders
@@ -285,53 +194,12 @@ class SageGateway:
         """Step 1: (key, date, time) of records updated at or after the cursor minus the overlap window."""
         filter_ = ""
         if since and since.date:
-            low = _stamp_hours(since.date, since.time) - self.overlap_hours
+            low = stamp_hours(since.date, since.time) - self.overlap_hours
             low_date = datetime.fromordinal(max(int(low // 24), 1)).strftime("%Y%m%d")
-            filter_ = f"DateUpdated$>={_quote(low_date)}"
+            filter_ = f"DateUpdated$>={quote(low_date)}"
         cols = [*key_cols, "DateUpdated$", "TimeUpdated$"]
-        rows = _rows(self._result_sets(obj, cols, key_cols[-1], filter_), [*key_cols, "d", "t"], cols)
+        rows = parse_rows(self._result_sets(obj, cols, key_cols[-1], filter_), [*key_cols, "d", "t"], cols)
         return [("-".join(r[k] for k in key_cols), r["d"], r["t"]) for r in rows]
-
-    def _poll(
-        self,
-        keyed: list[tuple[str, str, str]],
-        since: ChangeCursor | None,
-        limit: int | None,
-        fetch: Callable[[list[str]], dict[str, Any]],
-    ) -> tuple[list[Any], ChangeCursor]:
-        """Overlap, then de-duplicate by key + content hash: records sharing one stamp are never lost or repeated."""
-        since = since or ChangeCursor()
-        hw = _stamp_hours(since.date, since.time)
-        low = hw - self.overlap_hours if since.date else float("-inf")
-        candidates = []
-        for key, d, t in keyed:
-            s = _stamp_hours(d, t)
-            if s < low:
-                continue
-            prev = since.seen.get(key)
-            if prev and prev.split(":")[0] == f"{d}{t}" and s < hw:
-                continue  # seen with this exact stamp, and the stamp is older than the high-water tick
-            candidates.append((s, key, d, t))
-        candidates.sort()
-        if limit is not None and len(candidates) > limit:
-            cut = candidates[limit - 1][0]
-            candidates = [c for c in candidates if c[0] <= cut]
-        records = fetch([c[1] for c in candidates]) if candidates else {}
-        items, seen = [], dict(since.seen)
-        new_hw, new_date, new_time = hw, since.date, since.time
-        for s, key, d, t in candidates:
-            rec = records.get(key)
-            if rec is None:
-                continue  # deleted between the two reads
-            h = rec.content_hash()
-            if (since.seen.get(key) or ":").split(":")[1] != h:
-                items.append(rec)
-            seen[key] = f"{d}{t}:{h}"
-            if s > new_hw:
-                new_hw, new_date, new_time = s, d, t
-        window = new_hw - self.overlap_hours
-        keep = {k: v for k, v in seen.items() if _seen_hours(v) >= window}
-        return items, ChangeCursor(date=new_date, time=new_time, seen=keep)
 
     def changed_purchase_orders(
         self, since: ChangeCursor | None = None, limit: int | None = None
@@ -342,7 +210,7 @@ class SageGateway:
         def fetch(keys: list[str]) -> dict[str, Any]:
             return {p.purchase_order_no: p for p in self._read_purchase_orders(keys)}
 
-        items, cursor = self._poll(keyed, since, limit, fetch)
+        items, cursor = merge_poll(keyed, since, limit, fetch, self.overlap_hours)
         return ChangedPurchaseOrders(items=items, cursor=cursor)
 
     def _read_vendors(self, keys: list[str]) -> dict[str, Vendor]:
@@ -351,8 +219,8 @@ class SageGateway:
         out: dict[str, Vendor] = {}
         for i in range(0, len(keys), self.batch_size):
             batch = [k.split("-", 1) for k in keys[i : i + self.batch_size]]
-            filter_ = " OR ".join(f"(APDivisionNo$={_quote(d)} AND VendorNo$={_quote(v)})" for d, v in batch)
-            for row in _rows(self._result_sets(svc, cols, "VendorNo$", filter_), names, cols):
+            filter_ = " OR ".join(f"(APDivisionNo$={quote(d)} AND VendorNo$={quote(v)})" for d, v in batch)
+            for row in parse_rows(self._result_sets(svc, cols, "VendorNo$", filter_), names, cols):
                 vendor = Vendor(**row)
                 out[vendor.vendor_key] = vendor
         return out
@@ -360,7 +228,7 @@ class SageGateway:
     def changed_vendors(self, since: ChangeCursor | None = None, limit: int | None = None) -> ChangedVendors:
         """Vendors created or changed since the cursor, keyed `division-vendor`."""
         keyed = self._changed_keys(self._object("AP_Vendor_svc", "A/P"), ["APDivisionNo$", "VendorNo$"], since)
-        items, cursor = self._poll(keyed, since, limit, self._read_vendors)
+        items, cursor = merge_poll(keyed, since, limit, self._read_vendors, self.overlap_hours)
         return ChangedVendors(items=items, cursor=cursor)
 
     def gl_accounts(self) -> list[GLAccount]:
@@ -369,12 +237,12 @@ class SageGateway:
         sub_cols = ["SegmentNo$", "SubAccountCode$", "SubAccountDesc$"]
         desc = {
             (r["s"], r["c"]): r["d"]
-            for r in _rows(self._result_sets(subs, sub_cols, "SubAccountCode$", ""), ["s", "c", "d"], sub_cols)
+            for r in parse_rows(self._result_sets(subs, sub_cols, "SubAccountCode$", ""), ["s", "c", "d"], sub_cols)
         }
         svc = self._object("GL_Account_svc", "G/L")
         cols = ["AccountKey$", "Account$", "MainAccountCode$", "AccountDesc$", "AccountType$", "Status$"]
         accounts = []
-        for r in _rows(self._result_sets(svc, cols, "AccountKey$", ""), ["k", "a", "m", "d", "t", "s"], cols):
+        for r in parse_rows(self._result_sets(svc, cols, "AccountKey$", ""), ["k", "a", "m", "d", "t", "s"], cols):
             parts = r["a"].split("-")
             div, dept = [*parts, "", ""][1:3]
             accounts.append(
@@ -396,7 +264,7 @@ class SageGateway:
     def _account_key(self, account: str) -> str:
         svc = self._object("GL_Account_svc", "G/L")
         cols = ["AccountKey$", "Status$"]
-        rows = _rows(self._result_sets(svc, cols, "AccountKey$", f"Account$={_quote(account)}"), ["k", "s"], cols)
+        rows = parse_rows(self._result_sets(svc, cols, "AccountKey$", f"Account$={quote(account)}"), ["k", "s"], cols)
         if not rows:
             raise SageValidationError(f"GL account {account} is not on file.", "account")
         if rows[0]["s"] != "A":
@@ -407,19 +275,21 @@ class SageGateway:
     def _receipt_bus(self) -> Any:
         return self._object("PO_Receipt_bus", "P/O", self.u.receipt_ui_task)
 
-    def _find_receipts(self, filter_: str) -> list[SageDocument]:
-        bus = self._receipt_bus()
-        names, cols = list(RECEIPT), list(RECEIPT.values())
+    def _find_receipts(self, filter_: str, history: bool = False) -> list[SageDocument]:
+        """Receipts matching a filter: pending ones (receipt entry) or posted ones (receipt history)."""
+        obj = self._object(self.u.receipt_history_object, "P/O") if history else self._receipt_bus()
+        receipt = receipt_columns(self.u)
+        names, cols = list(receipt), list(receipt.values())
         docs = []
-        for r in _rows(self._result_sets(bus, cols, "ReceiptNo$", filter_), names, cols):
-            status = r.pop("status")
+        for r in parse_rows(self._result_sets(obj, cols, "ReceiptNo$", filter_), names, cols):
             kind = "receipt_of_goods" if r["receipt_type"] == "G" else "receipt_of_invoice"
-            docs.append(SageDocument(kind=kind, posted=status == "P", created=False, **r))
+            docs.append(SageDocument(kind=kind, posted=history, created=False, **r))
         return docs
 
     def find_by_source_key(self, key: str) -> SageDocument | None:
-        """The receipt (goods or invoice) written earlier with this idempotency key, if any."""
-        found = self._find_receipts(f"{self.u.source_key_column}={_quote(source_key_token(key))}")
+        """The receipt (goods or invoice) written earlier with this idempotency key, pending or posted, if any."""
+        where = f"{self.u.source_key_column}={quote(source_key_token(key))}"
+        found = self._find_receipts(where) or self._find_receipts(where, history=True)
         return found[0] if found else None
 
     # -- writes -------------------------------------------------------------------------------------------------
@@ -428,8 +298,15 @@ class SageGateway:
             self.fault_hook(point)
 
     def _write_receipt(
-        self, receipt_type: str, purchase_order_no: str, key: str, header: dict[str, Any], lines: list[dict[str, Any]]
+        self,
+        receipt_type: str,
+        po: tuple[str, str, str],
+        key: str,
+        header: dict[str, Any],
+        lines: list[dict[str, Any]],
     ) -> SageDocument:
+        """Enter one receipt (number from the next-number helper, token in the record) and write it once."""
+        purchase_order_no, div, vendor = po
         token = source_key_token(key)
         bus = self._receipt_bus()
         warnings: list[str] = []
@@ -454,14 +331,13 @@ class SageGateway:
             bus.nClear()
             raise
         self._fault("after_sage_write")
-        po = self.purchase_order_header(purchase_order_no)
         return SageDocument(
             kind="receipt_of_goods" if receipt_type == "G" else "receipt_of_invoice",
             receipt_type=receipt_type,
             receipt_no=str(no.value),
             purchase_order_no=purchase_order_no,
-            ap_division_no=po[0],
-            vendor_no=po[1],
+            ap_division_no=div,
+            vendor_no=vendor,
             invoice_no=str(header.get("InvoiceNo$", "")),
             source_key_token=token,
             warnings=warnings,
@@ -469,9 +345,9 @@ class SageGateway:
 
     def purchase_order_header(self, purchase_order_no: str) -> tuple[str, str]:
         cols = ["APDivisionNo$", "VendorNo$"]
-        rows = _rows(
+        rows = parse_rows(
             self._result_sets(
-                self._po_service(), cols, "PurchaseOrderNo$", f"PurchaseOrderNo$={_quote(purchase_order_no)}"
+                self._po_service(), cols, "PurchaseOrderNo$", f"PurchaseOrderNo$={quote(purchase_order_no)}"
             ),
             ["d", "v"],
             cols,
@@ -486,15 +362,16 @@ class SageGateway:
         """Receipt of goods (type G) against PO lines; the same key returns the same receipt, never a second one."""
         if not lines:
             raise SageValidationError("A receipt of goods needs at least one line.", "lines")
+        _check_date(receipt_date, "receipt_date")
 
         def attempt() -> SageDocument:
             existing = self.find_by_source_key(key)
             if existing:
                 return existing
-            self.purchase_order_header(purchase_order_no)
+            div, vendor = self.purchase_order_header(purchase_order_no)
             header = {"ReceiptDate$": receipt_date} if receipt_date else {}
             rows = [{self.u.receipt_line_po_line_column: ln.line_key, "QuantityReceived": ln.quantity} for ln in lines]
-            return self._write_receipt("G", purchase_order_no, key, header, rows)
+            return self._write_receipt("G", (purchase_order_no, div, vendor), key, header, rows)
 
         return self.policy.run(attempt)
 
@@ -515,6 +392,7 @@ class SageGateway:
             raise SageValidationError("A receipt of invoice needs at least one line.", "lines")
         if not invoice_no.strip():
             raise SageValidationError("The vendor's invoice number is required.", "invoice_no")
+        _check_date(invoice_date, "invoice_date")
 
         def attempt() -> SageDocument:
             existing = self.find_by_source_key(key)
@@ -531,16 +409,15 @@ class SageGateway:
                     row["PurchasesAcctKey$"] = self._account_key(ln.account)
                 rows.append(row)
             header = {"InvoiceNo$": invoice_no, "InvoiceDate$": invoice_date, "FreightAmt": freight_amount}
-            self._receipt_bus()  # back to the receipt task after any GL lookups
-            return self._write_receipt("I", purchase_order_no, key, header, rows)
+            return self._write_receipt("I", (purchase_order_no, div, vendor), key, header, rows)
 
         return self.policy.run(attempt)
 
     def _refuse_duplicate_invoice(self, div: str, vendor: str, invoice_no: str) -> None:
-        where = f"APDivisionNo$={_quote(div)} AND VendorNo$={_quote(vendor)} AND InvoiceNo$={_quote(invoice_no)}"
+        where = f"APDivisionNo$={quote(div)} AND VendorNo$={quote(vendor)} AND InvoiceNo$={quote(invoice_no)}"
         pending = self._find_receipts(f'ReceiptType$="I" AND {where}')
         cols = ["InvoiceNo$"]
-        open_inv = _rows(
+        open_inv = parse_rows(
             self._result_sets(self._object("AP_OpenInvoice_svc", "A/P"), cols, "InvoiceNo$", where), ["i"], cols
         )
         if pending or open_inv:
@@ -552,10 +429,11 @@ class SageGateway:
 
     def post_receipts(self, posting_date: str | None = None) -> PostingResult:
         """Run the receipt register update: posts every pending receipt (quantities, statuses, GL, AP)."""
+        _check_date(posting_date, "posting_date")
         date = posting_date or self.today()
 
         def attempt() -> PostingResult:
-            pending = [f"{d.receipt_type}-{d.receipt_no}" for d in self._find_receipts('ReceiptStatus$="N"')]
+            pending = [f"{d.receipt_type}-{d.receipt_no}" for d in self._find_receipts("")]
             upd = self._object("PO_ReceiptRegister_upd", "P/O", self.u.receipt_register_ui_task, cached=False)
             try:
                 self._check(upd, upd.nSetPostingDate(date), "posting_date")
@@ -567,9 +445,16 @@ class SageGateway:
         return self.policy.run(attempt)
 
 
-def _seen_hours(entry: str) -> float:
-    stamp = entry.split(":")[0]
-    return _stamp_hours(stamp[:8], stamp[8:])
+def _check_date(value: str | None, field: str) -> None:
+    """Sage dates are YYYYMMDD strings; say so plainly instead of letting Sage store a wrong one."""
+    if value is None:
+        return
+    try:
+        datetime.strptime(value, "%Y%m%d")
+    except ValueError:
+        raise SageValidationError(f"{field} must be a date as YYYYMMDD, e.g. 20260301; got {value!r}.", field) from None
+    if len(value) != 8:
+        raise SageValidationError(f"{field} must be a date as YYYYMMDD, e.g. 20260301; got {value!r}.", field)
 
 
 __all__ = ["SageGateway", "source_key_token"]

@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
-from mlconnector.sage.agent.service import WindowsOnlyError, install_service, make_backend, server
 from mlconnector.sage.agent.tls import AgentFiles, init_agent
+from mlconnector.sage.cli_errors import clean_errors
 from mlconnector.sage.errors import SageError
 
 agent_app = typer.Typer(help="The Sage 100 agent: gateway operations over signed HTTPS.", no_args_is_help=True)
 DirOpt = Annotated[Path, typer.Option("--dir", envvar="ML_AGENT_DIR", help="Where the agent's cert and key live.")]
 DEFAULT_DIR = Path("var/agent")
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def clean_errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (SageError, ValueError, OSError, WindowsOnlyError, RuntimeError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
+user_errors = clean_errors(SageError, ValueError, OSError, RuntimeError)  # RuntimeError covers WindowsOnlyError
+"""Errors a person can act on: one line on stderr, exit 1."""
 
 
 @agent_app.command()
-@clean_errors
+@user_errors
 def init(
     directory: DirOpt = DEFAULT_DIR,
     hostname: Annotated[list[str] | None, typer.Option(help="Extra DNS names for the certificate.")] = None,
@@ -46,14 +35,14 @@ def init(
 
 
 @agent_app.command()
-@clean_errors
+@user_errors
 def fingerprint(directory: DirOpt = DEFAULT_DIR) -> None:
     """Print the SHA-256 fingerprint of the agent's certificate."""
     typer.echo(AgentFiles(directory).fingerprint())
 
 
 @agent_app.command()
-@clean_errors
+@user_errors
 def serve(
     backend: Annotated[str, typer.Option(help="simulator or com")] = "simulator",
     directory: DirOpt = DEFAULT_DIR,
@@ -63,13 +52,15 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8443,
 ) -> None:
     """Serve the gateway operations as signed JSON over HTTPS (never plain HTTP)."""
+    from mlconnector.sage.agent.service import make_backend, server  # FastAPI/uvicorn load only when serving
+
     srv = server(make_backend(backend, data, home), AgentFiles(directory), host, port)
     typer.echo(f"Agent ({backend}) on https://{host}:{port}")
     srv.run()
 
 
 @agent_app.command("install-service")
-@clean_errors
+@user_errors
 def install_service_cmd(
     backend: Annotated[str, typer.Option()] = "com",
     directory: DirOpt = DEFAULT_DIR,
@@ -79,6 +70,8 @@ def install_service_cmd(
     port: int = 8443,
 ) -> None:
     """Register the agent as a Windows service (Windows only)."""
+    from mlconnector.sage.agent.service import install_service
+
     name = install_service(
         {
             "backend": backend,

@@ -79,6 +79,7 @@ def pinned_context(fingerprint: str) -> ssl.SSLContext:
 
 
 ERRORS: dict[int, type[SageError]] = {
+    400: SageValidationError,  # the agent could not read the request (a field missing or of the wrong type)
     403: SageAuthError,
     404: SageNotFoundError,
     422: SageValidationError,
@@ -104,14 +105,11 @@ class AgentClient:
         wait_initial: float = 0.5,
         wait_max: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._key = hmac_key
         self._credentials = {"user": user, "password": password, "company": company}
         self.attempts, self.wait_initial, self.wait_max, self.sleep = attempts, wait_initial, wait_max, sleep
-        self._http = httpx.Client(
-            base_url=base_url, verify=pinned_context(fingerprint), timeout=timeout, transport=transport
-        )
+        self._http = httpx.Client(base_url=base_url, verify=pinned_context(fingerprint), timeout=timeout)
 
     def __repr__(self) -> str:
         return f"AgentClient({self._http.base_url!s}, user={self._credentials['user']!r})"
@@ -163,8 +161,6 @@ class AgentClient:
             raise AgentAuthError(f"The agent refused the request signature: {message}")
         if resp.status_code in ERRORS:
             raise ERRORS[resp.status_code](message, detail.get("field"))
-        if resp.status_code == 400:
-            raise SageValidationError(message, detail.get("field"))
         raise AgentUnavailableError(message)
 
     # -- the gateway's operations -------------------------------------------------------------------------------

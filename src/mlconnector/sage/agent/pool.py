@@ -6,6 +6,7 @@ calls queue on it, and COM is initialised once on that thread.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from mlconnector.sage.boi import BoiBackend
-from mlconnector.sage.errors import RetryPolicy
+from mlconnector.sage.errors import RetryPolicy, SageError
 from mlconnector.sage.gateway import SageGateway
 
 T = TypeVar("T")
@@ -79,7 +80,14 @@ class SessionPool:
                 self._close(entry)
                 entry.gateway, entry.digest = fresh, digest
             entry.gateway.fault_hook = self.fault_hook
-            return op(entry.gateway)
+            try:
+                return op(entry.gateway)
+            except SageError:
+                raise
+            except Exception:
+                with contextlib.suppress(Exception):  # a COM error may leave the session unusable:
+                    self._close(entry)  # drop it, and the next call opens a fresh one
+                raise
 
         return entry.executor.submit(call).result()
 

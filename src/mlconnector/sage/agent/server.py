@@ -171,8 +171,6 @@ def create_app(
     app = FastAPI(
         title="ml-connector Sage 100 agent", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
-    app.state.pool = pool
-    app.state.backend = backend
 
     @app.exception_handler(SageError)
     async def sage_error(_request: Request, exc: SageError) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,17 +27,15 @@ def make_backend(kind: str, data: Path | None = None, home: str | None = None) -
 
         if data is None:
             raise ValueError("--data DIR is required with --backend simulator.")
-        sim = SimBackend(data)
-        if not sim.db_path.exists():
-            raise FileNotFoundError(f"No simulated company in {data}; run `ml-connector sage-sim init --data {data}`.")
-        sim.load_settings()
-        return sim
+        return SimBackend.open(data)
     if kind == "com":
         from mlconnector.sage.com import ComBackend
 
         if not home:
             raise ValueError("--home is required with --backend com (the MAS90\\Home folder of Sage 100).")
-        return ComBackend(home)
+        backend = ComBackend(home)
+        backend.thread_init()  # fail now, with a clear message, if pywin32 or Sage's COM server is missing
+        return backend
     raise ValueError(f"Unknown backend {kind!r}; use simulator or com.")
 
 
@@ -65,14 +64,18 @@ def install_service(options: dict[str, str]) -> str:
             "install-service is Windows-only: it registers a Windows service with pywin32. "
             "On this system run `ml-connector agent serve` under your own supervisor."
         )
-    import win32serviceutil  # type: ignore[import-not-found]
+    try:
+        import win32service  # type: ignore[import-not-found]
+        import win32serviceutil  # type: ignore[import-not-found]
+    except ImportError:
+        raise WindowsOnlyError("install-service needs pywin32: `uv pip install pywin32`, then run it again.") from None
 
-    cls = _service_class()
+    cls = globals().get("AgentService") or _service_class()
     win32serviceutil.InstallService(
         f"{__name__}.{cls.__name__}",
         SERVICE_NAME,
         "ml-connector Sage 100 agent",
-        startType=win32serviceutil.win32service.SERVICE_AUTO_START,
+        startType=win32service.SERVICE_AUTO_START,
     )
     for name, value in options.items():
         win32serviceutil.SetServiceCustomOption(SERVICE_NAME, name, value)
@@ -81,6 +84,7 @@ def install_service(options: dict[str, str]) -> str:
 
 def _service_class() -> Any:
     import servicemanager  # type: ignore[import-not-found]
+    import win32service  # type: ignore[import-not-found]
     import win32serviceutil  # type: ignore[import-not-found]
 
     class AgentService(win32serviceutil.ServiceFramework):  # type: ignore[misc]
@@ -97,7 +101,12 @@ def _service_class() -> Any:
             self._server.run()
 
         def SvcStop(self) -> None:
+            self.ReportServiceStatus(win32service.SERVICE_STOP_PENDING)
             self._server.should_exit = True
 
-    globals()["AgentService"] = AgentService
     return AgentService
+
+
+if sys.platform == "win32":  # the service host imports `mlconnector.sage.agent.service.AgentService`
+    with contextlib.suppress(ImportError):  # pywin32 missing: install-service reports it when asked
+        AgentService = _service_class()

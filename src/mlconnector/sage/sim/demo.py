@@ -69,12 +69,7 @@ class PurchasingClerk:
             self._ok(self.po, self.po.nSetValue("WarehouseCode$", wh))
             self._ok(self.po, self.po.nSetValue("ShipToCode$", wh))
             self._ok(self.po, self.po.nSetValue("RequisitorName$", rng.choice(("J. Ortiz", "M. Chen", "S. Patel"))))
-            ol = self.po.oLines
-            for line in generate_lines(rng, cat, chosen, count):
-                self._ok(ol, ol.nAddLine(), (2,))
-                self._ok(ol, ol.nSetValue("ItemCode$", line["ItemCode"]))
-                self._ok(ol, ol.nSetValue("QuantityOrdered", line["QuantityOrdered"]))
-                self._ok(ol, ol.nWrite())
+            self._add_lines(generate_lines(rng, cat, chosen, count))
             self._ok(self.po, self.po.nWrite())
         except Exception:
             self.po.nClear()
@@ -101,17 +96,23 @@ class PurchasingClerk:
                 div, vendor = ByRef(), ByRef()
                 self.po.nGetValue("APDivisionNo$", div)
                 self.po.nGetValue("VendorNo$", vendor)
-                for line in generate_lines(
-                    rng or random.Random(), catalog(self.script.conn), (div.value, vendor.value), add_lines
-                ):
-                    self._ok(ol, ol.nAddLine(), (2,))
-                    self._ok(ol, ol.nSetValue("ItemCode$", line["ItemCode"]))
-                    self._ok(ol, ol.nSetValue("QuantityOrdered", line["QuantityOrdered"]))
-                    self._ok(ol, ol.nWrite())
+                vendor_key = (div.value, vendor.value)
+                self._add_lines(
+                    generate_lines(rng or random.Random(), catalog(self.script.conn), vendor_key, add_lines)
+                )
             self._ok(self.po, self.po.nWrite())
         except Exception:
             self.po.nClear()
             raise
+
+    def _add_lines(self, lines: list[dict[str, object]]) -> None:
+        """Each line: nAddLine, the item (which fills description, UOM, cost, GL account), the quantity, nWrite."""
+        ol = self.po.oLines
+        for line in lines:
+            self._ok(ol, ol.nAddLine(), (2,))
+            self._ok(ol, ol.nSetValue("ItemCode$", line["ItemCode"]))
+            self._ok(ol, ol.nSetValue("QuantityOrdered", line["QuantityOrdered"]))
+            self._ok(ol, ol.nWrite())
 
     def close(self) -> None:
         self.po.DropObject()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from mlconnector.sage.boi import FIELD_SEP, RET_FAIL, RET_NEW, RET_OK, RET_WARNING, SEP
+from mlconnector.sage.boi import RET_FAIL, RET_NEW, RET_OK, RET_WARNING, SEP
 from mlconnector.sage.sim.filters import FilterError, compile_expression, compile_filter
 from mlconnector.sage.sim.schema import AUDIT, TABLES, Table
 from mlconnector.sage.sim.seed import stamp
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
     from mlconnector.sage.sim.script import SySession
 
-__all__ = ["FIELD_SEP", "RecordObject"]
 
 READ_ONLY = frozenset(AUDIT.split())
 
@@ -55,16 +54,35 @@ class Counted:
         self._hit("DropObject")
 
 
-def _set_out(holder: Any, value: Any) -> None:
+def set_out(holder: Any, value: Any) -> None:
     if not hasattr(holder, "value"):
         raise TypeError("ByRef argument needs a holder with .value (a VARIANT over COM)")
     holder.value = value
+
+
+def fetch_one(conn: Any, sql: str, *params: Any) -> Any:
+    """First row of a query (or None): the business rules' lookup of vendors, items, accounts, PO lines."""
+    return conn.execute(sql, params).fetchone()
 
 
 def fmt(value: Any) -> str:
     if isinstance(value, float):
         return str(int(value)) if value == int(value) else f"{value:.6f}".rstrip("0")
     return str(value)
+
+
+class SimRuleError(Exception):
+    """A business rule refused a value or a write; becomes `sLastErrorMsg` and return 0."""
+
+
+def coerce(column: str, value: Any) -> Any:
+    """BOI typing: `$` columns take strings, the others numbers or numeric strings."""
+    if column.endswith("$"):
+        return str(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SimRuleError(f"{column} must be numeric; got {value!r}.") from None
 
 
 class RecordObject(Counted):
@@ -79,7 +97,6 @@ class RecordObject(Counted):
         self.table: Table = TABLES[self.table_name]
         self._keyvals: dict[str, str] = {}
         self._rec: dict[str, Any] | None = None
-        self._orig: dict[str, Any] | None = None
         self._is_new = False
         self._browse: list[dict[str, Any]] = []
         self._pos = 0
@@ -97,11 +114,14 @@ class RecordObject(Counted):
     def _key_string(self, rec: dict[str, Any]) -> str:
         return "".join(str(rec[k]) for k in self.table.key)
 
-    def _load(self, keyvals: dict[str, str]) -> dict[str, Any] | None:
+    def _key_where(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        """`"K1"=? AND "K2"=?` over the table's key, with the key values taken from `values`."""
         where = " AND ".join(f'"{self.table.sql(k)}"=?' for k in self.table.key)
-        row = self.conn.execute(
-            f'SELECT * FROM "{self.table.name}" WHERE {where}', [keyvals[k] for k in self.table.key]
-        ).fetchone()
+        return where, [values[k] for k in self.table.key]
+
+    def _load(self, keyvals: dict[str, str]) -> dict[str, Any] | None:
+        where, params = self._key_where(keyvals)
+        row = self.conn.execute(f'SELECT * FROM "{self.table.name}" WHERE {where}', params).fetchone()
         return self._row_to_rec(row) if row else None
 
     def _rights(self, letter: str, what: str) -> bool:
@@ -148,14 +168,18 @@ class RecordObject(Counted):
                 return self._fail(f"Record not found in {self.table.name}.")
             if not self._rights("C", "Create"):
                 return RET_FAIL
-            self._rec, self._orig, self._is_new = self._new_record(), None, True
-            self._on_new()
+            self._rec, self._is_new = self._new_record(), True
+            try:
+                self._on_new()
+            except SimRuleError as exc:  # e.g. an unknown vendor in a new AP invoice's key
+                self._rec = None
+                return self._fail(str(exc))
             return RET_NEW
         if not self._rights("V", "View"):
             return RET_FAIL
-        self._rec, self._orig, self._is_new = found, dict(found), False
+        self._rec, self._is_new = found, False
         if not self._lock():
-            self._rec = self._orig = None
+            self._rec = None
             return RET_FAIL
         self._on_load()
         return RET_OK
@@ -169,25 +193,25 @@ class RecordObject(Counted):
         if found is None:
             return self._fail(f"Record not found in {self.table.name}.")
         self._release_current()
-        self._rec, self._orig, self._is_new = found, dict(found), False
+        self._rec, self._is_new = found, False
         self._on_load()
         return RET_OK
 
     def _release_current(self) -> None:
         if self._rec is not None and not self._is_new:
             self._unlock()
-        self._rec = self._orig = None
+        self._rec = None
 
     # -- values -----------------------------------------------------------------------------------------------
     def nGetValue(self, column: str, out: Any) -> int:
         self._hit("nGetValue")
         rec = self._current()
         if rec is None:
-            _set_out(out, "" if column.endswith("$") else 0)
+            set_out(out, "" if column.endswith("$") else 0)
             return self._fail("No record is loaded.")
         if not self.table.has(column):
             return self._fail(f"Invalid column {column}.")
-        _set_out(out, rec[column])
+        set_out(out, rec[column])
         return RET_OK
 
     def _current(self) -> dict[str, Any] | None:
@@ -205,14 +229,10 @@ class RecordObject(Counted):
             return self._fail(f"Invalid column {column}.")
         if column in READ_ONLY or column in self.table.key:
             return self._fail(f"{column} is read only.")
-        if not column.endswith("$"):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                return self._fail(f"{column} must be numeric; got {value!r}.")
-        else:
-            value = str(value)
-        return self._on_set(rec, column, value)
+        try:
+            return self._on_set(rec, column, coerce(column, value))
+        except SimRuleError as exc:
+            return self._fail(str(exc))
 
     def _on_set(self, rec: dict[str, Any], column: str, value: Any) -> int:
         rec[column] = value
@@ -240,7 +260,7 @@ class RecordObject(Counted):
             return self._fail(f"{self.object_name} is read only.")
         if not self._is_new and not self._rights("M", "Modify"):
             return RET_FAIL
-        if self._session.contention(self.table.name):
+        if self._is_new and self._sim().roll_contention():  # an existing record re-checks its lock below
             return self._fail(self._session.in_use_message(self.table.name, self._key_string(rec)))
         if not self._is_new and not self._session.lock(self.table.name, self._key_string(rec), self):
             return RET_FAIL
@@ -264,7 +284,7 @@ class RecordObject(Counted):
                 return self._fail(str(exc))
             raise
         self._unlock()
-        self._rec = self._orig = None
+        self._rec = None
         self._is_new = False
         self._keyvals = {}
         self._msg = msg
@@ -283,10 +303,13 @@ class RecordObject(Counted):
             return self._fail("No existing record is loaded.")
         if not self._rights("R", "Remove"):
             return RET_FAIL
-        where = " AND ".join(f'"{self.table.sql(k)}"=?' for k in self.table.key)
-        self.conn.execute(f'DELETE FROM "{self.table.name}" WHERE {where}', [self._rec[k] for k in self.table.key])
+        where, params = self._key_where(self._rec)
+        self.conn.execute(f'DELETE FROM "{self.table.name}" WHERE {where}', params)
+        self._after_delete(where, params)
         self._release_current()
         return RET_OK
+
+    def _after_delete(self, where: str, params: list[Any]) -> None: ...
 
     def nClear(self) -> int:
         """Drop the in-memory record without writing (and release its lock)."""
@@ -342,9 +365,9 @@ class RecordObject(Counted):
         rec = self._current()
         if rec is None:
             return self._fail("No record is loaded.")
-        _set_out(out_record, SEP.join(fmt(rec[c]) for c in self.table.columns))
+        set_out(out_record, SEP.join(fmt(rec[c]) for c in self.table.columns))
         if out_columns is not None:
-            _set_out(out_columns, SEP.join(self.table.columns))
+            set_out(out_columns, SEP.join(self.table.columns))
         return RET_OK
 
     def sGetColumns(self, table: str = "") -> str:
@@ -393,193 +416,6 @@ class RecordObject(Counted):
             where, params = f"{where} AND {key_sql} <= ?", [*params, end]
         order = ", ".join(f'"{table.sql(k)}"' for k in table.key)
         rows = self.conn.execute(f'SELECT * FROM "{table.name}" WHERE {where} ORDER BY {order}', params).fetchall()
-        _set_out(out_results, SEP.join(expr(r) for r in rows))
-        _set_out(out_keys, SEP.join(key_expr(r) for r in rows))
+        set_out(out_results, SEP.join(expr(r) for r in rows))
+        set_out(out_keys, SEP.join(key_expr(r) for r in rows))
         return RET_OK
-
-
-class SimRuleError(Exception):
-    """A business rule refused a write inside the transaction; becomes `sLastErrorMsg` and return 0."""
-
-
-class LinesObject(Counted):
-    """`oLines`: the detail lines of the header's in-memory document. Line `nWrite` commits to memory only."""
-
-    def __init__(self, header: HeaderObject) -> None:
-        super().__init__(header._session)
-        self.object_name = header.object_name + ".oLines"
-        self.header = header
-        self.table = TABLES[header.lines_table]
-        self.lines: list[dict[str, Any]] = []
-        self._cur: dict[str, Any] | None = None
-        self._cur_is_new = False
-        self._pos = 0
-
-    def reset(self, lines: list[dict[str, Any]]) -> None:
-        self.lines, self._cur, self._pos = lines, None, 0
-
-    def _next_line_key(self) -> str:
-        return f"{max((int(line['LineKey$']) for line in self.lines), default=0) + 1:06d}"
-
-    def nAddLine(self) -> int:
-        """Start a new line (2); it joins the document on `oLines.nWrite()`."""
-        self._hit("nAddLine")
-        if self.header._rec is None:
-            return self._fail("No header record is loaded.")
-        if self.header.read_only:
-            return self._fail(f"{self.header.object_name} is read only.")
-        key = self._next_line_key() if not self._cur_is_new else self._cur["LineKey$"]  # type: ignore[index]
-        rec = {c: self.table.default(c) for c in self.table.columns}
-        rec.update({k: self.header._rec[k] for k in self.header.table.key if k in rec})
-        rec["LineKey$"] = key
-        if "LineSeqNo$" in rec:
-            rec["LineSeqNo$"] = f"{int(key):014d}"
-        self._cur, self._cur_is_new = rec, True
-        self.header._on_add_line(rec)
-        return RET_NEW
-
-    def nEditLine(self, line_key: str) -> int:
-        self._hit("nEditLine")
-        for line in self.lines:
-            if line["LineKey$"] == line_key:
-                self._cur, self._cur_is_new = dict(line), False
-                return RET_OK
-        return self._fail(f"Line {line_key} not found.")
-
-    def nGetValue(self, column: str, out: Any) -> int:
-        self._hit("nGetValue")
-        if self._cur is None or not self.table.has(column):
-            return self._fail(f"No line loaded or invalid column {column}.")
-        _set_out(out, self._cur[column])
-        return RET_OK
-
-    def nSetValue(self, column: str, value: Any) -> int:
-        self._hit("nSetValue")
-        if self._cur is None:
-            return self._fail("No line is loaded; call nAddLine first.")
-        if not self.table.has(column) or column in self.header.table.key or column == "LineKey$":
-            return self._fail(f"Invalid or read-only column {column}.")
-        if not column.endswith("$"):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                return self._fail(f"{column} must be numeric; got {value!r}.")
-        else:
-            value = str(value)
-        try:
-            return self.header._on_set_line(self._cur, column, value)
-        except SimRuleError as exc:
-            return self._fail(str(exc))
-
-    def nWrite(self) -> int:
-        self._hit("nWrite")
-        if self._cur is None:
-            return self._fail("No line is loaded.")
-        try:
-            self.header._validate_line(self._cur)
-        except SimRuleError as exc:
-            return self._fail(str(exc))
-        self.lines = [line for line in self.lines if line["LineKey$"] != self._cur["LineKey$"]] + [self._cur]
-        self.lines.sort(key=lambda line: line["LineKey$"])
-        self._cur, self._cur_is_new = None, False
-        return RET_OK
-
-    def nDelete(self) -> int:
-        self._hit("nDelete")
-        if self._cur is None:
-            return self._fail("No line is loaded.")
-        self.lines = [line for line in self.lines if line["LineKey$"] != self._cur["LineKey$"]]
-        self._cur = None
-        return RET_OK
-
-    def nMoveFirst(self) -> int:
-        self._hit("nMoveFirst")
-        self._pos = 0
-        return self._load_pos()
-
-    def nMoveNext(self) -> int:
-        self._hit("nMoveNext")
-        self._pos += 1
-        return self._load_pos()
-
-    def _load_pos(self) -> int:
-        if self._pos >= len(self.lines):
-            self._cur = None
-            return self._fail("End of file.")
-        self._cur, self._cur_is_new = dict(self.lines[self._pos]), False
-        return RET_OK
-
-    @property
-    def nEOF(self) -> int:
-        self._hit("nEOF")
-        return 1 if self._pos >= len(self.lines) else 0
-
-    def nGetResultSets(
-        self,
-        columns: str,
-        key_column: str,
-        out_results: Any,
-        out_keys: Any,
-        filter_: str = "",
-        begin: str = "",
-        end: str = "",
-    ) -> int:
-        """Batched read over the whole detail table (not only this document): how the gateway reads lines."""
-        self._hit("nGetResultSets")
-        return self.header.result_sets(self.table, columns, key_column, out_results, out_keys, filter_, begin, end)
-
-
-class HeaderObject(RecordObject):
-    """A document header whose lines are persisted only by the header's `nWrite`."""
-
-    lines_table = ""
-
-    def __init__(self, session: SySession) -> None:
-        super().__init__(session)
-        self._lines_obj = LinesObject(self)
-
-    @property
-    def oLines(self) -> LinesObject:
-        self._hit("oLines")
-        return self._lines_obj
-
-    def _doc_where(self) -> tuple[str, list[Any]]:
-        assert self._rec is not None
-        return (
-            " AND ".join(f'"{self.table.sql(k)}"=?' for k in self.table.key),
-            [self._rec[k] for k in self.table.key],
-        )
-
-    def _on_load(self) -> None:
-        where, params = self._doc_where()
-        lt = TABLES[self.lines_table]
-        rows = self.conn.execute(f'SELECT * FROM "{lt.name}" WHERE {where} ORDER BY LineKey', params).fetchall()
-        self._lines_obj.reset([{c: r[lt.sql(c)] for c in lt.columns} for r in rows])
-
-    def _on_new(self) -> None:
-        self._lines_obj.reset([])
-
-    def _after_write(self, rec: dict[str, Any]) -> None:
-        where, params = self._doc_where()
-        lt = TABLES[self.lines_table]
-        self.conn.execute(f'DELETE FROM "{lt.name}" WHERE {where}', params)
-        for line in self._lines_obj.lines:
-            line.update({k: rec[k] for k in self.table.key if k in line})
-            self.upsert(lt, line)
-
-    def _on_add_line(self, line: dict[str, Any]) -> None: ...
-
-    def _on_set_line(self, line: dict[str, Any], column: str, value: Any) -> int:
-        line[column] = value
-        return RET_OK
-
-    def _validate_line(self, line: dict[str, Any]) -> None: ...
-
-    def next_number(self, out: Any) -> int:
-        assert self.next_number_spec is not None
-        _method, name, width = self.next_number_spec
-        assert self._session is not None
-        _set_out(out, f"{self._session.next_number(name):0{width}d}")
-        return RET_OK
-
-    next_number_spec: tuple[str, str, int] | None = None

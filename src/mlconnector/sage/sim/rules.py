@@ -1,17 +1,13 @@
-"""The Sage business rules the connector depends on, as simulated business objects and register updates."""
+"""The Sage business rules the connector depends on, as simulated business objects (registers: `registers.py`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mlconnector.sage.boi import RET_FAIL, RET_OK, RET_WARNING
-from mlconnector.sage.sim.objects import Counted, HeaderObject, RecordObject, SimRuleError
-from mlconnector.sage.sim.schema import TABLES
-from mlconnector.sage.sim.seed import stamp
-
-
-def _one(conn: Any, sql: str, *params: Any) -> Any:
-    return conn.execute(sql, params).fetchone()
+from mlconnector.sage.sim.documents import HeaderObject
+from mlconnector.sage.sim.objects import RecordObject, SimRuleError, fetch_one
+from mlconnector.sage.sim.registers import InvoiceRegisterUpd, ReceiptRegisterUpd
 
 
 class _Accounts:
@@ -20,7 +16,7 @@ class _Accounts:
     conn: Any
 
     def active_account(self, account_key: str) -> None:
-        row = _one(self.conn, "SELECT Status, Account FROM GL_Account WHERE AccountKey=?", account_key)
+        row = fetch_one(self.conn, "SELECT Status, Account FROM GL_Account WHERE AccountKey=?", account_key)
         if row is None:
             raise SimRuleError(f"GL account key {account_key} is not on file.")
         if row["Status"] != "A":
@@ -32,7 +28,7 @@ class PurchaseOrderBus(HeaderObject, _Accounts):
     table_name = "PO_PurchaseOrderHeader"
     lines_table = "PO_PurchaseOrderDetail"
     task = "PO_PurchaseOrder_ui"
-    next_number_spec = ("nGetNextPurchaseOrderNo", "PurchaseOrderNo", 7)
+    next_number_spec = ("PurchaseOrderNo", 7)
 
     def nGetNextPurchaseOrderNo(self, out: Any) -> int:
         self._hit("nGetNextPurchaseOrderNo")
@@ -53,7 +49,7 @@ class PurchaseOrderBus(HeaderObject, _Accounts):
 
     def _on_set(self, rec: dict[str, Any], column: str, value: Any) -> int:
         if column == "VendorNo$":
-            v = _one(
+            v = fetch_one(
                 self.conn, "SELECT * FROM AP_Vendor WHERE APDivisionNo=? AND VendorNo=?", rec["APDivisionNo$"], value
             )
             if v is None:
@@ -72,7 +68,7 @@ class PurchaseOrderBus(HeaderObject, _Accounts):
             )
             return RET_OK
         if column in ("WarehouseCode$", "ShipToCode$"):
-            w = _one(self.conn, "SELECT * FROM IM_Warehouse WHERE WarehouseCode=?", value)
+            w = fetch_one(self.conn, "SELECT * FROM IM_Warehouse WHERE WarehouseCode=?", value)
             if w is None:
                 return self._fail(f"Warehouse {value} is not on file.")
             if column == "ShipToCode$":
@@ -104,10 +100,10 @@ class PurchaseOrderBus(HeaderObject, _Accounts):
     def _on_set_line(self, line: dict[str, Any], column: str, value: Any) -> int:
         assert self._rec is not None
         if column == "ItemCode$":
-            it = _one(self.conn, "SELECT * FROM CI_Item WHERE ItemCode=?", value)
+            it = fetch_one(self.conn, "SELECT * FROM CI_Item WHERE ItemCode=?", value)
             if it is None:
                 raise SimRuleError(f"Item {value} is not on file.")
-            alias = _one(
+            alias = fetch_one(
                 self.conn,
                 "SELECT AliasItemNo FROM IM_AliasItem WHERE ItemCode=? AND APDivisionNo=? AND VendorNo=?",
                 value,
@@ -157,7 +153,9 @@ class VendorBus(RecordObject):
     def _validate(self, rec: dict[str, Any]) -> tuple[int, str]:
         if not rec["VendorName$"]:
             return RET_FAIL, "Vendor name is required."
-        if rec["TermsCode$"] and not _one(self.conn, "SELECT 1 FROM AP_TermsCode WHERE TermsCode=?", rec["TermsCode$"]):
+        if rec["TermsCode$"] and not fetch_one(
+            self.conn, "SELECT 1 FROM AP_TermsCode WHERE TermsCode=?", rec["TermsCode$"]
+        ):
             return RET_FAIL, f"Terms code {rec['TermsCode$']} is not on file."
         return RET_OK, ""
 
@@ -197,7 +195,7 @@ class ReceiptBus(HeaderObject, _Accounts):
     table_name = "PO_ReceiptHeader"
     lines_table = "PO_ReceiptDetail"
     task = "PO_Receipt_ui"
-    next_number_spec = ("nGetNextReceiptNo", "ReceiptNo", 6)
+    next_number_spec = ("ReceiptNo", 6)
 
     def nGetNextReceiptNo(self, out: Any) -> int:
         self._hit("nGetNextReceiptNo")
@@ -208,18 +206,11 @@ class ReceiptBus(HeaderObject, _Accounts):
         assert self._rec is not None and self._session is not None
         if self._rec["ReceiptType$"] not in ("G", "I"):
             raise SimRuleError(f"Receipt type {self._rec['ReceiptType$']} is not G or I.")
-        self._rec.update({"ReceiptDate$": self._session.date, "ReceiptStatus$": "N"})
-
-    def nSetKey(self, key: str | None = None) -> int:
-        try:
-            return super().nSetKey(key)
-        except SimRuleError as exc:
-            self._rec = None
-            return self._fail(str(exc))
+        self._rec.update({"ReceiptDate$": self._session.date})
 
     def _on_set(self, rec: dict[str, Any], column: str, value: Any) -> int:
         if column == "PurchaseOrderNo$":
-            po = _one(self.conn, "SELECT * FROM PO_PurchaseOrderHeader WHERE PurchaseOrderNo=?", value)
+            po = fetch_one(self.conn, "SELECT * FROM PO_PurchaseOrderHeader WHERE PurchaseOrderNo=?", value)
             if po is None:
                 return self._fail(f"Purchase order {value} is not on file.")
             closed = ("X", "Z") if rec["ReceiptType$"] == "G" else ("Z",)
@@ -228,7 +219,7 @@ class ReceiptBus(HeaderObject, _Accounts):
             assert self._session is not None
             if not self._session.lock_free("PO_PurchaseOrderHeader", value):
                 return self._fail(self._session.in_use_message("PO_PurchaseOrderHeader", value))
-            v = _one(
+            v = fetch_one(
                 self.conn,
                 "SELECT VendorName FROM AP_Vendor WHERE APDivisionNo=? AND VendorNo=?",
                 po["APDivisionNo"],
@@ -251,7 +242,7 @@ class ReceiptBus(HeaderObject, _Accounts):
         if column == "OrderLineKey$":
             if not self._rec["PurchaseOrderNo$"]:
                 raise SimRuleError("Set PurchaseOrderNo$ on the receipt before its lines.")
-            pol = _one(
+            pol = fetch_one(
                 self.conn,
                 "SELECT * FROM PO_PurchaseOrderDetail WHERE PurchaseOrderNo=? AND LineKey=?",
                 self._rec["PurchaseOrderNo$"],
@@ -295,7 +286,7 @@ class ReceiptBus(HeaderObject, _Accounts):
             return RET_OK, ""
         over = []
         for line in lines:
-            pol = _one(
+            pol = fetch_one(
                 self.conn,
                 "SELECT QuantityOrdered, QuantityReceived FROM PO_PurchaseOrderDetail WHERE "
                 "PurchaseOrderNo=? AND LineKey=?",
@@ -309,6 +300,15 @@ class ReceiptBus(HeaderObject, _Accounts):
         return RET_OK, ""
 
 
+class ReceiptHistorySvc(RecordObject):
+    """Posted receipts: the register moves them here from PO_ReceiptHeader, as real Sage does."""
+
+    object_name = "PO_ReceiptHistory_svc"
+    table_name = "PO_ReceiptHistoryHeader"
+    task = "PO_Receipt_ui"
+    read_only = True
+
+
 class APInvoiceBus(HeaderObject, _Accounts):
     """AP invoice data entry; an invoice number already open for the vendor is entered as an adjustment."""
 
@@ -320,7 +320,7 @@ class APInvoiceBus(HeaderObject, _Accounts):
     def _on_new(self) -> None:
         super()._on_new()
         assert self._rec is not None and self._session is not None
-        vendor = _one(
+        vendor = fetch_one(
             self.conn,
             "SELECT TermsCode FROM AP_Vendor WHERE APDivisionNo=? AND VendorNo=?",
             self._rec["APDivisionNo$"],
@@ -331,13 +331,6 @@ class APInvoiceBus(HeaderObject, _Accounts):
         self._rec.update(
             {"InvoiceDate$": self._session.date, "TermsCode$": vendor[0], "InvoiceStatus$": "N", "Adjustment$": "N"}
         )
-
-    def nSetKey(self, key: str | None = None) -> int:
-        try:
-            return super().nSetKey(key)
-        except SimRuleError as exc:
-            self._rec = None
-            return self._fail(str(exc))
 
     def _load(self, keyvals: dict[str, str]) -> dict[str, Any] | None:
         """A posted invoice has left data entry (real Sage moves it to history), so its number starts a new entry."""
@@ -358,7 +351,7 @@ class APInvoiceBus(HeaderObject, _Accounts):
         if not self._lines_obj.lines:
             return RET_FAIL, "The invoice has no distribution lines."
         rec["InvoiceAmt"] = round(sum(line["DistributionAmt"] for line in self._lines_obj.lines), 2)
-        if _one(
+        if fetch_one(
             self.conn,
             "SELECT 1 FROM AP_OpenInvoice WHERE APDivisionNo=? AND VendorNo=? AND InvoiceNo=?",
             rec["APDivisionNo$"],
@@ -368,220 +361,6 @@ class APInvoiceBus(HeaderObject, _Accounts):
             rec["Adjustment$"] = "Y"
             return RET_WARNING, f"Invoice {rec['InvoiceNo$']} already exists; this entry is an adjustment."
         return RET_OK, ""
-
-
-class _Register(Counted):
-    """Shared mechanics of the `_upd` register objects: posting date, one transaction, GL entries."""
-
-    task = ""
-
-    def __init__(self, session: Any) -> None:
-        super().__init__(session)
-        self.posting_date = session.date
-
-    @property
-    def conn(self) -> Any:
-        assert self._session is not None
-        return self._session.conn
-
-    def nSetPostingDate(self, date: str) -> int:
-        self._hit("nSetPostingDate")
-        if len(date) != 8 or not date.isdigit():
-            return self._fail(f"Posting date {date!r} must be YYYYMMDD.")
-        self.posting_date = date
-        return RET_OK
-
-    def _gl(self, account_key: str, debit: float, credit: float, journal: str, doc: str, comment: str) -> None:
-        assert self._session is not None
-        entry = f"{self._session.next_number('EntryNo', in_transaction=True):010d}"
-        self.conn.execute(
-            "INSERT INTO GL_DetailPosting VALUES (?,?,?,?,?,?,?,?)",
-            (entry, account_key, self.posting_date, journal, doc, comment, debit, credit),
-        )
-
-    def _touch(self, table: str, where: str, *params: Any) -> None:
-        assert self._session is not None
-        date, tim = stamp(self._session.sim.now())
-        self.conn.execute(
-            f"UPDATE {table} SET DateUpdated=?, TimeUpdated=?, UserUpdatedKey=? WHERE {where}",
-            (date, tim, self._session.user_key, *params),
-        )
-
-    def _open_invoice(self, div: str, vendor: str, inv: str, date: str, amount: float, po: str, doc: str) -> None:
-        existing = _one(
-            self.conn,
-            "SELECT 1 FROM AP_OpenInvoice WHERE APDivisionNo=? AND VendorNo=? AND InvoiceNo=?",
-            div,
-            vendor,
-            inv,
-        )
-        date_now, tim = stamp(self._session.sim.now())  # type: ignore[union-attr]
-        if existing:
-            self.conn.execute(
-                "UPDATE AP_OpenInvoice SET InvoiceAmt=InvoiceAmt+?, Balance=Balance+?, "
-                "AdjustmentCount=AdjustmentCount+1, DateUpdated=?, TimeUpdated=? WHERE APDivisionNo=? "
-                "AND VendorNo=? AND InvoiceNo=?",
-                (amount, amount, date_now, tim, div, vendor, inv),
-            )
-            return
-        terms = _one(
-            self.conn,
-            "SELECT t.DaysBeforeDue FROM AP_Vendor v JOIN AP_TermsCode t ON t.TermsCode=v.TermsCode"
-            " WHERE v.APDivisionNo=? AND v.VendorNo=?",
-            div,
-            vendor,
-        )
-        from datetime import datetime, timedelta
-
-        due = (datetime.strptime(date, "%Y%m%d") + timedelta(days=int(terms[0]) if terms else 30)).strftime("%Y%m%d")
-        rec = {
-            "APDivisionNo$": div,
-            "VendorNo$": vendor,
-            "InvoiceNo$": inv,
-            "InvoiceDate$": date,
-            "InvoiceDueDate$": due,
-            "PurchaseOrderNo$": po,
-            "SourceDocument$": doc,
-            "AdjustmentCount": 0.0,
-            "InvoiceAmt": amount,
-            "Balance": amount,
-            "DateCreated$": date_now,
-            "TimeCreated$": tim,
-            "DateUpdated$": date_now,
-            "TimeUpdated$": tim,
-        }
-        t = TABLES["AP_OpenInvoice"]
-        self.conn.execute(
-            f"INSERT INTO AP_OpenInvoice VALUES ({', '.join('?' * len(t.columns))})",
-            [rec.get(c, t.default(c)) for c in t.columns],
-        )
-
-    def _ap_account(self, div: str) -> str:
-        return str(_one(self.conn, "SELECT AccountsPayableAcctKey FROM AP_Division WHERE APDivisionNo=?", div)[0])
-
-    def _accrual_account(self, div: str) -> str:
-        row = _one(self.conn, "SELECT AccountKey FROM GL_Account WHERE Account=?", f"2100-{div}-00")
-        return str(row[0])
-
-    def nUpdate(self) -> int:
-        """Post every pending document in one transaction; 0 with "in use" if a record it must change is locked."""
-        self._hit("nUpdate")
-        assert self._session is not None
-        if not self._session.has_right(self.task, "C"):
-            return self._fail(f"You do not have Update rights to {self.task} for user {self._session.user}.")
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            self._post()
-            self.conn.execute("COMMIT")
-        except SimRuleError as exc:
-            self.conn.execute("ROLLBACK")
-            return self._fail(str(exc))
-        except Exception:
-            self.conn.execute("ROLLBACK")
-            raise
-        return RET_OK
-
-    def _post(self) -> None:
-        raise NotImplementedError
-
-
-class ReceiptRegisterUpd(_Register):
-    """Posts receipts: raises QuantityReceived/Invoiced, completes lines and orders, GL accrual, AP open invoices."""
-
-    object_name = "PO_ReceiptRegister_upd"
-    task = "PO_ReceiptRegister_ui"
-
-    def _post(self) -> None:
-        assert self._session is not None
-        pending = self.conn.execute(
-            "SELECT * FROM PO_ReceiptHeader WHERE ReceiptStatus='N' ORDER BY ReceiptType, ReceiptNo"
-        ).fetchall()
-        for h in pending:
-            po = h["PurchaseOrderNo"]
-            if not self._session.lock_free("PO_PurchaseOrderHeader", po):
-                raise SimRuleError(self._session.in_use_message("PO_PurchaseOrderHeader", po))
-            doc = f"{h['ReceiptType']}-{h['ReceiptNo']}"
-            lines = self.conn.execute(
-                "SELECT * FROM PO_ReceiptDetail WHERE ReceiptType=? AND ReceiptNo=?", (h["ReceiptType"], h["ReceiptNo"])
-            ).fetchall()
-            total = 0.0
-            for ln in lines:
-                amount = float(ln["ExtensionAmt"])
-                total += amount
-                if h["ReceiptType"] == "G":
-                    q = float(ln["QuantityReceived"])
-                    self.conn.execute(
-                        "UPDATE PO_PurchaseOrderDetail SET QuantityReceived=QuantityReceived+?, "
-                        "ReceivedAmt=ReceivedAmt+?, QuantityBackordered=MAX(QuantityOrdered-"
-                        "QuantityReceived-?, 0) WHERE PurchaseOrderNo=? AND LineKey=?",
-                        (q, amount, q, po, ln["OrderLineKey"]),
-                    )
-                    self.conn.execute(
-                        "UPDATE IM_ItemWarehouse SET QuantityOnHand=QuantityOnHand+? WHERE ItemCode=? "
-                        "AND WarehouseCode=?",
-                        (q, ln["ItemCode"], ln["WarehouseCode"]),
-                    )
-                    self._gl(ln["PurchasesAcctKey"], amount, 0.0, "RG", doc, f"Receipt PO {po}")
-                    self._gl(self._accrual_account(h["APDivisionNo"]), 0.0, amount, "RG", doc, f"Accrual PO {po}")
-                else:
-                    self.conn.execute(
-                        "UPDATE PO_PurchaseOrderDetail SET QuantityInvoiced=QuantityInvoiced+?, "
-                        "InvoicedAmt=InvoicedAmt+? WHERE PurchaseOrderNo=? AND LineKey=?",
-                        (float(ln["QuantityInvoiced"]), amount, po, ln["OrderLineKey"]),
-                    )
-                    self._gl(ln["PurchasesAcctKey"], amount, 0.0, "RI", doc, f"Invoice {h['InvoiceNo']} PO {po}")
-            if h["ReceiptType"] == "G":
-                open_lines = _one(
-                    self.conn,
-                    "SELECT COUNT(*) FROM PO_PurchaseOrderDetail WHERE PurchaseOrderNo=? AND "
-                    "QuantityReceived < QuantityOrdered",
-                    po,
-                )[0]
-                self.conn.execute(
-                    "UPDATE PO_PurchaseOrderHeader SET ReceivedAmt=ReceivedAmt+?, LastReceiptNo=?, "
-                    "LastReceiptDate=?, OrderStatus=? WHERE PurchaseOrderNo=?",
-                    (total, h["ReceiptNo"], h["ReceiptDate"], "X" if open_lines == 0 else "B", po),
-                )
-            else:
-                total += float(h["FreightAmt"])
-                self._gl(self._ap_account(h["APDivisionNo"]), 0.0, total, "RI", doc, f"AP invoice {h['InvoiceNo']}")
-                self._open_invoice(h["APDivisionNo"], h["VendorNo"], h["InvoiceNo"], h["InvoiceDate"], total, po, doc)
-                self.conn.execute(
-                    "UPDATE PO_PurchaseOrderHeader SET InvoicedAmt=InvoicedAmt+?, LastInvoiceNo=?, "
-                    "LastInvoiceDate=? WHERE PurchaseOrderNo=?",
-                    (total, h["InvoiceNo"], h["InvoiceDate"], po),
-                )
-            self._touch("PO_PurchaseOrderHeader", "PurchaseOrderNo=?", po)
-            self.conn.execute(
-                "UPDATE PO_ReceiptHeader SET ReceiptStatus='P' WHERE ReceiptType=? AND ReceiptNo=?",
-                (h["ReceiptType"], h["ReceiptNo"]),
-            )
-
-
-class InvoiceRegisterUpd(_Register):
-    """Posts AP invoices: open invoice (or adjustment to it) and GL distribution to the lines' AccountKey$."""
-
-    object_name = "AP_InvoiceRegister_upd"
-    task = "AP_InvoiceRegister_ui"
-
-    def _post(self) -> None:
-        pending = self.conn.execute("SELECT * FROM AP_InvoiceHeader WHERE InvoiceStatus='N'").fetchall()
-        for h in pending:
-            doc = f"AP-{h['VendorNo']}-{h['InvoiceNo']}"
-            for ln in self.conn.execute(
-                "SELECT * FROM AP_InvoiceDetail WHERE APDivisionNo=? AND VendorNo=? AND InvoiceNo=?",
-                (h["APDivisionNo"], h["VendorNo"], h["InvoiceNo"]),
-            ):
-                self._gl(ln["AccountKey"], float(ln["DistributionAmt"]), 0.0, "AP", doc, ln["CommentText"])
-            amount = float(h["InvoiceAmt"])
-            self._gl(self._ap_account(h["APDivisionNo"]), 0.0, amount, "AP", doc, f"AP invoice {h['InvoiceNo']}")
-            self._open_invoice(
-                h["APDivisionNo"], h["VendorNo"], h["InvoiceNo"], h["InvoiceDate"], amount, h["PurchaseOrderNo"], doc
-            )
-            self.conn.execute(
-                "UPDATE AP_InvoiceHeader SET InvoiceStatus='P' WHERE APDivisionNo=? AND VendorNo=? AND InvoiceNo=?",
-                (h["APDivisionNo"], h["VendorNo"], h["InvoiceNo"]),
-            )
 
 
 OBJECTS: dict[str, type[Any]] = {
@@ -595,6 +374,7 @@ OBJECTS: dict[str, type[Any]] = {
         GLSubAccountSvc,
         OpenInvoiceSvc,
         ReceiptBus,
+        ReceiptHistorySvc,
         APInvoiceBus,
         ReceiptRegisterUpd,
         InvoiceRegisterUpd,

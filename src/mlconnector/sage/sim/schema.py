@@ -96,18 +96,24 @@ TABLES: dict[str, Table] = {
             "UnitOfMeasureConvFactor",
             audit=False,
         ),
-        _t(
-            "PO_ReceiptHeader",
-            "ReceiptType$ ReceiptNo$",
-            "ReceiptType$ ReceiptNo$ ReceiptDate$ PurchaseOrderNo$ APDivisionNo$ VendorNo$ VendorName$ "
-            "InvoiceNo$ InvoiceDate$ Comment$ BatchNo$ ReceiptStatus$ FreightAmt",
+        *(
+            _t(
+                f"PO_Receipt{kind}Header",
+                "ReceiptType$ ReceiptNo$",
+                "ReceiptType$ ReceiptNo$ ReceiptDate$ PurchaseOrderNo$ APDivisionNo$ VendorNo$ VendorName$ "
+                "InvoiceNo$ InvoiceDate$ Comment$ BatchNo$ FreightAmt",
+            )
+            for kind in ("", "History")
         ),
-        _t(
-            "PO_ReceiptDetail",
-            "ReceiptType$ ReceiptNo$ LineKey$",
-            "ReceiptType$ ReceiptNo$ LineKey$ OrderLineKey$ ItemCode$ WarehouseCode$ UnitOfMeasure$ "
-            "PurchasesAcctKey$ QuantityReceived QuantityInvoiced UnitCost ExtensionAmt",
-            audit=False,
+        *(
+            _t(
+                f"PO_Receipt{kind}Detail",
+                "ReceiptType$ ReceiptNo$ LineKey$",
+                "ReceiptType$ ReceiptNo$ LineKey$ OrderLineKey$ ItemCode$ WarehouseCode$ UnitOfMeasure$ "
+                "PurchasesAcctKey$ QuantityReceived QuantityInvoiced UnitCost ExtensionAmt",
+                audit=False,
+            )
+            for kind in ("", "History")
         ),
         _t(
             "AP_InvoiceHeader",
@@ -141,6 +147,7 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_vendor_updated ON AP_Vendor (DateUpdated, TimeUpdated)",
     "CREATE INDEX IF NOT EXISTS ix_glaccount_account ON GL_Account (Account)",
     "CREATE INDEX IF NOT EXISTS ix_receipt_comment ON PO_ReceiptHeader (Comment)",
+    "CREATE INDEX IF NOT EXISTS ix_receipt_history_comment ON PO_ReceiptHistoryHeader (Comment)",
     "CREATE INDEX IF NOT EXISTS ix_apinv_comment ON AP_InvoiceHeader (Comment)",
 )
 

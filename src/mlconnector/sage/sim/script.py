@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlconnector.sage.boi import RET_FAIL, RET_OK, CallCounter
+from mlconnector.sage.boi import RET_OK, CallCounter
 from mlconnector.sage.sim.objects import Counted
 from mlconnector.sage.sim.rules import OBJECTS
 from mlconnector.sage.sim.schema import connect, create_all
@@ -65,7 +65,9 @@ class SimBackend:
 
     def connect(self) -> sqlite3.Connection:
         if not self.db_path.exists():
-            raise FileNotFoundError(f"No simulated Sage company in {self.data_dir}; run `ml-connector sage-sim init`.")
+            raise FileNotFoundError(
+                f"No simulated company in {self.data_dir}; run `ml-connector sage-sim init --data {self.data_dir}`."
+            )
         return connect(self.db_path)
 
     def init_company(self, *, purchase_orders: int = 25, rng_seed: int = 7, when: datetime | None = None) -> None:
@@ -76,6 +78,13 @@ class SimBackend:
             seed_company(conn, rng_seed=rng_seed, purchase_orders=purchase_orders, when=when)
         finally:
             conn.close()
+
+    @classmethod
+    def open(cls, data_dir: Path) -> SimBackend:
+        """An existing simulated company with the knobs set by `sage-sim knobs`; a clear error when there is none."""
+        sim = cls(Path(data_dir))
+        sim.load_settings()
+        return sim
 
     def load_settings(self) -> None:
         """Pick up knobs a person set with `sage-sim knobs` (stored in SIM_Setting)."""
@@ -237,9 +246,6 @@ class SySession(Counted):
     def in_use_message(self, table: str, key: str) -> str:
         return f"The {table} record {key} is {UNCONFIRMED.lock_message_fragment} by another user or task."
 
-    def contention(self, table: str) -> bool:
-        return self.sim.roll_contention()
-
     def lock_free(self, table: str, key: str) -> bool:
         row = self.conn.execute(
             "SELECT Holder, ExpiresAt FROM SIM_Lock WHERE TableName=? AND RecordKey=?", (table, key)
@@ -290,6 +296,3 @@ class SySession(Counted):
             self.conn.execute("ROLLBACK")
             raise
         return value
-
-
-__all__ = ["RET_FAIL", "ProvideXScript", "SimBackend", "SimKnobs", "SySession"]
