@@ -3,7 +3,10 @@ kill -9 at the dangerous moments, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,3 +98,26 @@ def test_kill_9_then_restart_sends_each_po_exactly_once(stack: Stack, fault: str
     arrived = [p for p, _ in po_numbers_in_cleo(stack)]
     assert sorted(arrived) == sorted(pos), "every PO exactly once"
     assert_control_numbers_without_gap(stack)
+
+
+def test_status_and_credentials_test_speak_plainly(stack: Stack) -> None:
+    create_purchase_orders(stack, 2)
+    sync(stack)
+    status = stack.connector("status", env={"COLUMNS": "200"})
+    assert status.returncode == 0, status.stderr
+    assert "outbound sent" in status.stdout and "agent: reachable" in status.stdout
+    assert "Cleo: reachable, login accepted" in status.stdout
+
+    wrong = subprocess.run(
+        [sys.executable, "-P", "-m", "mlconnector", "credentials", "set", "cleo", "--stdin"],
+        input='{"username": "demo", "password": "not-it"}',
+        env={**os.environ, **stack.connector_env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert wrong.returncode == 0, wrong.stderr
+    checked = stack.connector("credentials", "test", env={"COLUMNS": "200"})
+    assert "agent: reachable" in checked.stdout
+    assert "Cleo: not usable" in checked.stdout and "not-it" not in checked.stdout + checked.stderr
+    assert "Traceback" not in checked.stderr
