@@ -36,6 +36,9 @@ def init(
     company: Annotated[str, typer.Option(help="Sage 100 company code.")] = "ABC",
     agent_url: Annotated[str, typer.Option(help="The agent on the Sage server.")] = "https://127.0.0.1:8711",
     cleo_url: Annotated[str, typer.Option(help="Cleo API base URL.")] = "http://127.0.0.1:8712",
+    agent_fingerprint: Annotated[
+        str | None, typer.Option(help="The agent certificate's SHA-256 (`ml-connector agent fingerprint`).")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing ml-connector.toml.")] = False,
 ) -> None:
     """Write a commented ml-connector.toml, create the master key (0600) and the database."""
@@ -43,7 +46,15 @@ def init(
     if path.exists() and not force:
         console.print(f"{path} exists; keeping it (use --force to rewrite).")
     else:
-        write_config(path, tenant=tenant, data_dir=data_dir, company=company, agent_url=agent_url, cleo_url=cleo_url)
+        write_config(
+            path,
+            tenant=tenant,
+            data_dir=data_dir,
+            company=company,
+            agent_url=agent_url,
+            cleo_url=cleo_url,
+            fingerprint=agent_fingerprint,
+        )
         console.print(f"Wrote {path}.")
     ctx = Context.open(create_key=True)
     console.print(f"Master key {ctx.key.key_id} ({ctx.key.source}); database {ctx.settings.store_url}.")

@@ -33,11 +33,15 @@ JOB_NAMES = ("pos", "vendors", "gl", "inbound")
 
 
 def agent_key(text: str) -> bytes:
-    """The agent's HMAC key as stored in the vault (base64, as `ml-connector agent init` prints it)."""
+    """The agent's HMAC key as stored in the vault: the hex text of the agent's `agent-hmac.key` file (or base64)."""
+    text = text.strip()
     try:
-        return base64.b64decode(text, validate=True)
+        return bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        fail("The stored agent key is not base64.", hint="Set it again: `ml-connector credentials set agent`.")
+        fail(
+            "The stored agent key is neither hex nor base64.",
+            hint="Set it again from the agent's agent-hmac.key: `ml-connector credentials set agent`.",
+        )
 
 
 def sage_client(ctx: Context) -> AgentClient:
