@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
 from mlconnector.engine import Job
 from mlconnector.flows import faults, inbound
-from mlconnector.flows.outbound import Sender, pending_work, release_held, send, stage
+from mlconnector.flows.outbound import Sender, outbox_row, pending_work, release_held, send, stage
 from mlconnector.flows.reference import cost_centre_lookup, gl_lookup, gl_rows, partner_record
 from mlconnector.sage.models import ChangeCursor, ChangedPurchaseOrders, ChangedVendors, GLAccount
 from mlconnector.store import Store
@@ -63,24 +63,15 @@ class Connector:
             found = self.cleo.list_partners(alias=alias)
             if not found:
                 continue
-            record = found[0]
-            with self.store.transaction() as session:
-                session.merge(
-                    TradingPartner(
-                        alias=alias,
-                        cleo_id=record.id,
-                        isa_qualifier=record.isa_qualifier,
-                        isa_id=record.isa_id,
-                        gs_id=record.gs_id,
-                    )
-                )
-            known[alias] = TradingPartner(
+            partner = TradingPartner(
                 alias=alias,
-                cleo_id=record.id,
-                isa_qualifier=record.isa_qualifier,
-                isa_id=record.isa_id,
-                gs_id=record.gs_id,
+                cleo_id=found[0].id,
+                isa_qualifier=found[0].isa_qualifier,
+                isa_id=found[0].isa_id,
+                gs_id=found[0].gs_id,
             )
+            with self.store.transaction() as session:
+                known[alias] = session.merge(partner)
         return known
 
     def _departments(self) -> dict[str, str]:
@@ -224,7 +215,7 @@ class Connector:
             status = "already in Cleo" if result.already_sent else "re-sent"
             with self.store.transaction() as session:
                 if not result.already_sent:
-                    row = session.scalars(select(OutboundDocument).where(OutboundDocument.idempotency_key == key)).one()
+                    row = outbox_row(session, key)
                     row.status, row.cleo_message_id = "sent", result.message_id
                 audit(
                     session,

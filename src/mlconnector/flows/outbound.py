@@ -19,13 +19,11 @@ from sqlalchemy.orm import Session
 from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
 from mlconnector.flows import faults
 from mlconnector.flows.purchase_orders import (
-    Action,
     Buyer,
     UnmappablePurchaseOrder,
     action_for,
     content_hash,
-    to_change,
-    to_purchase_order,
+    document_for,
 )
 from mlconnector.sage.models import PurchaseOrder as SagePurchaseOrder
 from mlconnector.store import Store
@@ -39,7 +37,7 @@ from mlconnector.store.ops import (
     resolve_exceptions,
 )
 from mlconnector.x12 import write_interchange
-from mlconnector.x12.documents import Delimiters, EnvelopeParties, Purpose
+from mlconnector.x12.documents import Delimiters, EnvelopeParties, PurchaseOrderChange, Purpose
 
 UNMAPPED = "unmapped_vendor"
 UNKNOWN_PARTNER = "unknown_partner"
@@ -175,8 +173,22 @@ def render(
     A PO that cannot be expressed in X12 as it stands (say, a unit of measure with no X12 code) raises an
     exception record instead; it is staged again when it next changes in Sage.
     """
+    state = session.get(PurchaseOrderState, po.purchase_order_no)
+    action = action_for(po, previously_sent=state is not None)
+    if action is None:
+        return None
+    sequence = (state.sequence if state else 0) + 1
+    previous = SagePurchaseOrder.model_validate_json(state.document) if state else None
     try:
-        return _render(session, po, digest, mapping=mapping, partner=partner, sender=sender, departments=departments)
+        document = document_for(
+            po,
+            action,
+            previous,
+            change_document=mapping.change_document,
+            buyer=sender.buyer,
+            departments=departments,
+            sequence=sequence,
+        )
     except UnmappablePurchaseOrder as exc:
         raise_exception(
             session,
@@ -187,35 +199,8 @@ def render(
             document_ref=po_ref(po.purchase_order_no),
         )
         return None
-
-
-def _render(
-    session: Session,
-    po: SagePurchaseOrder,
-    digest: str,
-    *,
-    mapping: PartnerMapping,
-    partner: TradingPartner,
-    sender: Sender,
-    departments: dict[str, str],
-) -> OutboundDocument | None:
-    state = session.get(PurchaseOrderState, po.purchase_order_no)
-    action = action_for(po, previously_sent=state is not None)
-    if action is None:
-        return None
-    sequence = (state.sequence if state else 0) + 1
-    if action is Action.NEW:
-        document = to_purchase_order(po, buyer=sender.buyer, departments=departments)
-        document_type, purpose = "850", Purpose.ORIGINAL
-    elif mapping.change_document == "860":
-        assert state is not None
-        previous = SagePurchaseOrder.model_validate_json(state.document)
-        document = to_change(previous, po, buyer=sender.buyer, sequence=sequence - 1, cancel=action is Action.CANCEL)
-        document_type, purpose = "860", document.purpose
-    else:
-        purpose = Purpose.CANCELLATION if action is Action.CANCEL else Purpose.REPLACE
-        document = to_purchase_order(po, buyer=sender.buyer, purpose=purpose, departments=departments)
-        document_type = "850"
+    document_type = "860" if isinstance(document, PurchaseOrderChange) else "850"
+    purpose = document.purpose
     controls = allocate_control_numbers(session, partner.alias)
     faults.point("after_allocating_control_numbers")
     payload = write_interchange([document], envelope(sender, partner), PreallocatedControls(controls))
@@ -289,6 +274,10 @@ def release_held(
     return released
 
 
+def outbox_row(session: Session, key: str) -> OutboundDocument:
+    return session.scalars(select(OutboundDocument).where(OutboundDocument.idempotency_key == key)).one()
+
+
 def pending_work(session: Session) -> list[str]:
     """Outbox rows waiting to be sent, as `key#attempt` (a new attempt gets a new workflow id)."""
     rows = session.execute(
@@ -303,7 +292,7 @@ def send(store: Store, cleo: CleoClient, work: str) -> str:
     """Send one outbox row; safe to repeat (the ICN makes Cleo answer a second post with 409)."""
     key = work.rsplit("#", 1)[0]
     with store.transaction() as session:
-        row = session.scalars(select(OutboundDocument).where(OutboundDocument.idempotency_key == key)).one()
+        row = outbox_row(session, key)
         if row.status != "pending":
             return row.status
         partner, payload, icn = row.partner, row.payload, f"{row.interchange_control:09d}"
@@ -313,7 +302,7 @@ def send(store: Store, cleo: CleoClient, work: str) -> str:
         result = cleo.send_document(partner, payload, document_type=document_type, icn=icn)
     except CleoHTTPError as exc:
         with store.transaction() as session:
-            row = session.scalars(select(OutboundDocument).where(OutboundDocument.idempotency_key == key)).one()
+            row = outbox_row(session, key)
             row.status = "failed"
             raise_exception(
                 session,
@@ -336,7 +325,7 @@ def send(store: Store, cleo: CleoClient, work: str) -> str:
         return "failed"
     except CleoError as exc:
         with store.transaction() as session:
-            row = session.scalars(select(OutboundDocument).where(OutboundDocument.idempotency_key == key)).one()
+            row = outbox_row(session, key)
             row.attempts += 1
             audit(
                 session,
@@ -350,7 +339,7 @@ def send(store: Store, cleo: CleoClient, work: str) -> str:
         return "deferred"
     faults.point("after_post_before_recording")
     with store.transaction() as session:
-        row = session.scalars(select(OutboundDocument).where(OutboundDocument.idempotency_key == key)).one()
+        row = outbox_row(session, key)
         row.status, row.sent_at, row.cleo_message_id = "sent", utcnow(), result.message_id
         audit(
             session,

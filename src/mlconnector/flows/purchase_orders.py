@@ -162,6 +162,25 @@ def action_for(po: SagePurchaseOrder, previously_sent: bool) -> Action | None:
     return Action.CHANGE if previously_sent else Action.NEW
 
 
+def document_for(
+    po: SagePurchaseOrder,
+    action: Action,
+    previous: SagePurchaseOrder | None,
+    *,
+    change_document: str,
+    buyer: Buyer,
+    departments: Mapping[str, str],
+    sequence: int,
+) -> PurchaseOrder | PurchaseOrderChange:
+    """What the vendor receives for this version: an original 850, or a change as 850 (05/01) or 860 (04/01)."""
+    if action is Action.NEW:
+        return to_purchase_order(po, buyer=buyer, departments=departments)
+    if change_document == "860" and previous is not None:
+        return to_change(previous, po, buyer=buyer, sequence=sequence - 1, cancel=action is Action.CANCEL)
+    purpose = Purpose.CANCELLATION if action is Action.CANCEL else Purpose.REPLACE
+    return to_purchase_order(po, buyer=buyer, purpose=purpose, departments=departments)
+
+
 def to_purchase_order(
     po: SagePurchaseOrder,
     *,
