@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 import mlconnector.x12 as x12
 from mlconnector.store.models import AuditEntry, ExceptionRecord, OutboundDocument
+from mlconnector.store.models import GLAccount as CachedGLAccount
 from mlconnector.store.ops import map_vendor
 
 from .conftest import World
@@ -117,3 +118,32 @@ def test_every_step_is_audited(world: World) -> None:
             select(AuditEntry.status, func.count()).where(AuditEntry.source_id == po).group_by(AuditEntry.status)
         ).all()
     assert dict(steps) == {"staged": 1, "sent": 1}
+
+
+def test_gl_reference_is_cached_and_published_and_feeds_the_850_cost_centre(world: World) -> None:
+    accounts = world.connector.refresh_gl()
+    assert len(accounts) >= 50
+    lookup = world.cleo.get_lookup("sage-gl-accounts")
+    assert lookup.columns[:2] == ("account", "description") and len(lookup.rows) == len(accounts)
+    centres = world.cleo.get_lookup("sage-cost-centres")
+    assert centres.rows and all(len(row[0]) > 0 for row in centres.rows)
+    with world.store.transaction() as session:
+        cached = session.scalar(select(func.count()).select_from(CachedGLAccount))
+        inactive = session.scalar(
+            select(func.count()).select_from(CachedGLAccount).where(CachedGLAccount.active.is_(False))
+        )
+    assert cached == len(accounts) and inactive >= 1, "inactive accounts are cached as inactive, not dropped"
+    po = world.create_po("01-V0001")
+    run_once(world)
+    (message,) = world.outbound_messages()
+    document = x12.read_documents(message["payload"])[0].document
+    assert document.po_number == po and document.reference("DP"), "REF*DP carries the line account's cost centre"
+
+
+def test_mapped_vendors_reach_cleo_as_partner_records(world: World) -> None:
+    updated = world.connector.sync_vendors()
+    assert sorted(updated) == ["01-V0001", "01-V0002"], "only vendors with a trading partner"
+    (alpha,) = world.cleo.list_partners(alias="ALPHA")
+    assert alpha.erp_vendor == "01-V0001" and alpha.isa_id == "ALPHAEDI"
+    assert alpha.address, "the vendor's address came from Sage"
+    assert world.connector.sync_vendors() == [], "nothing changed since the cursor"
