@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import func, select
 
 import mlconnector.x12 as x12
+from mlconnector.sage.sim.seed import stamp
 from mlconnector.store.models import AuditEntry, ExceptionRecord, OutboundDocument
 from mlconnector.store.models import GLAccount as CachedGLAccount
 from mlconnector.store.ops import map_vendor
@@ -147,3 +150,26 @@ def test_mapped_vendors_reach_cleo_as_partner_records(world: World) -> None:
     assert alpha.erp_vendor == "01-V0001" and alpha.isa_id == "ALPHAEDI"
     assert alpha.address, "the vendor's address came from Sage"
     assert world.connector.sync_vendors() == [], "nothing changed since the cursor"
+
+
+def test_a_cancelled_po_goes_out_as_a_cancellation_once(world: World) -> None:
+    po = world.create_po("01-V0001")
+    never_sent = world.create_po("01-V0002")
+    cancel_in_sage(world, never_sent)  # cancelled before the vendor saw it: nothing to send
+    run_once(world)
+    cancel_in_sage(world, po)
+    assert run_once(world) == ["sent"]
+    assert run_once(world) == []
+    docs = [x12.read_documents(m["payload"])[0].document for m in world.outbound_messages()]
+    assert [(d.po_number, d.purpose.value) for d in docs] == [(po, "00"), (po, "01")]
+
+
+def cancel_in_sage(world: World, po_number: str) -> None:
+    """Sage marks a cancelled PO with OrderStatus$ Z; the simulator's clerk cannot cancel, so set it as Sage does."""
+    later = datetime.now() + timedelta(seconds=2)
+    date, time = stamp(later)
+    with world.sim.connect() as conn:
+        conn.execute(
+            "UPDATE PO_PurchaseOrderHeader SET OrderStatus='Z', DateUpdated=?, TimeUpdated=? WHERE PurchaseOrderNo=?",
+            (date, time, po_number),
+        )

@@ -7,7 +7,7 @@ import binascii
 import logging
 import signal
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -173,7 +173,18 @@ def status() -> None:
         table.add_row(f"[red]exception {key}[/red]", str(count))
     console.print(table)
     for doc_type, at in sorted(st.last_activity.items()):
-        console.print(f"last {doc_type}: {at:%Y-%m-%d %H:%M:%S}")
+        console.print(f"last {doc_type}: {at:%Y-%m-%d %H:%M:%S} UTC")
+    from mlconnector.engine import next_run
+
+    now = datetime.now(UTC)
+    schedule = ctx.settings.schedule
+    for job, seconds in (
+        ("pos", schedule.purchase_orders_seconds),
+        ("inbound", schedule.inbound_seconds),
+        ("vendors", schedule.vendors_seconds),
+        ("gl", schedule.gl_seconds),
+    ):
+        console.print(f"next {job}: {next_run(seconds, now):%Y-%m-%d %H:%M:%S} UTC (every {seconds} s)")
     _reachability(ctx)
 
 

@@ -54,6 +54,13 @@ def cron_every(seconds: int) -> str:
     )
 
 
+def next_run(seconds: int, after: datetime) -> datetime:
+    """When a job on this interval fires next (the scheduler's own cron arithmetic)."""
+    from croniter import croniter
+
+    return croniter(cron_every(seconds), after, second_at_beginning=True).get_next(datetime)
+
+
 @DBOS.step()
 def _collect(job_name: str) -> list[str]:
     try:
