@@ -24,6 +24,12 @@ def _postgres_reason() -> str | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def no_os_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never touch the developer's real keyring; keys come from files or MLC_MASTER_KEY."""
+    monkeypatch.setenv("MLC_KEYRING", "off")
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
     reason = _postgres_reason()

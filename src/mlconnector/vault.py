@@ -86,7 +86,10 @@ def encode_key(key: bytes) -> str:
 
 
 def _real_keyring():  # type: ignore[no-untyped-def]
-    """The OS keyring, or None on a headless box where keyring only has its failing or plaintext backends."""
+    """The OS keyring, or None on a headless box where keyring only has its failing or plaintext backends
+    (or when `MLC_KEYRING=off`, for a machine whose keyring must not be used, such as a test run)."""
+    if os.environ.get("MLC_KEYRING", "").lower() in ("off", "0", "no"):
+        return None
     try:
         import keyring
         from keyring.backends import fail
