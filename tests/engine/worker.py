@@ -13,7 +13,8 @@ import time
 from dbos import DBOS  # only to label which tick ran
 from sqlalchemy import create_engine, text
 
-from mlconnector.engine import Engine, Job
+from mlconnector.engine import Job
+from mlconnector.engine.runtime import Engine
 
 system_url, effects_url, worker_id, mode, seconds = sys.argv[1:6]
 effects = create_engine(effects_url)

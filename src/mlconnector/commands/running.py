@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from mlconnector.cleo import CleoClient, CleoCredentials, CleoError
 from mlconnector.commands.context import Context, fail, guarded
+from mlconnector.engine import next_run
 from mlconnector.flows.connector import Connector
 from mlconnector.flows.outbound import Sender
 from mlconnector.flows.purchase_orders import Buyer
@@ -26,7 +27,7 @@ from mlconnector.sage.errors import SageError
 from mlconnector.store.models import AuditEntry
 
 if TYPE_CHECKING:
-    from mlconnector.engine import Engine
+    from mlconnector.engine.runtime import Engine
 
 console = Console()
 JOB_NAMES = ("pos", "vendors", "gl", "inbound")
@@ -96,7 +97,7 @@ def system_database_url(ctx: Context) -> str:
 
 
 def make_engine(ctx: Context, connector: Connector) -> Engine:
-    from mlconnector.engine import Engine  # DBOS is heavy to import; only the commands that run jobs need it
+    from mlconnector.engine.runtime import Engine  # DBOS is heavy to import; only the commands that run jobs need it
 
     schedule = ctx.settings.schedule
     jobs = connector.jobs(
@@ -174,8 +175,6 @@ def status() -> None:
     console.print(table)
     for doc_type, at in sorted(st.last_activity.items()):
         console.print(f"last {doc_type}: {at:%Y-%m-%d %H:%M:%S} UTC")
-    from mlconnector.engine import next_run
-
     now = datetime.now(UTC)
     schedule = ctx.settings.schedule
     for job, seconds in (

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Column, Table
 
-from mlconnector.cleo.sandbox.app import ApiError, SandboxUser, drop_inbound, message_json
 from mlconnector.cleo.sandbox.faults import FaultSpec
 from mlconnector.cleo.sandbox.store import SandboxStore
+
+if TYPE_CHECKING:
+    from mlconnector.cleo.sandbox.app import SandboxUser
 
 cleo_sandbox_app = typer.Typer(
     help="A stand-in Cleo tenant with simulated trading partners and fault injection.", no_args_is_help=True
@@ -29,6 +31,8 @@ TenantOption = Annotated[str, typer.Option("--tenant", help="Tenant (the login u
 
 
 def _users(specs: list[str], totp: list[str]) -> list[SandboxUser]:
+    from mlconnector.cleo.sandbox.app import SandboxUser
+
     secrets = dict(spec.split(":", 1) for spec in totp)
     users = []
     for spec in specs:
@@ -88,6 +92,8 @@ def messages(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List the tenant's messages (partner answers that are due are delivered first)."""
+    from mlconnector.cleo.sandbox.app import message_json
+
     store = _store(data)
     store.run_due()
     where = [(col, "=", val) for col, val in (("direction", direction), ("status", status)) if val]
@@ -115,6 +121,7 @@ def messages(
 @cleo_sandbox_app.command()
 def show(message_id: str, data: DataOption = DEFAULT_DATA, tenant: TenantOption = "demo") -> None:
     """Print a message's raw X12."""
+
     message = _store(data).get_message(tenant, message_id)
     if message is None:
         typer.echo(f"no message {message_id} for tenant {tenant}", err=True)
@@ -131,6 +138,8 @@ def drop(
     document_type: Annotated[str | None, typer.Option("--type", help="Document type when there is no ST.")] = None,
 ) -> None:
     """Deliver FILE to the tenant's inbound messages as if PARTNER had sent it."""
+    from mlconnector.cleo.sandbox.app import ApiError, drop_inbound
+
     try:
         message = drop_inbound(_store(data), tenant, partner, file.read_text(encoding="utf-8"), document_type)
     except ApiError as exc:
