@@ -12,7 +12,14 @@ from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
 from mlconnector.engine import Job
 from mlconnector.flows import faults, inbound
 from mlconnector.flows.outbound import Sender, outbox_row, pending_work, release_held, send, stage
-from mlconnector.flows.reference import cost_centre_lookup, gl_lookup, gl_rows, partner_record
+from mlconnector.flows.reference import (
+    COST_CENTRE_LOOKUP,
+    GL_LOOKUP,
+    cost_centre_lookup,
+    gl_lookup,
+    gl_rows,
+    partner_record,
+)
 from mlconnector.sage.models import ChangeCursor, ChangedPurchaseOrders, ChangedVendors, GLAccount
 from mlconnector.store import Store
 from mlconnector.store.models import GLAccount as CachedGLAccount
@@ -167,8 +174,8 @@ class Connector:
                 message=f"{count} accounts",
             )
         try:
-            self.cleo.put_lookup("sage-gl-accounts", gl_lookup(accounts))
-            self.cleo.put_lookup("sage-cost-centres", cost_centre_lookup(accounts))
+            self.cleo.put_lookup(GL_LOOKUP, gl_lookup(accounts))
+            self.cleo.put_lookup(COST_CENTRE_LOOKUP, cost_centre_lookup(accounts))
         except CleoError as exc:
             with self.store.transaction() as session:
                 raise_exception(
@@ -187,7 +194,7 @@ class Connector:
                 direction="OUT",
                 document_type="gl",
                 source_id="GL_Account",
-                target_id="sage-gl-accounts",
+                target_id=GL_LOOKUP,
                 status="published",
                 message=f"{count} accounts",
             )
