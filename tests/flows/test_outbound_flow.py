@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 import mlconnector.x12 as x12
+from mlconnector.sage.models import ChangeCursor
 from mlconnector.sage.sim.seed import stamp
 from mlconnector.store.models import AuditEntry, ExceptionRecord, OutboundDocument
 from mlconnector.store.models import GLAccount as CachedGLAccount
-from mlconnector.store.ops import map_vendor
+from mlconnector.store.ops import get_cursor, map_vendor
 
 from .conftest import World
 
@@ -173,3 +174,14 @@ def cancel_in_sage(world: World, po_number: str) -> None:
             "UPDATE PO_PurchaseOrderHeader SET OrderStatus='Z', DateUpdated=?, TimeUpdated=? WHERE PurchaseOrderNo=?",
             (date, time, po_number),
         )
+
+
+def test_a_burst_is_read_in_pages_and_each_po_sent_once(world: World) -> None:
+    world.connector.page_size = 2
+    pos = [world.create_po(v) for v in ("01-V0001", "01-V0002", "01-V0001", "01-V0002", "01-V0001")]
+    assert run_once(world) == ["sent"] * 5
+    assert sorted(x12.read_documents(m["payload"])[0].document.po_number for m in world.outbound_messages()) == pos
+    with world.store.transaction() as session:
+        cursor = ChangeCursor.model_validate_json(get_cursor(session, "purchase_orders") or "{}")
+    assert cursor.complete, "the pass finished: the next poll starts a new one"
+    assert run_once(world) == []

@@ -46,8 +46,16 @@ class Connector:
     """One tenant's connector: each public method is a job step the engine runs (and tests call directly)."""
 
     def __init__(
-        self, store: Store, sage: SageReader, cleo: CleoClient, sender: Sender, *, fa_overdue_hours: float = 24.0
+        self,
+        store: Store,
+        sage: SageReader,
+        cleo: CleoClient,
+        sender: Sender,
+        *,
+        fa_overdue_hours: float = 24.0,
+        page_size: int = 500,
     ) -> None:
+        self.page_size = page_size
         self.store = store
         self.sage = sage
         self.cleo = cleo
@@ -92,18 +100,26 @@ class Connector:
         departments = self._departments()
         with self.store.transaction() as session:
             release_held(session, sender=self.sender, partners=partners.get, departments=departments)
-        changed = self.sage.changed_purchase_orders(self._cursor(PO_CURSOR))
-        for po in changed.items:
-            try:
-                with self.store.transaction() as session:
-                    stage(session, po, sender=self.sender, partners=partners.get, departments=departments)
-            except IntegrityError:
-                # Another worker (or a recovered run) staged this version at the same moment; read again.
-                with self.store.transaction() as session:
-                    stage(session, po, sender=self.sender, partners=partners.get, departments=departments)
-            faults.point("mid_batch")
+        cursor = self._cursor(PO_CURSOR)
+        while True:
+            # Pages of at most `page_size` POs keep memory flat whatever the size of a burst of changes in Sage;
+            # the cursor is saved after each page, so a crash resumes mid-pass.
+            changed = self.sage.changed_purchase_orders(cursor, limit=self.page_size)
+            for po in changed.items:
+                try:
+                    with self.store.transaction() as session:
+                        stage(session, po, sender=self.sender, partners=partners.get, departments=departments)
+                except IntegrityError:
+                    # Another worker (or a recovered run) staged this version at the same moment; read again.
+                    with self.store.transaction() as session:
+                        stage(session, po, sender=self.sender, partners=partners.get, departments=departments)
+                faults.point("mid_batch")
+            cursor = changed.cursor
+            with self.store.transaction() as session:
+                set_cursor(session, PO_CURSOR, cursor.model_dump_json())
+            if cursor.complete:
+                break
         with self.store.transaction() as session:
-            set_cursor(session, PO_CURSOR, changed.cursor.model_dump_json())
             return pending_work(session)
 
     def send_outbound(self, work: str) -> str:

@@ -29,6 +29,8 @@ def merge_poll(
     content hash equals the one already delivered. So records sharing one stamp, a record rewritten within the same
     tick, and a write stamped earlier but committed after the last poll are never lost, and none is delivered twice.
     The price: records changed within the window are re-read (not re-delivered) by the next poll.
+    With `limit`, a pass is read in pages of at most `limit` records (even inside one shared stamp); the cursor's
+    `pass_read` says what the pass has read so far.
     """
     since = since or ChangeCursor()
     hw = stamp_hours(since.date, since.time)
@@ -40,9 +42,17 @@ def merge_poll(
             continue
         candidates.append((s, key, d, t))
     candidates.sort()
-    if limit is not None and len(candidates) > limit:
-        cut = candidates[limit - 1][0]
-        candidates = [c for c in candidates if c[0] <= cut]
+    read_this_pass = set(since.pass_read)
+    if read_this_pass:
+        # Part-way through a paged pass: skip what this pass already read, unless it has been rewritten since.
+        candidates = [
+            c
+            for c in candidates
+            if not (c[1] in read_this_pass and (since.seen.get(c[1]) or "").startswith(f"{c[2]}{c[3]}:"))
+        ]
+    more = limit is not None and len(candidates) > limit
+    if more:
+        candidates = candidates[:limit]
     records = fetch([c[1] for c in candidates]) if candidates else {}
     items, seen = [], dict(since.seen)
     new_hw, new_date, new_time = hw, since.date, since.time
@@ -58,7 +68,8 @@ def merge_poll(
             new_hw, new_date, new_time = s, d, t
     window = new_hw - overlap_hours
     keep = {k: v for k, v in seen.items() if _seen_hours(v) >= window}
-    return items, ChangeCursor(date=new_date, time=new_time, seen=keep)
+    pass_read = sorted(read_this_pass | {c[1] for c in candidates}) if more else []
+    return items, ChangeCursor(date=new_date, time=new_time, seen=keep, pass_read=pass_read)
 
 
 def _seen_hours(entry: str) -> float:

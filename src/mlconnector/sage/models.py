@@ -114,11 +114,21 @@ class GLAccount(BaseModel):
 
 
 class ChangeCursor(BaseModel):
-    """High-water `DateUpdated$`/`TimeUpdated$` plus what was seen near it (key → "stamp:hash"), for overlap."""
+    """High-water `DateUpdated$`/`TimeUpdated$` plus what was seen near it (key → "stamp:hash"), for overlap.
+
+    `pass_read` lists the keys a limited poll has already read in the pass it is part-way through: the next poll
+    reads the rest instead of starting again, so a burst of any size is read in pages of bounded memory.
+    """
 
     date: str = ""
     time: str = ""
     seen: dict[str, str] = Field(default_factory=dict)
+    pass_read: list[str] = Field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """False while a paged pass has more records to read."""
+        return not self.pass_read
 
     @classmethod
     def at(cls, date: str, time: str = "00.00000") -> ChangeCursor:
