@@ -7,7 +7,8 @@ Run by hand (never from the tests):
 What runs, all as real processes on loopback (`mlconnector.demo.start_stack`, as `make demo` uses it):
 - the agent (simulator backend, HTTPS, signed requests) serving company ABC from the simulator's SQLite file,
 - the Cleo sandbox, with one simulated partner per vendor; every partner answer delay is set to ~11 days, so no
-  997/855/856/810 is generated during the run and partner simulation adds no load,
+  997/855/856/810 is delivered during the run (the sandbox still writes and schedules a partner's answers when an
+  850 arrives: that is part of each post's cost, in the Cleo stage and in the Cleo baseline alike),
 - the connector, as its own process: `ml-connector sync now pos` (DBOS engine on SQLite, staging, sending).
 
 Set-up (not timed, not counted): `--pos` POs of exactly `--lines` lines are bulk-inserted into the simulator's SQLite
@@ -40,8 +41,13 @@ stage; instants where none is active are engine overhead (DBOS enqueueing, queue
 bookkeeping and waiting) or, before DBOS launches, process start-up (interpreter, imports, store, vault). With
 concurrent workers DBOS work running beside a send is credited to the send, so engine overhead is a lower bound;
 the average number of items in flight during the send phase is printed to show how busy the workers were.
-The baseline is the raw agent read alone: the same `changed_purchase_orders` call made from this process after
-the run, with its BOI calls.
+Baselines, measured in the same run after every count is taken: the raw agent read alone (the same
+`changed_purchase_orders` call from this process, with its BOI calls) and raw Cleo posts alone (up to 200 stored
+850s posted again under new ICNs by a plain `CleoClient`, one at a time and four at a time).
+
+Experiments (not the default; printed when used): `--concurrency N` (engine workers, default 4), `--queue-poll S`
+(DBOS queue polling, default 0.2 s), `--engine-wal` (DBOS's SQLite system database switched to WAL before the run),
+and `--sample FILE` (a CPU-weighted stack sampler over every thread of the connector process).
 """
 
 from __future__ import annotations
@@ -369,6 +375,45 @@ def run_connector(
     }
 
 
+def cleo_alone(stack: Any, count: int, workers: int, offset: int) -> tuple[float, float]:
+    """Post `count` stored interchanges again under new ICNs (9xxxxxxxx) straight from a CleoClient, `workers` at a
+    time: (posts per second, mean ms per post). Run after every count is taken; the sandbox gains these messages."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import select
+
+    from mlconnector.cleo import CleoClient, CleoCredentials
+    from mlconnector.cleo.client import interchange_control_number
+    from mlconnector.demo import TENANT
+    from mlconnector.store.models import OutboundDocument
+
+    with stack.store.transaction() as session:
+        rows = session.execute(
+            select(OutboundDocument.partner, OutboundDocument.payload).where(OutboundDocument.status == "sent")
+        ).all()[offset : offset + count]
+    jobs = []
+    for i, (partner, payload) in enumerate(rows):
+        icn = interchange_control_number(payload)
+        new = f"{900_000_000 + offset + i:09d}"
+        jobs.append((partner, payload.replace(f"*{icn}*", f"*{new}*").replace(f"IEA*1*{icn}", f"IEA*1*{new}"), new))
+    credentials = CleoCredentials(TENANT, stack.cleo_password, None)
+    with CleoClient.connect(f"http://127.0.0.1:{stack.cleo_port}", credentials) as cleo:
+        cleo.list_partners(alias=jobs[0][0])  # log in before the clock starts
+        durations: list[float] = []
+
+        def post(job: tuple[str, str, str]) -> None:
+            t0 = time.perf_counter()
+            result = cleo.send_document(job[0], job[1], icn=job[2])
+            durations.append(time.perf_counter() - t0)
+            assert not result.already_sent
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(post, jobs))
+        wall = time.perf_counter() - t0
+    return len(jobs) / wall, 1000 * sum(durations) / len(durations)
+
+
 def experiment_env(args: argparse.Namespace) -> dict[str, str]:
     env = {}
     if args.sample:
@@ -387,6 +432,7 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--workdir", type=Path, help="keep the stack's files here (default: a temporary directory)")
     ap.add_argument("--concurrency", type=int, help="experiment: the engine's worker count (connector default 4)")
     ap.add_argument("--queue-poll", type=float, help="experiment: DBOS queue polling interval (default 0.2 s)")
+    ap.add_argument("--engine-wal", action="store_true", help="experiment: DBOS's SQLite system database in WAL mode")
     ap.add_argument("--sample", type=Path, help="also sample the connector's stacks (all threads) into this file")
     args = ap.parse_args(argv)
 
@@ -417,6 +463,11 @@ def main(argv: list[str]) -> None:
             if gl.returncode != 0:
                 raise RuntimeError(f"sync now gl failed:\n{gl.stdout}\n{gl.stderr}")
 
+            if args.engine_wal:  # journal_mode is stored in the file: DBOS opens it in WAL mode from now on
+                import sqlite3
+
+                with sqlite3.connect(stack.config.parent / "var" / "engine.sqlite") as engine_db:
+                    engine_db.execute("PRAGMA journal_mode=WAL")
             admin = SandboxAdmin(f"http://127.0.0.1:{stack.cleo_port}", TENANT)
             boi_before, cleo_before = agent_health(stack, agent_url)["boi_calls"], admin.stats()
             print("running `ml-connector sync now pos` …", flush=True)
@@ -455,6 +506,9 @@ def main(argv: list[str]) -> None:
                 b0, t0 = agent_health(stack, agent_url)["boi_calls"], time.perf_counter()
                 baseline = sage.changed_purchase_orders(None)
                 read_s, read_boi = time.perf_counter() - t0, agent_health(stack, agent_url)["boi_calls"] - b0
+            n = min(200, args.pos // 2)
+            cleo_seq = cleo_alone(stack, n, 1, 0)
+            cleo_par = cleo_alone(stack, n, 4, n)
             stack.store.close()
 
     pos = args.pos
@@ -477,6 +531,11 @@ def main(argv: list[str]) -> None:
         f"({len(baseline.items) / max(read_s, 1e-9):.0f} POs/s)"
     )
     print(
+        f"baseline: raw Cleo posts alone ({n} stored 850s re-posted under new ICNs after the run): "
+        f"{cleo_seq[0]:.0f} posts/s one at a time ({cleo_seq[1]:.0f} ms each), "
+        f"{cleo_par[0]:.0f} posts/s four at a time ({cleo_par[1]:.0f} ms each)"
+    )
+    print(
         f"POs: {pos} generated, all for mapped vendors (the demo's unmapped vendor {stack.unmapped} is mapped here), "
         f"{sent} sent, {held} held; Cleo holds {in_cleo} outbound messages"
     )
@@ -488,6 +547,11 @@ def main(argv: list[str]) -> None:
         f"peak RSS of the connector: wait4 {run['wait4_maxrss_kb'] / 1024:.1f} MB, VmHWM {run['vm_hwm_kb'] / 1024:.1f}"
         f" MB, self {run['maxrss_kb'] / 1024:.1f} MB"
     )
+    if args.concurrency or args.queue_poll or args.engine_wal:
+        print(
+            f"EXPERIMENT: engine concurrency {args.concurrency or 4}, DBOS queue polling {args.queue_poll or 0.2} s, "
+            f"DBOS system database journal {'WAL' if args.engine_wal else 'default (rollback journal)'}"
+        )
     if sent != pos or in_cleo != pos:
         print(f"WARNING: expected {pos} sent and in Cleo, got {sent} sent and {in_cleo} in Cleo")
     print(
