@@ -88,7 +88,7 @@ def probe(out: str, cli_args: list[str]) -> None:
     """Run `ml-connector <cli_args>` in this process with timers on the stage functions; write them to `out`."""
     import resource
 
-    import mlconnector.engine as engine_mod
+    import mlconnector.engine.runtime as engine_mod
     import mlconnector.flows.outbound as outbound_mod
     from mlconnector.cleo.client import CleoClient
     from mlconnector.flows.connector import Connector
@@ -110,7 +110,7 @@ def probe(out: str, cli_args: list[str]) -> None:
     Connector.collect_purchase_orders = timed("collect", Connector.collect_purchase_orders)  # type: ignore[method-assign]
     Connector.send_outbound = timed("send_item", Connector.send_outbound)  # type: ignore[method-assign]
     CleoClient.send_document = timed("cleo_post", CleoClient.send_document)  # type: ignore[method-assign]
-    outbound_mod.to_purchase_order = timed("x12", outbound_mod.to_purchase_order)
+    outbound_mod.document_for = timed("x12", outbound_mod.document_for)
     outbound_mod.write_interchange = timed("x12", outbound_mod.write_interchange)
     engine_mod.Engine.start = timed("engine_start", engine_mod.Engine.start)  # type: ignore[method-assign]
     engine_mod.Engine.stop = timed("engine_stop", engine_mod.Engine.stop)  # type: ignore[method-assign]

@@ -44,6 +44,13 @@ class ScheduleSettings(BaseModel):
     inbound_seconds: int = 300
 
 
+class EngineSettings(BaseModel):
+    """How many documents one process works on at once, and how often it looks for queued work."""
+
+    workers: int = 8
+    queue_poll_seconds: float = 0.1
+
+
 class ToleranceSettings(BaseModel):
     over_shipment_percent: float = 0.0
     price_variance_percent: float = 2.0
@@ -63,6 +70,7 @@ class Settings(BaseSettings):
     cleo: CleoSettings = Field(default_factory=CleoSettings)
     edi: EdiSettings = Field(default_factory=EdiSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
     tolerances: ToleranceSettings = Field(default_factory=ToleranceSettings)
 
     @classmethod
@@ -122,6 +130,10 @@ purchase_orders_seconds = 900
 vendors_seconds = 900
 gl_seconds = 14400
 inbound_seconds = 300
+
+[engine]
+workers = 8                   # documents one process works on at once
+queue_poll_seconds = 0.1      # how often it looks for queued documents
 
 [tolerances]
 over_shipment_percent = 0.0   # an ASN may ship this much over the open quantity

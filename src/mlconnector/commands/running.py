@@ -106,7 +106,12 @@ def make_engine(ctx: Context, connector: Connector) -> Engine:
         gl=schedule.gl_seconds,
         inbound=schedule.inbound_seconds,
     )
-    return Engine(system_database_url(ctx), jobs)
+    return Engine(
+        system_database_url(ctx),
+        jobs,
+        concurrency=ctx.settings.engine.workers,
+        queue_poll_seconds=ctx.settings.engine.queue_poll_seconds,
+    )
 
 
 @guarded

@@ -87,13 +87,15 @@ class Engine:
         jobs: Sequence[Job],
         *,
         worker_id: str | None = None,
-        concurrency: int = 4,
+        concurrency: int = 8,
+        queue_poll_seconds: float = 0.1,
         scheduler_polling_seconds: float = 1.0,
     ) -> None:
         self.system_database_url = system_database_url
         self.jobs = {job.name: job for job in jobs}
         self.worker_id = worker_id or default_worker_id()
         self.concurrency = concurrency
+        self.queue_poll_seconds = queue_poll_seconds
         self.scheduler_polling_seconds = scheduler_polling_seconds
         self._launched = False
 
@@ -112,7 +114,9 @@ class Engine:
         }
         DBOS(config=config)
         DBOS.launch()
-        DBOS.register_queue(ITEM_QUEUE, worker_concurrency=self.concurrency, polling_interval_sec=0.2)
+        DBOS.register_queue(
+            ITEM_QUEUE, worker_concurrency=self.concurrency, polling_interval_sec=self.queue_poll_seconds
+        )
         self._launched = True
         if schedules:
             DBOS.apply_schedules(
