@@ -20,6 +20,7 @@ from mlconnector.commands.context import Context, fail, guarded
 from mlconnector.flows.connector import Connector
 from mlconnector.flows.outbound import Sender
 from mlconnector.flows.purchase_orders import Buyer
+from mlconnector.flows.receiving import Tolerances
 from mlconnector.flows.status import store_status
 from mlconnector.sage.agent.client import AgentClient, AgentError
 from mlconnector.sage.errors import SageError
@@ -79,8 +80,17 @@ def open_connector(ctx: Context) -> Connector:
         usage=edi.usage,
         buyer=Buyer(name=edi.buyer_name, id_code=edi.sender_id),
     )
+    tolerances = ctx.settings.tolerances
     return Connector(
-        ctx.store, sage_client(ctx), cleo_client(ctx), sender, fa_overdue_hours=ctx.settings.tolerances.fa_overdue_hours
+        ctx.store,
+        sage_client(ctx),
+        cleo_client(ctx),
+        sender,
+        fa_overdue_hours=tolerances.fa_overdue_hours,
+        tolerances=Tolerances(
+            over_shipment_percent=tolerances.over_shipment_percent,
+            price_variance_percent=tolerances.price_variance_percent,
+        ),
     )
 
 
