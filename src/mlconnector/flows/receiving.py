@@ -27,7 +27,7 @@ from mlconnector.flows import faults
 from mlconnector.flows.inbound import reconcile
 from mlconnector.flows.matching import GLEntry, InvoicePlan, Problem, ReceiptPlan, plan_invoice, plan_receipt
 from mlconnector.flows.reference import gl_rows
-from mlconnector.sage.errors import SageNotFoundError, SageValidationError
+from mlconnector.sage.errors import SageValidationError
 from mlconnector.sage.models import GLAccount as SageGLAccount
 from mlconnector.sage.models import InvoiceLine as SageInvoiceLine
 from mlconnector.sage.models import PostingResult, ReceiptLine, SageDocument
@@ -292,9 +292,10 @@ class Receiving:
         return "duplicate"
 
     def _purchase_order(self, number: str) -> SagePurchaseOrder | None:
+        """The Sage PO, or None when there is none (a number Sage cannot even hold, e.g. too long, is none)."""
         try:
             return self.sage.purchase_order(number)
-        except SageNotFoundError:
+        except SageValidationError:
             return None
 
     # ------------------------------------------------------------------------------------------------------ 856
@@ -330,7 +331,20 @@ class Receiving:
                 plans.append((result, sage_key))
             else:
                 problems.extend(result)
-        written = [self.sage.receive_goods(plan.po_number, list(plan.lines), sage_key) for plan, sage_key in plans]
+        written: list[SageDocument] = []
+        for plan, sage_key in plans:
+            try:
+                written.append(self.sage.receive_goods(plan.po_number, list(plan.lines), sage_key))
+            except SageValidationError as exc:
+                problems.append(
+                    Problem(
+                        "sage_refused",
+                        f"Sage refused the receipt of ASN {notice.shipment_id} for PO {plan.po_number}",
+                        exc.message,
+                        "Correct the cause in Sage (named above), then retry this exception.",
+                        {"po": plan.po_number, "field": exc.field},
+                    )
+                )
         faults.point("inbound_after_receipt")
         if any(not doc.posted for doc in written + found):
             self.sage.post_receipts()
