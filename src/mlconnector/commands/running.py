@@ -24,7 +24,7 @@ from mlconnector.flows.receiving import Tolerances
 from mlconnector.flows.status import store_status
 from mlconnector.sage.agent.client import AgentClient, AgentError
 from mlconnector.sage.errors import SageError
-from mlconnector.store.models import AuditEntry
+from mlconnector.store.models import AuditEntry, ExceptionRecord
 
 if TYPE_CHECKING:
     from mlconnector.engine import Engine
@@ -230,6 +230,39 @@ def replay(
     console.print(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "Nothing to replay.")
 
 
+@guarded
+def exceptions_retry(
+    exception_id: Annotated[int, typer.Argument(help="Exception id (from `exceptions list`).")],
+) -> None:
+    """Run the document behind an exception again after its cause is fixed (a mapping, a GL account, a PO).
+
+    Safe to repeat: what Sage already holds is found by its idempotency key and not written twice.
+    """
+    ctx = Context.open()
+    connector = open_connector(ctx)
+    try:
+        status = connector.retry_exception(exception_id)
+    except LookupError as exc:
+        fail(str(exc), hint="`ml-connector exceptions list` shows the open ones.")
+    except ValueError as exc:
+        fail(str(exc), hint=f"`ml-connector exceptions resolve {exception_id}` once it is handled.")
+    with ctx.store.transaction() as session:
+        record = session.get(ExceptionRecord, exception_id)
+        still_open = record is not None and record.status == "open"
+        others = session.scalars(
+            select(ExceptionRecord).where(
+                ExceptionRecord.idempotency_key == (record.idempotency_key if record else None),
+                ExceptionRecord.status == "open",
+            )
+        ).all()
+        lines = [f"  #{x.id} {x.kind}: {x.what}" for x in others]
+    if status == "applied" and not still_open:
+        console.print(f"Exception {exception_id} retried: the document is applied and the exception resolved.")
+    else:
+        console.print(f"Exception {exception_id} retried: the document is {status}; still open:")
+        console.print("\n".join(lines) or "  (none)")
+
+
 def credentials_test() -> None:
     """Check Sage (through the agent) and Cleo with the stored credentials, in plain words."""
     ctx = Context.open()
@@ -242,3 +275,6 @@ def register(app: typer.Typer, credentials_app: typer.Typer) -> None:
     app.command()(status)
     app.command()(replay)
     credentials_app.command("test")(guarded(credentials_test))
+    from mlconnector.commands.admin import exceptions_app  # the `exceptions` group is admin's; retry runs the flows
+
+    exceptions_app.command("retry")(exceptions_retry)

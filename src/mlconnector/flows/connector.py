@@ -123,11 +123,12 @@ class Connector:
     # ------------------------------------------------------------------------------------------------- inbound
 
     def collect_inbound(self) -> list[str]:
-        """Flag overdue 997s, resend our 997s Cleo did not take, then store (and acknowledge in Cleo) every new
-        inbound message; returns the documents to apply."""
+        """Flag overdue 997s, resend our 997s Cleo did not take, retry invoices still waiting for their goods, then
+        store (and acknowledge in Cleo) every new inbound message; returns the documents to apply."""
         inbound.flag_overdue(self.store, hours=self.fa_overdue_hours)
         for key in self.receiving.pending_acks():
             self.receiving.send_ack(key)
+        self.receiving.retry_waiting_invoices()
         return inbound.receive(self.store, self.cleo)
 
     def process_inbound(self, key: str) -> str:

@@ -366,17 +366,22 @@ class Receiving:
             self._retry_waiting_invoices({doc.purchase_order_no for doc in written + found})
         return status
 
-    def _retry_waiting_invoices(self, po_numbers: set[str]) -> None:
-        """Invoices that arrived before their goods: try them again now the receipt is posted."""
+    def _retry_waiting_invoices(self, po_numbers: set[str] | None = None) -> list[str]:
+        """Invoices that arrived before their goods (all, or those of `po_numbers`): try them again now."""
         with self.store.transaction() as session:
             waiting = session.scalars(
                 select(ExceptionRecord).where(ExceptionRecord.kind == "not_received", ExceptionRecord.status == "open")
             ).all()
             keys = {
-                e.idempotency_key for e in waiting if e.idempotency_key and (e.details or {}).get("po") in po_numbers
+                e.idempotency_key
+                for e in waiting
+                if e.idempotency_key and (po_numbers is None or (e.details or {}).get("po") in po_numbers)
             }
-        for waiting_key in sorted(keys):
-            self.retry(waiting_key)
+        return [self.retry(waiting_key) for waiting_key in sorted(keys)]
+
+    def retry_waiting_invoices(self) -> list[str]:
+        """Each poll: an invoice processed in parallel with its ASN may have looked before the receipt was posted."""
+        return self._retry_waiting_invoices(None)
 
     # ------------------------------------------------------------------------------------------------------ 810
 
