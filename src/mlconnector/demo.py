@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +184,7 @@ class Stack:
     cleo_port: int
     cleo_password: str
     agent_files: AgentFiles
+    profiles: dict[str, str] = field(default_factory=dict)
 
     def connector_env(self, **extra: str) -> dict[str, str]:
         return {"MLC_CONFIG": str(self.config), "MLC_DATABASE_URL": self.database_url, **extra}
@@ -211,9 +212,12 @@ def start_stack(
     *,
     database_url: str | None = None,
     partner_delays: dict[str, float] | None = None,
-    profiles: dict[str, str] | None = None,
+    profiles: Sequence[str] = (),
 ) -> Stack:
-    """Seed Sage, start the agent and the sandbox, and set up tenant `demo` (every vendor but the last mapped)."""
+    """Seed Sage, start the agent and the sandbox, and set up tenant `demo` (every vendor but the last mapped).
+
+    `profiles` are the simulated partners' profiles, given to the vendors in order (the rest are `perfect`).
+    """
     if workdir.exists():
         shutil.rmtree(workdir)
     for sub in ("sage", "agent", "cleo", "connector/var", "logs"):
@@ -227,7 +231,8 @@ def start_stack(
     console.print("[bold]2/6[/bold] Creating the agent identity and the trading partners …")
     init_agent(workdir / "agent")
     agent_files = AgentFiles(workdir / "agent")
-    aliases = partner_file(vendors, workdir / "partners.json", partner_delays, profiles)
+    assigned = {vendor: profile for vendor, profile in zip(vendors, profiles, strict=False)}
+    aliases = partner_file(vendors, workdir / "partners.json", partner_delays, assigned)
     cleo_password = secrets.token_urlsafe(16)
     agent_port, cleo_port = free_port(), free_port()
 
@@ -285,7 +290,9 @@ def start_stack(
         for vendor, alias in aliases.items():
             if vendor != unmapped:
                 map_vendor(session, vendor, alias)
-    return Stack(workdir, processes, sim, store, config, url, aliases, unmapped, cleo_port, cleo_password, agent_files)
+    stack = Stack(workdir, processes, sim, store, config, url, aliases, unmapped, cleo_port, cleo_password, agent_files)
+    stack.profiles = {vendor: assigned.get(vendor, "perfect") for vendor in vendors}
+    return stack
 
 
 def create_purchase_orders(stack: Stack, count: int, *, unmapped: int = 0, seed: int = 11) -> list[str]:
