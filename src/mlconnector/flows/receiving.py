@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mlconnector.cleo import CleoClient, CleoError
@@ -388,10 +389,16 @@ class Receiving:
     def _gl(self) -> tuple[dict[str, GLEntry], set[str]]:
         """The GL cache (filled by the GL job; read from Sage once when it is still empty)."""
         with self.store.transaction() as session:
+            empty = session.scalars(select(GLAccount.account_key)).first() is None
+        if empty:
+            accounts = gl_rows(self.sage.gl_accounts())
+            try:
+                with self.store.transaction() as session:
+                    replace_gl_cache(session, accounts)
+            except IntegrityError:
+                pass  # another worker filled the cache at the same moment: use theirs
+        with self.store.transaction() as session:
             rows = session.scalars(select(GLAccount)).all()
-            if not rows:
-                replace_gl_cache(session, gl_rows(self.sage.gl_accounts()))
-                rows = session.scalars(select(GLAccount)).all()
             gl = {r.account_key: GLEntry(r.account_key, r.account, r.department, r.active) for r in rows}
         return gl, {e.department for e in gl.values() if e.department and e.active}
 
