@@ -212,3 +212,12 @@ def test_every_inbound_sample_and_its_mutations_end_stored_answered_and_applied_
         ).all()
     assert originals and set(originals) == {"not_needed"}
     assert sage_receipts(world) == []  # the samples name POs this company does not have
+
+
+def test_an_asn_from_another_vendors_partner_is_refused(world: World) -> None:
+    po = world.create_po("01-V0001", lines=2)  # V0001 trades as ALPHA
+    drop(world, full_asn(world, po, "SHIP-10", 580), "BRAVO")
+    assert process_all(world) == ["exception"]
+    [wrong] = open_exceptions(world, "wrong_partner")
+    assert "BRAVO" in wrong.what and "ALPHA" in wrong.why
+    assert sage_receipts(world) == []

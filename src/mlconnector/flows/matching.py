@@ -119,6 +119,23 @@ def po_problem(
     return None
 
 
+def partner_problem(document: str, po: SagePurchaseOrder, partner: str, mapped_partner: str | None) -> Problem | None:
+    """A PO's vendor mapped to another trading partner: the sender is not the supplier of this PO.
+
+    A vendor with no mapping is accepted (its POs may have gone by e-mail while it answers by EDI).
+    """
+    if mapped_partner is None or mapped_partner == partner:
+        return None
+    return Problem(
+        "wrong_partner",
+        f"{document} from {partner} names PO {po.purchase_order_no}, which belongs to vendor {po.vendor_key}",
+        f"Vendor {po.vendor_key} trades as {mapped_partner} in Cleo, not as {partner}.",
+        "Check the PO number with the partner, or correct the vendor mapping (`ml-connector map vendor`), then "
+        "retry this exception.",
+        {"po": po.purchase_order_no, "vendor": po.vendor_key, "partner": partner, "mapped_partner": mapped_partner},
+    )
+
+
 def plan_receipt(
     shipment: ShipmentOrder,
     po: SagePurchaseOrder | None,

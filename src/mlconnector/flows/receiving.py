@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session
 from mlconnector.cleo import CleoClient, CleoError
 from mlconnector.flows import faults
 from mlconnector.flows.inbound import reconcile
-from mlconnector.flows.matching import GLEntry, InvoicePlan, Problem, ReceiptPlan, plan_invoice, plan_receipt
+from mlconnector.flows.matching import (
+    GLEntry,
+    InvoicePlan,
+    Problem,
+    ReceiptPlan,
+    partner_problem,
+    plan_invoice,
+    plan_receipt,
+)
 from mlconnector.flows.reference import gl_rows
 from mlconnector.sage.errors import SageValidationError
 from mlconnector.sage.models import GLAccount as SageGLAccount
@@ -34,7 +42,14 @@ from mlconnector.sage.models import InvoiceLine as SageInvoiceLine
 from mlconnector.sage.models import PostingResult, ReceiptLine, SageDocument
 from mlconnector.sage.models import PurchaseOrder as SagePurchaseOrder
 from mlconnector.store import Store
-from mlconnector.store.models import ExceptionRecord, GLAccount, InboundDocument, PurchaseOrderLineAck, utcnow
+from mlconnector.store.models import (
+    ExceptionRecord,
+    GLAccount,
+    InboundDocument,
+    PartnerMapping,
+    PurchaseOrderLineAck,
+    utcnow,
+)
 from mlconnector.store.ops import allocate_control_numbers, audit, raise_exception, replace_gl_cache
 from mlconnector.x12 import ReceivedDocument, functional_acks, read_documents
 from mlconnector.x12.documents import FunctionalAck, Invoice, PurchaseOrderAck, ShipmentOrder, ShipNotice
@@ -299,6 +314,14 @@ class Receiving:
         except SageValidationError:
             return None
 
+    def _wrong_partner(self, document: str, po: SagePurchaseOrder | None, partner: str) -> Problem | None:
+        if po is None:
+            return None
+        with self.store.transaction() as session:
+            mapping = session.get(PartnerMapping, po.vendor_key)
+            mapped = mapping.partner if mapping else None
+        return partner_problem(document, po, partner, mapped)
+
     # ------------------------------------------------------------------------------------------------------ 856
 
     def _ship_notice(
@@ -322,11 +345,12 @@ class Receiving:
             if check_sage and (existing := self.sage.find_by_source_key(sage_key)) is not None:
                 found.append(existing)
                 continue
+            po = self._purchase_order(order.po_number)
+            if (wrong := self._wrong_partner(f"ASN {notice.shipment_id}", po, partner)) is not None:
+                problems.append(wrong)
+                continue
             result = plan_receipt(
-                order,
-                self._purchase_order(order.po_number),
-                shipment_id=notice.shipment_id,
-                over_shipment_percent=self.tolerances.over_shipment_percent,
+                order, po, shipment_id=notice.shipment_id, over_shipment_percent=self.tolerances.over_shipment_percent
             )
             if isinstance(result, ReceiptPlan):
                 plans.append((result, sage_key))
@@ -418,6 +442,8 @@ class Receiving:
         doc = self.sage.find_by_source_key(sage_key) if (resumed or seen_before) else None
         if doc is None:
             po = self._purchase_order(invoice.po_number) if invoice.po_number else None
+            if (wrong := self._wrong_partner(f"Invoice {invoice.invoice_number}", po, partner)) is not None:
+                return self._record(key, ref, "810", [wrong])
             gl, centres = self._gl()
             plan = plan_invoice(invoice, po, gl, centres, price_variance_percent=self.tolerances.price_variance_percent)
             if not isinstance(plan, InvoicePlan):
@@ -455,7 +481,10 @@ class Receiving:
 
     def _acknowledgment(self, key: str, partner: str, ref: str, ack: PurchaseOrderAck) -> str:
         """Keep the supplier's answer per line; changes and refusals go to the buyer as exceptions."""
-        if self._purchase_order(ack.po_number) is None:
+        po = self._purchase_order(ack.po_number)
+        if (wrong := self._wrong_partner(f"{partner}'s acknowledgment", po, partner)) is not None:
+            return self._record(key, ref, "855", [wrong])
+        if po is None:
             return self._record(
                 key,
                 ref,
