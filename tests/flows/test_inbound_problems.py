@@ -221,3 +221,18 @@ def test_an_asn_from_another_vendors_partner_is_refused(world: World) -> None:
     [wrong] = open_exceptions(world, "wrong_partner")
     assert "BRAVO" in wrong.what and "ALPHA" in wrong.why
     assert sage_receipts(world) == []
+
+
+def test_retry_says_plainly_when_an_exception_is_not_about_an_inbound_document(world: World) -> None:
+    from mlconnector.store.ops import raise_exception
+
+    with world.store.transaction() as session:
+        record = raise_exception(
+            session, kind="fa_overdue", what="No 997", why="late", suggested_fix="ask", document_ref="PO:0000001"
+        )
+        session.flush()
+        record_id = record.id
+    with pytest.raises(ValueError, match="not about an inbound document"):
+        world.connector.retry_exception(record_id)
+    with pytest.raises(LookupError):
+        world.connector.retry_exception(record_id + 1000)
