@@ -169,6 +169,13 @@ def test_a_closed_po_refuses_the_asn(world: World) -> None:
     assert [r.receipt_type for r in sage_receipts(world)] == ["G"]
 
 
+def test_a_message_that_is_not_x12_ends_as_an_exception_not_as_applied(world: World) -> None:
+    drop(world, "Hello, please find our ASN attached as PDF.", "ALPHA", "856")
+    assert process_all(world) == ["exception"]
+    [unreadable] = open_exceptions(world, "unreadable_document")
+    assert "ALPHA" in unreadable.what and unreadable.suggested_fix
+
+
 def _mutations(payload: str) -> list[str]:
     element = payload[3] if payload.startswith("ISA") else "*"
     return [

@@ -171,8 +171,16 @@ class Receiving:
             row.status = "applying"
         self.send_ack(key)
         faults.point("inbound_before_apply")
-        outcomes = [self._apply(key, partner, received, resumed) for received in read_documents(payload, lenient=True)]
-        status = _combine(outcomes)
+        try:
+            documents = read_documents(payload, lenient=True)
+        except Exception as exc:  # any input at all must end as a record, never a crash
+            documents, unreadable = [], f"{type(exc).__name__}: {exc}"
+        else:
+            unreadable = "no transaction set could be found in it"
+        if documents:
+            status = _combine([self._apply(key, partner, received, resumed) for received in documents])
+        else:
+            status = self._record(key, f"X12:{key}", "X12", [_unreadable(partner, key, unreadable)])
         with self.store.transaction() as session:
             row = session.scalars(select(InboundDocument).where(InboundDocument.idempotency_key == key)).one()
             row.status, row.processed_at = status, utcnow()
@@ -628,6 +636,16 @@ def _invalid(partner: str, received: ReceivedDocument) -> Problem:
         f"{errors}{more}. Our 997 told the partner it was rejected.",
         "Ask the partner to correct the document and send it again; nothing was written to Sage.",
         {"interchange": received.interchange_control, "set": received.set_control, "partner": partner},
+    )
+
+
+def _unreadable(partner: str, key: str, reason: str) -> Problem:
+    return Problem(
+        "unreadable_document",
+        f"A message from {partner} is not an X12 interchange the connector can read",
+        f"Cleo delivered it as {key}; {reason}. No 997 could answer it.",
+        "Ask the partner what they meant to send and to send it again as X12; the raw copy is kept in the audit log.",
+        {"partner": partner},
     )
 
 
