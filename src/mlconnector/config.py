@@ -55,6 +55,7 @@ class ToleranceSettings(BaseModel):
     over_shipment_percent: float = 0.0
     price_variance_percent: float = 2.0
     fa_overdue_hours: float = 24.0
+    post_invoices: bool = True
 
 
 class Settings(BaseSettings):
@@ -139,6 +140,7 @@ queue_poll_seconds = 0.1      # how often it looks for queued documents
 over_shipment_percent = 0.0   # an ASN may ship this much over the open quantity
 price_variance_percent = 2.0  # an invoice price may differ this much from the PO price
 fa_overdue_hours = 24         # no 997 after this long → an `overdue` exception
+post_invoices = true          # post receipts of invoice (AP open invoice + GL) as soon as they are entered
 """
 
 

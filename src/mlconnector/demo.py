@@ -1,9 +1,10 @@
-"""`ml-connector demo`: the whole outbound cycle on one machine, with real processes talking real HTTP.
+"""`ml-connector demo`: the whole purchasing cycle on one machine, with real processes talking real HTTP.
 
 It seeds the simulated Sage company, starts the agent (simulator backend, HTTPS) and the Cleo sandbox (with one
 simulated partner per demo vendor) as their own processes, sets up a demo tenant with its credentials in the
 vault, creates POs in Sage (one for a deliberately unmapped vendor), runs `ml-connector run` on accelerated
-schedules until every mapped PO is in Cleo and acknowledged, prints a summary, and stops what it started.
+schedules until every mapped PO is in Cleo, acknowledged (997, 855), shipped (856 → receipt of goods, posted),
+invoiced (810 → receipt of invoice, posted) and closed in Sage, prints a summary, and stops what it started.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from mlconnector.sage.sim.demo import PurchasingClerk
 from mlconnector.sage.sim.script import SimBackend
 from mlconnector.sage.sim.seed import DEMO_USERS, catalog
 from mlconnector.store import Store
-from mlconnector.store.models import ExceptionRecord, OutboundDocument
+from mlconnector.store.models import ExceptionRecord, InboundDocument, OutboundDocument
 from mlconnector.store.ops import map_vendor
 from mlconnector.vault import Vault, load_master_key
 
@@ -52,11 +53,15 @@ class DemoSummary:
     ack_997: int
     exceptions: int
     seconds: float
+    receipts: int = 0
+    invoices: int = 0
+    closed_pos: int = 0
     passwords: list[str] = field(default_factory=list, repr=False)
 
     def line(self) -> str:
         return (
             f"pos={self.pos} sent_850={self.sent_850} held={self.held} ack_997={self.ack_997} "
+            f"receipts={self.receipts} invoices={self.invoices} closed_pos={self.closed_pos} "
             f"exceptions={self.exceptions}"
         )
 
@@ -128,8 +133,14 @@ DEMO_DELAYS = {
 }
 
 
-def partner_file(vendors: list[str], path: Path, delays: dict[str, float] | None = None) -> dict[str, str]:
-    """One simulated partner per vendor (profile `perfect`, fast answers); returns vendor → alias."""
+def partner_file(
+    vendors: list[str],
+    path: Path,
+    delays: dict[str, float] | None = None,
+    profiles: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """One simulated partner per vendor (profile `perfect` unless `profiles` names another, fast answers);
+    returns vendor → alias."""
     aliases = {vendor: f"P{vendor.split('-', 1)[1]}" for vendor in vendors}
     book = {
         "defaults": {"profile": "perfect", "delays": {**DEMO_DELAYS, **(delays or {})}},
@@ -140,6 +151,7 @@ def partner_file(vendors: list[str], path: Path, delays: dict[str, float] | None
                 "isa_id": f"{alias}EDI",
                 "gs_id": f"{alias}EDI",
                 "erp_vendor": vendor,
+                **({"profile": (profiles or {})[vendor]} if vendor in (profiles or {}) else {}),
             }
             for vendor, alias in aliases.items()
         ],
@@ -172,6 +184,7 @@ class Stack:
     cleo_port: int
     cleo_password: str
     agent_files: AgentFiles
+    profiles: dict[str, str] = field(default_factory=dict)
 
     def connector_env(self, **extra: str) -> dict[str, str]:
         return {"MLC_CONFIG": str(self.config), "MLC_DATABASE_URL": self.database_url, **extra}
@@ -199,8 +212,12 @@ def start_stack(
     *,
     database_url: str | None = None,
     partner_delays: dict[str, float] | None = None,
+    profiles: Sequence[str] = (),
 ) -> Stack:
-    """Seed Sage, start the agent and the sandbox, and set up tenant `demo` (every vendor but the last mapped)."""
+    """Seed Sage, start the agent and the sandbox, and set up tenant `demo` (every vendor but the last mapped).
+
+    `profiles` are the simulated partners' profiles, given to the vendors in order (the rest are `perfect`).
+    """
     if workdir.exists():
         shutil.rmtree(workdir)
     for sub in ("sage", "agent", "cleo", "connector/var", "logs"):
@@ -214,7 +231,8 @@ def start_stack(
     console.print("[bold]2/6[/bold] Creating the agent identity and the trading partners …")
     init_agent(workdir / "agent")
     agent_files = AgentFiles(workdir / "agent")
-    aliases = partner_file(vendors, workdir / "partners.json", partner_delays)
+    assigned = {vendor: profile for vendor, profile in zip(vendors, profiles, strict=False)}
+    aliases = partner_file(vendors, workdir / "partners.json", partner_delays, assigned)
     cleo_password = secrets.token_urlsafe(16)
     agent_port, cleo_port = free_port(), free_port()
 
@@ -272,7 +290,9 @@ def start_stack(
         for vendor, alias in aliases.items():
             if vendor != unmapped:
                 map_vendor(session, vendor, alias)
-    return Stack(workdir, processes, sim, store, config, url, aliases, unmapped, cleo_port, cleo_password, agent_files)
+    stack = Stack(workdir, processes, sim, store, config, url, aliases, unmapped, cleo_port, cleo_password, agent_files)
+    stack.profiles = {vendor: assigned.get(vendor, "perfect") for vendor in vendors}
+    return stack
 
 
 def create_purchase_orders(stack: Stack, count: int, *, unmapped: int = 0, seed: int = 11) -> list[str]:
@@ -305,31 +325,43 @@ def run_demo(
         console.print(
             f"[bold]5/6[/bold] Creating {purchase_orders} POs in Sage (+1 for unmapped vendor {stack.unmapped}) …"
         )
-        create_purchase_orders(stack, purchase_orders, unmapped=1)
-        console.print("[bold]6/6[/bold] Running the connector (POs and inbound every 5 s) until Cleo has every PO …")
+        made = create_purchase_orders(stack, purchase_orders, unmapped=1)
+        mapped = made[:purchase_orders]
+        console.print(
+            "[bold]6/6[/bold] Running the connector (POs and inbound every 2 s) until every PO is in Cleo, "
+            "received, invoiced and closed in Sage …"
+        )
         env = stack.connector_env(
-            MLC_SCHEDULE__PURCHASE_ORDERS_SECONDS="5",
-            MLC_SCHEDULE__INBOUND_SECONDS="5",
+            MLC_SCHEDULE__PURCHASE_ORDERS_SECONDS="2",
+            MLC_SCHEDULE__INBOUND_SECONDS="2",
             MLC_SCHEDULE__VENDORS_SECONDS="30",
             MLC_SCHEDULE__GL_SECONDS="30",
         )
         processes.start("connector", ["run"], env=env, cwd=stack.config.parent)
         observed = False
         deadline = started + timeout
-        with console.status("waiting for 850s and 997s …"):
+        with console.status("waiting for 850s, 997s, 855s, ASNs and invoices …"):
             while time.monotonic() < deadline:
                 sent, acked = _progress(stack.store)
                 if not observed and sent:
                     if observe:
                         observe(processes)
                     observed = True
-                if sent >= purchase_orders and acked >= purchase_orders:
+                cycle = sage_cycle(stack.sim, mapped)
+                if (
+                    sent >= purchase_orders
+                    and acked >= purchase_orders
+                    and cycle.closed >= purchase_orders
+                    and _invoices_settled(stack.store, purchase_orders)
+                ):
                     break
                 if processes.running["connector"].poll() is not None:
                     raise RuntimeError(f"the connector stopped; see {workdir / 'logs' / 'connector.log'}")
                 time.sleep(0.5)
         processes.stop("connector")
         summary = _summary(stack.store, purchase_orders + 1, time.monotonic() - started)
+        cycle = sage_cycle(stack.sim, made)
+        summary.receipts, summary.invoices, summary.closed_pos = cycle.receipts, cycle.invoices, cycle.closed
         _print_table(stack.store, stack.config)
         # The Cleo sandbox lists what arrived, independently of our own bookkeeping.
         arrived = cleo_outbound_count(stack)
@@ -337,6 +369,58 @@ def run_demo(
         summary.passwords = stack.secrets()
         stack.store.close()
     return summary
+
+
+@dataclass(frozen=True)
+class SageCycle:
+    """What Sage itself holds for the demo's POs (read from the simulated company, not from our bookkeeping)."""
+
+    receipts: int
+    invoices: int
+    closed: int
+    invoiced_pos: int
+
+
+def sage_cycle(sim: SimBackend, po_numbers: list[str]) -> SageCycle:
+    """Receipts of goods and of invoice (pending or posted) and complete POs among `po_numbers`."""
+    if not po_numbers:
+        return SageCycle(0, 0, 0, 0)
+    marks = ",".join("?" * len(po_numbers))
+    conn = sim.connect()
+    try:
+        rows = conn.execute(
+            f"SELECT ReceiptType, PurchaseOrderNo FROM PO_ReceiptHeader WHERE PurchaseOrderNo IN ({marks}) "
+            f"UNION ALL SELECT ReceiptType, PurchaseOrderNo FROM PO_ReceiptHistoryHeader "
+            f"WHERE PurchaseOrderNo IN ({marks})",
+            [*po_numbers, *po_numbers],
+        ).fetchall()
+        closed = conn.execute(
+            f"SELECT COUNT(*) FROM PO_PurchaseOrderHeader WHERE OrderStatus = 'X' AND PurchaseOrderNo IN ({marks})",
+            po_numbers,
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    invoiced = {po for kind, po in rows if kind == "I"}
+    return SageCycle(
+        receipts=sum(kind == "G" for kind, _ in rows),
+        invoices=sum(kind == "I" for kind, _ in rows),
+        closed=int(closed),
+        invoiced_pos=len(invoiced),
+    )
+
+
+def _invoices_settled(store: Store, pos: int) -> bool:
+    """Every PO's 810 is in and nothing is left to process (each invoice entered in Sage or an exception)."""
+    with store.transaction() as session:
+        invoices = session.scalar(
+            select(func.count()).select_from(InboundDocument).where(InboundDocument.document_type == "810")
+        )
+        waiting = session.scalar(
+            select(func.count())
+            .select_from(InboundDocument)
+            .where(InboundDocument.status.in_(("received", "applying")))
+        )
+    return int(invoices or 0) >= pos and not waiting
 
 
 def _progress(store: Store) -> tuple[int, int]:

@@ -21,10 +21,11 @@ from mlconnector.engine import next_run
 from mlconnector.flows.connector import Connector
 from mlconnector.flows.outbound import Sender
 from mlconnector.flows.purchase_orders import Buyer
+from mlconnector.flows.receiving import Tolerances
 from mlconnector.flows.status import store_status
 from mlconnector.sage.agent.client import AgentClient, AgentError
 from mlconnector.sage.errors import SageError
-from mlconnector.store.models import AuditEntry
+from mlconnector.store.models import AuditEntry, ExceptionRecord
 
 if TYPE_CHECKING:
     from mlconnector.engine.runtime import Engine
@@ -84,8 +85,18 @@ def open_connector(ctx: Context) -> Connector:
         usage=edi.usage,
         buyer=Buyer(name=edi.buyer_name, id_code=edi.sender_id),
     )
+    tolerances = ctx.settings.tolerances
     return Connector(
-        ctx.store, sage_client(ctx), cleo_client(ctx), sender, fa_overdue_hours=ctx.settings.tolerances.fa_overdue_hours
+        ctx.store,
+        sage_client(ctx),
+        cleo_client(ctx),
+        sender,
+        fa_overdue_hours=tolerances.fa_overdue_hours,
+        tolerances=Tolerances(
+            over_shipment_percent=tolerances.over_shipment_percent,
+            price_variance_percent=tolerances.price_variance_percent,
+            post_invoices=tolerances.post_invoices,
+        ),
     )
 
 
@@ -239,6 +250,39 @@ def replay(
     console.print(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "Nothing to replay.")
 
 
+@guarded
+def exceptions_retry(
+    exception_id: Annotated[int, typer.Argument(help="Exception id (from `exceptions list`).")],
+) -> None:
+    """Run the document behind an exception again after its cause is fixed (a mapping, a GL account, a PO).
+
+    Safe to repeat: what Sage already holds is found by its idempotency key and not written twice.
+    """
+    ctx = Context.open()
+    connector = open_connector(ctx)
+    try:
+        status = connector.retry_exception(exception_id)
+    except LookupError as exc:
+        fail(str(exc), hint="`ml-connector exceptions list` shows the open ones.")
+    except ValueError as exc:
+        fail(str(exc), hint=f"`ml-connector exceptions resolve {exception_id}` once it is handled.")
+    with ctx.store.transaction() as session:
+        record = session.get(ExceptionRecord, exception_id)
+        still_open = record is not None and record.status == "open"
+        others = session.scalars(
+            select(ExceptionRecord).where(
+                ExceptionRecord.idempotency_key == (record.idempotency_key if record else None),
+                ExceptionRecord.status == "open",
+            )
+        ).all()
+        lines = [f"  #{x.id} {x.kind}: {x.what}" for x in others]
+    if status == "applied" and not still_open:
+        console.print(f"Exception {exception_id} retried: the document is applied and the exception resolved.")
+    else:
+        console.print(f"Exception {exception_id} retried: the document is {status}; still open:")
+        console.print("\n".join(lines) or "  (none)")
+
+
 def credentials_test() -> None:
     """Check Sage (through the agent) and Cleo with the stored credentials, in plain words."""
     ctx = Context.open()
@@ -251,3 +295,6 @@ def register(app: typer.Typer, credentials_app: typer.Typer) -> None:
     app.command()(status)
     app.command()(replay)
     credentials_app.command("test")(guarded(credentials_test))
+    from mlconnector.commands.admin import exceptions_app  # the `exceptions` group is admin's; retry runs the flows
+
+    exceptions_app.command("retry")(exceptions_retry)

@@ -12,6 +12,7 @@ from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
 from mlconnector.engine import Job
 from mlconnector.flows import faults, inbound
 from mlconnector.flows.outbound import Sender, outbox_row, pending_work, release_held, send, stage
+from mlconnector.flows.receiving import Receiving, SageReceiving, Tolerances
 from mlconnector.flows.reference import (
     COST_CENTRE_LOOKUP,
     GL_LOOKUP,
@@ -22,16 +23,16 @@ from mlconnector.flows.reference import (
 )
 from mlconnector.sage.models import ChangeCursor, ChangedPurchaseOrders, ChangedVendors, GLAccount
 from mlconnector.store import Store
+from mlconnector.store.models import ExceptionRecord, InboundDocument, OutboundDocument, PartnerMapping, TradingPartner
 from mlconnector.store.models import GLAccount as CachedGLAccount
-from mlconnector.store.models import OutboundDocument, PartnerMapping, TradingPartner
 from mlconnector.store.ops import audit, get_cursor, raise_exception, replace_gl_cache, resolve_exceptions, set_cursor
 
 PO_CURSOR = "purchase_orders"
 VENDOR_CURSOR = "vendors"
 
 
-class SageReader(Protocol):
-    """The gateway operations the outbound side needs (the agent client and the gateway both have them)."""
+class SageReader(SageReceiving, Protocol):
+    """The gateway operations the connector needs (the agent client and the gateway both have them)."""
 
     def changed_purchase_orders(
         self, since: ChangeCursor | None = None, limit: int | None = None
@@ -54,6 +55,7 @@ class Connector:
         *,
         fa_overdue_hours: float = 24.0,
         page_size: int = 500,
+        tolerances: Tolerances | None = None,
     ) -> None:
         self.page_size = page_size
         self.store = store
@@ -61,6 +63,7 @@ class Connector:
         self.cleo = cleo
         self.sender = sender
         self.fa_overdue_hours = fa_overdue_hours
+        self.receiving = Receiving(store, sage, cleo, tolerances or Tolerances())
 
     # ------------------------------------------------------------------------------------------------ outbound
 
@@ -128,12 +131,49 @@ class Connector:
     # ------------------------------------------------------------------------------------------------- inbound
 
     def collect_inbound(self) -> list[str]:
-        """Flag overdue 997s, then store (and acknowledge in Cleo) every new inbound message."""
+        """Flag overdue 997s, resend our 997s Cleo did not take, retry invoices still waiting for their goods, then
+        store (and acknowledge in Cleo) every new inbound message; returns the documents to apply."""
         inbound.flag_overdue(self.store, hours=self.fa_overdue_hours)
+        for key in self.receiving.pending_acks():
+            self.receiving.send_ack(key)
+        self.receiving.retry_waiting_invoices()
         return inbound.receive(self.store, self.cleo)
 
     def process_inbound(self, key: str) -> str:
-        return inbound.process(self.store, key)
+        """Answer one stored interchange with our 997 and apply it (997 / 855 / 856 / 810)."""
+        return self.receiving.process(key)
+
+    def retry_exception(self, exception_id: int) -> str:
+        """Re-run the document behind an exception after its cause was fixed; a no-op where Sage already has it."""
+        with self.store.transaction() as session:
+            record = session.get(ExceptionRecord, exception_id)
+            if record is None:
+                raise LookupError(f"No exception {exception_id}.")
+            key = record.idempotency_key
+            known = (
+                key is not None
+                and session.scalars(select(InboundDocument.id).where(InboundDocument.idempotency_key == key)).first()
+            )
+            if not known:
+                raise ValueError(
+                    f"Exception {exception_id} ({record.kind}) is not about an inbound document; fix the cause "
+                    "and resolve it (outbound documents are resent by `replay`)."
+                )
+            record.retries += 1
+        assert key is not None
+        status = self.receiving.retry(key)
+        with self.store.transaction() as session:
+            record = session.get(ExceptionRecord, exception_id)
+            audit(
+                session,
+                direction="IN",
+                document_type="exception",
+                source_id=key,
+                target_id=str(exception_id),
+                status="retried",
+                message=f"retry {record.retries if record else '?'}: document now {status}",
+            )
+        return status
 
     # ----------------------------------------------------------------------------------------------- reference
 

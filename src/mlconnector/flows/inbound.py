@@ -2,6 +2,7 @@
 
 This module receives every inbound message and reconciles 997 functional acknowledgments with the 850/860s they
 answer (accepted, accepted with errors, rejected with the segment and element named; none in time → overdue).
+Applying documents to Sage (855/856/810) and answering them with our 997 is `receiving`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def inbound_key(message: Message, payload: str) -> str:
 
 
 def receive(store: Store, cleo: CleoClient) -> list[str]:
-    """Store every new inbound message, acknowledge it in Cleo, and return the documents still to process."""
+    """Store every new inbound message, acknowledge it in Cleo, and return the documents still to process
+    (never started, or interrupted while being applied)."""
     for message in list(cleo.iter_inbound()):
         payload = cleo.fetch_content(message)
         key = inbound_key(message, payload)
@@ -64,26 +66,10 @@ def receive(store: Store, cleo: CleoClient) -> list[str]:
         return list(
             session.scalars(
                 select(InboundDocument.idempotency_key)
-                .where(InboundDocument.status == "received")
+                .where(InboundDocument.status.in_(("received", "applying")))
                 .order_by(InboundDocument.id)
             )
         )
-
-
-def process(store: Store, key: str) -> str:
-    """Apply one stored document; returns its new status (documents of other types wait for their handler)."""
-    with store.transaction() as session:
-        row = session.scalars(select(InboundDocument).where(InboundDocument.idempotency_key == key)).one()
-        if row.status != "received":
-            return row.status
-        if row.document_type != "997":
-            return "received"
-        partner = row.partner or ""
-        for received in read_documents(row.payload, lenient=True):
-            if isinstance(received.document, FunctionalAck):
-                reconcile(session, partner, received.document, source=key)
-        row.status, row.processed_at = "applied", utcnow()
-        return row.status
 
 
 def reconcile(session, partner: str, ack: FunctionalAck, *, source: str) -> None:  # type: ignore[no-untyped-def]

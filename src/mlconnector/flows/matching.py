@@ -20,6 +20,8 @@ from mlconnector.sage.models import ReceiptLine
 from mlconnector.x12.documents import Invoice, ProductId, ShipmentItem, ShipmentOrder
 
 CLOSED_STATUSES = {"X": "complete", "Z": "cancelled"}
+# A complete PO (every line received) is exactly what an invoice bills; only a cancelled one refuses invoices.
+CLOSED_FOR_INVOICE = {"Z": "cancelled"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,22 @@ class GLEntry:
     active: bool
 
 
+SAGE_INVOICE_NO_LENGTH = 10
+
+
+def sage_invoice_no(invoice_number: str) -> str:
+    """The vendor's invoice number as Sage can hold it (InvoiceNo$ is 10 characters).
+
+    Longer numbers lose their punctuation first, then their leading characters (invoice numbers differ at the end);
+    the audit line keeps the supplier's full number beside Sage's.
+    """
+    number = invoice_number.strip()
+    if len(number) <= SAGE_INVOICE_NO_LENGTH:
+        return number
+    compact = "".join(ch for ch in number if ch.isalnum())
+    return compact[-SAGE_INVOICE_NO_LENGTH:]
+
+
 def find_po_line(
     po: SagePurchaseOrder, line_number: str, product_ids: tuple[ProductId, ...]
 ) -> SagePurchaseOrderLine | None:
@@ -78,7 +96,9 @@ def _describe(line_number: str, product_ids: tuple[ProductId, ...]) -> str:
     return f"line {line_number}" + (f" ({ids})" if ids else "")
 
 
-def po_problem(po_number: str, po: SagePurchaseOrder | None, document: str) -> Problem | None:
+def po_problem(
+    po_number: str, po: SagePurchaseOrder | None, document: str, closed: Mapping[str, str] = CLOSED_STATUSES
+) -> Problem | None:
     if po is None:
         return Problem(
             "unknown_po",
@@ -87,8 +107,8 @@ def po_problem(po_number: str, po: SagePurchaseOrder | None, document: str) -> P
             "Check the PO number with the supplier; correct it in Cleo and resend, or resolve this exception.",
             {"po": po_number},
         )
-    if po.order_status in CLOSED_STATUSES:
-        state = CLOSED_STATUSES[po.order_status]
+    if po.order_status in closed:
+        state = closed[po.order_status]
         return Problem(
             "closed_po",
             f"{document} is for PO {po_number}, which is {state} in Sage",
@@ -97,6 +117,23 @@ def po_problem(po_number: str, po: SagePurchaseOrder | None, document: str) -> P
             {"po": po_number, "status": po.order_status},
         )
     return None
+
+
+def partner_problem(document: str, po: SagePurchaseOrder, partner: str, mapped_partner: str | None) -> Problem | None:
+    """A PO's vendor mapped to another trading partner: the sender is not the supplier of this PO.
+
+    A vendor with no mapping is accepted (its POs may have gone by e-mail while it answers by EDI).
+    """
+    if mapped_partner is None or mapped_partner == partner:
+        return None
+    return Problem(
+        "wrong_partner",
+        f"{document} from {partner} names PO {po.purchase_order_no}, which belongs to vendor {po.vendor_key}",
+        f"Vendor {po.vendor_key} trades as {mapped_partner} in Cleo, not as {partner}.",
+        "Check the PO number with the partner, or correct the vendor mapping (`ml-connector map vendor`), then "
+        "retry this exception.",
+        {"po": po.purchase_order_no, "vendor": po.vendor_key, "partner": partner, "mapped_partner": mapped_partner},
+    )
 
 
 def plan_receipt(
@@ -186,7 +223,7 @@ def plan_invoice(
                 {"invoice": invoice.invoice_number},
             )
         ]
-    if (problem := po_problem(po_number, po, document)) is not None:
+    if (problem := po_problem(po_number, po, document, CLOSED_FOR_INVOICE)) is not None:
         return [problem]
     assert po is not None
     problems: list[Problem] = []
@@ -243,7 +280,7 @@ def plan_invoice(
     if problems:
         return problems
     freight = sum((c.amount for c in invoice.charges if c.indicator == "C"), Decimal(0))
-    return InvoicePlan(po_number, invoice.invoice_number, tuple(planned.values()), freight)
+    return InvoicePlan(po_number, sage_invoice_no(invoice.invoice_number), tuple(planned.values()), freight)
 
 
 def gl_problems(

@@ -118,6 +118,28 @@ class InboundDocument(Base):
     payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Our 997 answering the interchange: rendered with its ISA13 in the same transaction that decides it, so a
+    # restart resends the same interchange (Cleo answers 409 for a known ICN) instead of a second one.
+    ack_status: Mapped[str] = mapped_column(String(16), default="none")
+    ack_interchange: Mapped[int | None] = mapped_column(Integer)
+    ack_payload: Mapped[str | None] = mapped_column(Text)
+
+
+class PurchaseOrderLineAck(Base):
+    """The supplier's latest answer (855) for one PO line: the buyer sees what was accepted, changed or refused."""
+
+    __tablename__ = "po_line_acks"
+
+    po_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    line_number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    partner: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[str | None] = mapped_column(String(24))
+    unit_price: Mapped[str | None] = mapped_column(String(24))
+    promised_date: Mapped[str | None] = mapped_column(String(10))
+    source_key: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class AuditEntry(Base):
