@@ -3,6 +3,8 @@ invoiced after price and GL checks, every inbound group answered with our 997.""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from sqlalchemy import select
 
@@ -44,6 +46,11 @@ def test_perfect_partner_po_is_received_invoiced_and_closed(world: World) -> Non
     assert order.order_status == "X"
     assert all(line.quantity_received == line.quantity_ordered for line in order.lines)
     assert set(ack_statuses(world).values()) == {"accepted"}
+    with sqlite3.connect(world.sim.db_path) as conn:
+        notes = [
+            r[0] for r in conn.execute("SELECT CommentText FROM PO_PurchaseOrderDetail WHERE PurchaseOrderNo=?", (po,))
+        ]
+    assert len(notes) == 3 and all(n.startswith("EDI 855 from ALPHA: accepted (IA)") for n in notes), notes
     assert exception_summaries(world) == []
     answered = [d.document for p in our_997s(world) for d in read_documents(p)]
     assert len(answered) == 3  # 855, 856, 810; the partner's own 997 is not answered

@@ -10,7 +10,7 @@ import pytest
 
 from mlconnector.sage.errors import SageAuthError, SageNotFoundError, SageValidationError
 from mlconnector.sage.gateway import SageGateway
-from mlconnector.sage.models import InvoiceLine, ReceiptLine
+from mlconnector.sage.models import InvoiceLine, LineNote, ReceiptLine
 from mlconnector.sage.sim.script import SimBackend, SimKnobs
 from mlconnector.sage.unconfirmed import Unconfirmed
 
@@ -154,3 +154,21 @@ def test_unconfirmed_names_are_one_switch(backend: Any, sim: SimBackend) -> None
         assert gw.find_by_source_key("switch-1") == doc.model_copy(update={"created": False})
     row = sqlite3.connect(sim.db_path).execute("SELECT BatchNo, Comment FROM PO_ReceiptHeader").fetchone()
     assert row == (doc.source_key_token, "")
+
+
+def test_line_notes_reach_the_po_lines_and_bad_line_keys_are_refused(gateway: SageGateway, sim: SimBackend) -> None:
+    po = gateway.purchase_order("0000002")
+    keys = [line.line_key for line in po.lines[:2]]
+    notes = [LineNote(line_key=k, text=f"EDI 855: IA accepted ({k})") for k in keys]
+    assert gateway.note_po_lines("0000002", notes) == len(keys)
+    assert gateway.note_po_lines("0000002", notes) == len(keys), "writing the same note again is harmless"
+    with sqlite3.connect(sim.db_path) as conn:
+        stored = dict(
+            conn.execute(
+                "SELECT LineKey, CommentText FROM PO_PurchaseOrderDetail WHERE PurchaseOrderNo = '0000002'"
+            ).fetchall()
+        )
+    assert [stored[k] for k in keys] == [n.text for n in notes]
+    with pytest.raises(SageValidationError):
+        gateway.note_po_lines("0000002", [LineNote(line_key="999999", text="no such line")])
+    assert gateway.purchase_order("0000002").lines == po.lines, "quantities and prices are untouched"

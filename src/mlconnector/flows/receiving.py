@@ -35,11 +35,12 @@ from mlconnector.flows.matching import (
     plan_invoice,
     plan_receipt,
 )
+from mlconnector.flows.purchase_orders import line_key
 from mlconnector.flows.reference import gl_rows
 from mlconnector.sage.errors import SageValidationError
 from mlconnector.sage.models import GLAccount as SageGLAccount
 from mlconnector.sage.models import InvoiceLine as SageInvoiceLine
-from mlconnector.sage.models import PostingResult, ReceiptLine, SageDocument
+from mlconnector.sage.models import LineNote, PostingResult, ReceiptLine, SageDocument
 from mlconnector.sage.models import PurchaseOrder as SagePurchaseOrder
 from mlconnector.store import Store
 from mlconnector.store.models import (
@@ -92,6 +93,8 @@ class SageReceiving(Protocol):
     def post_receipts(self, posting_date: str | None = None) -> PostingResult: ...
 
     def find_by_source_key(self, key: str) -> SageDocument | None: ...
+
+    def note_po_lines(self, purchase_order_no: str, notes: list[LineNote]) -> int: ...
 
     def gl_accounts(self) -> list[SageGLAccount]: ...
 
@@ -508,6 +511,8 @@ class Receiving:
                 ],
             )
         changed, refused = [], []
+        notes: list[LineNote] = []
+        po_lines = {line.line_key for line in po.lines}
         with self.store.transaction() as session:
             for line in ack.lines:
                 codes = [s.status for s in line.statuses] or ["IA"]
@@ -532,6 +537,15 @@ class Receiving:
                 summary = f"line {line.line_number}: {'/'.join(codes)} quantity {quantity}" + (
                     f" at {line.unit_price}" if line.unit_price is not None else ""
                 )
+                if (key_of_line := line_key(line.line_number)) in po_lines:
+                    notes.append(
+                        LineNote(
+                            line_key=key_of_line,
+                            text=f"EDI 855 from {partner}: {status} ({'/'.join(codes)}) quantity {quantity}"
+                            + (f" at {line.unit_price}" if line.unit_price is not None else "")
+                            + (f", ship {when}" if when else ""),
+                        )
+                    )
                 if status == "rejected":
                     refused.append(summary)
                 elif status == "changed":
@@ -546,6 +560,19 @@ class Receiving:
                 message=f"{len(ack.lines)} line(s) answered; {len(changed)} changed, {len(refused)} rejected",
             )
         problems = []
+        try:
+            # The buyer sees the supplier's answer on the PO lines in Sage (CommentText$), not only here.
+            self.sage.note_po_lines(ack.po_number, notes)
+        except SageValidationError as exc:
+            problems.append(
+                Problem(
+                    "po_note_refused",
+                    f"Sage refused the 855 notes on PO {ack.po_number}",
+                    f"Sage answered: {exc}.",
+                    "The answer is kept in the connector (`exceptions show`); fix the PO in Sage and retry.",
+                    {"po": ack.po_number},
+                )
+            )
         if refused:
             problems.append(
                 Problem(

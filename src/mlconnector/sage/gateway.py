@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from mlconnector.sage.boi import RET_FAIL, RET_NEW, RET_WARNING, BoiBackend, ByRef
+from mlconnector.sage.boi import RET_FAIL, RET_NEW, RET_OK, RET_WARNING, BoiBackend, ByRef
 from mlconnector.sage.cursor import merge_poll, stamp_hours
 from mlconnector.sage.errors import (
     RetryPolicy,
@@ -28,6 +28,7 @@ from mlconnector.sage.models import (
     ChangedVendors,
     GLAccount,
     InvoiceLine,
+    LineNote,
     PostingResult,
     PurchaseOrder,
     PurchaseOrderLine,
@@ -189,6 +190,32 @@ class SageGateway:
         if not found:
             raise SageNotFoundError(f"Purchase order {purchase_order_no} is not on file in company {self.company}.")
         return found[0]
+
+    def note_po_lines(self, purchase_order_no: str, notes: list[LineNote]) -> int:
+        """Put a comment on PO lines (`CommentText$`, e.g. the supplier's 855 answer); writing it again is harmless.
+
+        A line key the PO does not have fails with Sage's message; a PO held by another user is retried like any
+        record lock.
+        """
+        if not notes:
+            return 0
+
+        def attempt() -> int:
+            bus = self._object("PO_PurchaseOrder_bus", "P/O", "PO_PurchaseOrder_ui")
+            try:
+                self._check(bus, bus.nSetKey(purchase_order_no), "PurchaseOrderNo$", expect=(RET_OK,))
+                lines = bus.oLines
+                for note in notes:
+                    self._check(lines, lines.nEditLine(note.line_key), "LineKey$")
+                    self._check(lines, lines.nSetValue("CommentText$", note.text), "CommentText$")
+                    self._check(lines, lines.nWrite(), "line")
+                self._check(bus, bus.nWrite())
+            except BaseException:
+                bus.nClear()
+                raise
+            return len(notes)
+
+        return self.policy.run(attempt)
 
     def _changed_keys(self, obj: Any, key_cols: list[str], since: ChangeCursor | None) -> list[tuple[str, str, str]]:
         """Step 1: (key, date, time) of records updated at or after the cursor minus the overlap window."""

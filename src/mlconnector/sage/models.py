@@ -153,6 +153,13 @@ class ReceiptLine(BaseModel):
     quantity: float = Field(ge=0)
 
 
+class LineNote(BaseModel):
+    """A comment for one PO line (`CommentText$`): how the supplier's 855 answer reaches the buyer in Sage."""
+
+    line_key: str
+    text: str = Field(max_length=2048)
+
+
 class InvoiceLine(BaseModel):
     """Invoiced quantity against one PO line; `account` (formatted, e.g. 5100-01-10) overrides the PO line's."""
 

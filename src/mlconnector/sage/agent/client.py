@@ -33,6 +33,7 @@ from mlconnector.sage.models import (
     ChangedVendors,
     GLAccount,
     InvoiceLine,
+    LineNote,
     PostingResult,
     PurchaseOrder,
     ReceiptLine,
@@ -202,6 +203,9 @@ class AgentClient:
             "freight_amount": freight_amount,
         }
         return self._call("receive_invoice", payload, SageDocument)
+
+    def note_po_lines(self, purchase_order_no: str, notes: list[LineNote]) -> int:
+        return self._call("note_po_lines", {"purchase_order_no": purchase_order_no, "notes": notes}, int)
 
     def post_receipts(self, posting_date: str | None = None) -> PostingResult:
         return self._call("post_receipts", {"posting_date": posting_date}, PostingResult)

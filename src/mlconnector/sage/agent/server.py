@@ -36,6 +36,7 @@ from mlconnector.sage.models import (
     ChangedVendors,
     GLAccount,
     InvoiceLine,
+    LineNote,
     PostingResult,
     PurchaseOrder,
     ReceiptLine,
@@ -140,6 +141,11 @@ class ReceiveInvoiceRequest(Call):
     freight_amount: float = 0.0
 
 
+class NoteLinesRequest(Call):
+    purchase_order_no: str = Field(min_length=1, max_length=7)
+    notes: list[LineNote] = Field(max_length=1000)
+
+
 class PostRequest(Call):
     posting_date: str | None = None
 
@@ -219,6 +225,10 @@ def create_app(
                 req.purchase_order_no, req.invoice_no, req.invoice_date, req.lines, req.key, req.freight_amount
             ),
         )
+
+    @app.post("/v1/note_po_lines")
+    def note_po_lines(req: NoteLinesRequest) -> int:
+        return run(req, lambda g: g.note_po_lines(req.purchase_order_no, req.notes))
 
     @app.post("/v1/post_receipts")
     def post_receipts(req: PostRequest) -> PostingResult:
