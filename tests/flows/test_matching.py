@@ -9,7 +9,16 @@ import pytest
 
 from mlconnector.flows.matching import GLEntry, InvoicePlan, Problem, ReceiptPlan, plan_invoice, plan_receipt
 from mlconnector.sage.models import PurchaseOrder, PurchaseOrderLine
-from mlconnector.x12.documents import Charge, Invoice, InvoiceLine, ProductId, ShipmentItem, ShipmentOrder, ShipmentPack
+from mlconnector.x12.documents import (
+    Charge,
+    Invoice,
+    InvoiceLine,
+    ProductId,
+    Reference,
+    ShipmentItem,
+    ShipmentOrder,
+    ShipmentPack,
+)
 
 GL = {
     "K6000001": GLEntry("K6000001", "6000-01-10", "10", True),
@@ -147,3 +156,39 @@ def test_gl_validation_names_the_account(account: str, words: str) -> None:
 
 def test_invoice_without_po_number() -> None:
     assert kinds(plan_invoice(invoice(po_number=None), None, GL, CENTRES, price_variance_percent=2)) == ["unknown_po"]
+
+
+GL_CENTRES = {
+    **GL,
+    "K6000020": GLEntry("K6000020", "6000-01-20", "20", True),
+    "K6000030": GLEntry("K6000030", "6000-01-30", "30", False),
+}
+
+
+def invoice_naming(centre: str) -> Invoice:
+    base = invoice()
+    return Invoice(
+        invoice_number=base.invoice_number,
+        invoice_date=base.invoice_date,
+        po_number=base.po_number,
+        lines=base.lines,
+        total_amount=base.total_amount,
+        references=(Reference("DP", centre),),
+    )
+
+
+def test_an_invoice_naming_a_cost_centre_accrues_there() -> None:
+    result = plan_invoice(invoice_naming("20"), make_po(received=4), GL_CENTRES, {"10", "20"}, price_variance_percent=2)
+    assert isinstance(result, InvoicePlan)
+    assert result.lines[0].account == "6000-01-20"
+    same = plan_invoice(invoice_naming("10"), make_po(received=4), GL_CENTRES, {"10", "20"}, price_variance_percent=2)
+    assert isinstance(same, InvoicePlan) and same.lines[0].account is None, "the PO line's own cost centre"
+
+
+@pytest.mark.parametrize(("centre", "words"), [("40", "has no 6000-01-40"), ("30", "inactive")])
+def test_a_named_cost_centre_must_have_an_active_account(centre: str, words: str) -> None:
+    result = plan_invoice(
+        invoice_naming(centre), make_po(received=4), GL_CENTRES, {"10", "20", "30"}, price_variance_percent=2
+    )
+    assert kinds(result) == ["gl_account"]
+    assert words in result[0].why  # type: ignore[index]

@@ -51,12 +51,17 @@ class InvoicePlan:
 
 @dataclass(frozen=True)
 class GLEntry:
-    """What the GL cache knows of one account."""
+    """What the GL cache knows of one account (`account` is formatted main-division-department)."""
 
     account_key: str
     account: str
     department: str | None
     active: bool
+
+    def with_department(self, gl: Mapping[str, GLEntry], department: str) -> GLEntry | None:
+        """The same main account and division with another cost centre, if the chart has it."""
+        main_division = self.account.rsplit("-", 1)[0]
+        return next((e for e in gl.values() if e.account == f"{main_division}-{department}"), None)
 
 
 SAGE_INVOICE_NO_LENGTH = 10
@@ -229,6 +234,8 @@ def plan_invoice(
     problems: list[Problem] = []
     planned: dict[str, SageInvoiceLine] = {}
     tolerance = Decimal(str(price_variance_percent)) / 100
+    # A cost centre the invoice names (REF*DP, as our 850 sent it) moves the accrual to that department segment.
+    named_centre = next((r.value for r in invoice.references if r.qualifier == "DP" and r.value), None)
     for item in invoice.lines:
         line = find_po_line(po, item.line_number, item.product_ids)
         if line is None:
@@ -273,9 +280,10 @@ def plan_invoice(
                     {"po": po_number, "line": line.line_key},
                 )
             )
-        problems.extend(gl_problems(document, line, gl, cost_centres))
+        account, gl_trouble = accrual_account(document, line, gl, cost_centres, named_centre)
+        problems.extend(gl_trouble)
         planned[line.line_key] = SageInvoiceLine(
-            line_key=line.line_key, quantity=float(item.quantity), unit_cost=float(item.unit_price)
+            line_key=line.line_key, quantity=float(item.quantity), unit_cost=float(item.unit_price), account=account
         )
     if problems:
         return problems
@@ -283,12 +291,45 @@ def plan_invoice(
     return InvoicePlan(po_number, sage_invoice_no(invoice.invoice_number), tuple(planned.values()), freight)
 
 
+def accrual_account(
+    document: str,
+    line: SagePurchaseOrderLine,
+    gl: Mapping[str, GLEntry],
+    cost_centres: set[str],
+    named_centre: str | None,
+) -> tuple[str | None, list[Problem]]:
+    """The account a line accrues to — the PO line's, or its twin in the cost centre the invoice names — and any
+    reason it cannot take the posting. Returns the formatted account only when it differs from the PO line's."""
+    entry = gl.get(line.purchases_acct_key)
+    if named_centre is None or entry is None or entry.department == named_centre:
+        return None, gl_problems(document, line, gl, cost_centres)
+    target = entry.with_department(gl, named_centre)
+    if target is None:
+        return None, [
+            Problem(
+                "gl_account",
+                f"{document}: cost centre {named_centre} has no account for PO line {int(line.line_key)}",
+                f"The invoice names cost centre {named_centre}, but the chart of accounts has no "
+                f"{entry.account.rsplit('-', 1)[0]}-{named_centre} (the PO line posts to {entry.account}).",
+                "Ask the supplier to correct the cost centre (REF*DP), or add the account in Sage, then retry.",
+                {"account": entry.account, "cost_centre": named_centre},
+            )
+        ]
+    return target.account, gl_problems(document, line, gl, cost_centres, entry=target)
+
+
 def gl_problems(
-    document: str, line: SagePurchaseOrderLine, gl: Mapping[str, GLEntry], cost_centres: set[str]
+    document: str,
+    line: SagePurchaseOrderLine,
+    gl: Mapping[str, GLEntry],
+    cost_centres: set[str],
+    *,
+    entry: GLEntry | None = None,
 ) -> list[Problem]:
-    """The accrual account must exist, be active and carry a known cost-centre segment."""
+    """The accrual account (the PO line's unless `entry` names another) must exist, be active and carry a known
+    cost-centre segment."""
     key = line.purchases_acct_key
-    entry = gl.get(key)
+    entry = entry or gl.get(key)
     fix = "Correct the PO line's purchases account in Sage (or the GL account), then retry this exception."
     if entry is None:
         return [
