@@ -14,7 +14,16 @@ from mlconnector.engine import cron_every
 WORKER = Path(__file__).with_name("worker.py")
 
 
+def create_effects_table(url: str) -> None:
+    """Once, before any worker starts (two workers racing on CREATE TABLE IF NOT EXISTS collide on PostgreSQL)."""
+    engine = create_engine(url)
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE IF NOT EXISTS effects (kind VARCHAR(40), item VARCHAR(80), worker VARCHAR(40))"))
+    engine.dispose()
+
+
 def run_worker(system_url: str, effects_url: str, worker_id: str, mode: str, seconds: float = 0) -> subprocess.Popen:
+    create_effects_table(effects_url)
     return subprocess.Popen(
         [sys.executable, str(WORKER), system_url, effects_url, worker_id, mode, str(seconds)],
         stdout=subprocess.PIPE,
