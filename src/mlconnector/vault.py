@@ -175,10 +175,6 @@ class Vault:
                 )
             return {k: Secret(v) for k, v in self._decrypt(row, self._key).items()}
 
-    def has(self, name: str) -> bool:
-        with self._store.transaction() as session:
-            return session.get(Credential, (self.tenant, name)) is not None
-
     def names(self) -> list[str]:
         with self._store.transaction() as session:
             return list(session.scalars(select(Credential.name).where(Credential.tenant == self.tenant)))

@@ -143,9 +143,6 @@ class Engine:
             results[name] = handle.get_result()
         return results
 
-    def workflow_count(self, status: str | None = None) -> int:
-        return len(DBOS.list_workflows(status=status))
-
     def stop(self) -> None:
         if self._launched:
             DBOS.destroy(workflow_completion_timeout_sec=5)
