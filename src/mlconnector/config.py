@@ -58,6 +58,44 @@ class ToleranceSettings(BaseModel):
     post_invoices: bool = True
 
 
+class LogSettings(BaseModel):
+    """Where log lines go: the console and `ml-connector.log` in the data directory (rotated)."""
+
+    level: str = "INFO"
+    format: str = "console"  # console (key=value) or json (one JSON object per line); MLC_LOG_FORMAT / --log-json
+    file: bool = True
+    max_bytes: int = 10_000_000
+    backups: int = 5
+
+
+class MetricsSettings(BaseModel):
+    """The Prometheus endpoint of `ml-connector run` (off unless enabled; bound to 127.0.0.1 unless told)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464
+    sage_timezone: str = ""  # Sage's DateUpdated/TimeUpdated are the Sage server's local time; "" = this machine's
+
+
+class AlertSettings(BaseModel):
+    """Who is told about new exceptions, and how; SMTP and webhook secrets are in the vault (smtp, webhook, slack)."""
+
+    enabled: bool = False
+    every_seconds: int = 60
+    email_to: list[str] = Field(default_factory=list)
+    email_from: str = "ml-connector@localhost"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_security: str = "none"  # none, starttls or ssl
+    smtp_timeout_seconds: float = 10.0
+    webhook: bool = False  # generic JSON POST to the vault's `webhook` url
+    slack: bool = False  # Slack-compatible POST to the vault's `slack` url
+    webhook_timeout_seconds: float = 10.0
+    digest_over: int = 5  # more new causes than this in one pass → one digest message
+    unreachable_minutes: float = 15.0  # the agent or Cleo failing its probe this long → an alert
+    console_url: str = ""  # e.g. https://connector.example.com — alerts link to /exceptions/{id}
+
+
 class Settings(BaseSettings):
     """Everything the connector needs to know that is not a secret."""
 
@@ -73,6 +111,9 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     tolerances: ToleranceSettings = Field(default_factory=ToleranceSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -141,6 +182,27 @@ over_shipment_percent = 0.0   # an ASN may ship this much over the open quantity
 price_variance_percent = 2.0  # an invoice price may differ this much from the PO price
 fa_overdue_hours = 24         # no 997 after this long → an `overdue` exception
 post_invoices = true          # post receipts of invoice (AP open invoice + GL) as soon as they are entered
+
+[log]
+level = "INFO"                # DEBUG, INFO, WARNING, ERROR
+format = "console"            # or "json" (also MLC_LOG_FORMAT=json, or `run --log-json`)
+file = true                   # ml-connector.log in data_dir, rotated at max_bytes, keeping `backups` old files
+
+[metrics]                     # Prometheus endpoint of `ml-connector run`: http://127.0.0.1:9464/metrics
+enabled = false
+port = 9464
+
+[alerts]                      # secrets: `ml-connector credentials set smtp|webhook|slack`
+enabled = false
+email_to = []                 # e.g. ["purchasing@example.com"]
+smtp_host = ""
+smtp_port = 25
+smtp_security = "none"        # none, starttls, ssl
+webhook = false               # generic JSON POST to the stored webhook url
+slack = false                 # Slack-compatible POST to the stored slack url
+digest_over = 5               # more new alerts than this at once → one digest
+unreachable_minutes = 15      # agent or Cleo down this long → an alert
+console_url = ""              # the web console, for links in alerts
 """
 
 

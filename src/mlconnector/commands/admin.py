@@ -26,6 +26,9 @@ FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {
     "sage": (("user", False), ("password", True), ("company", False)),
     "cleo": (("username", False), ("password", True), ("totp_secret", True)),
     "agent": (("key", True),),
+    "smtp": (("user", False), ("password", True)),  # alert email login (leave unset for an open relay)
+    "webhook": (("url", True),),  # alert webhooks: the url carries the token, so it is a secret
+    "slack": (("url", True),),
 }
 
 

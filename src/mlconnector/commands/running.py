@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
 import signal
 import threading
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from mlconnector.flows.outbound import Sender
 from mlconnector.flows.purchase_orders import Buyer
 from mlconnector.flows.receiving import Tolerances
 from mlconnector.flows.status import store_status
+from mlconnector.observability import runtime as observability
 from mlconnector.sage.agent.client import AgentClient, AgentError
 from mlconnector.sage.errors import SageError
 from mlconnector.store.models import AuditEntry, ExceptionRecord
@@ -117,6 +117,7 @@ def make_engine(ctx: Context, connector: Connector) -> Engine:
         gl=schedule.gl_seconds,
         inbound=schedule.inbound_seconds,
     )
+    jobs = observability.jobs_with_observers(ctx, jobs)  # timed; plus the alerts job when [alerts] enabled
     return Engine(
         system_database_url(ctx),
         jobs,
@@ -126,11 +127,15 @@ def make_engine(ctx: Context, connector: Connector) -> Engine:
 
 
 @guarded
-def run() -> None:
+def run(
+    log_json: Annotated[bool, typer.Option("--log-json", help="Log one JSON object per line.")] = False,
+) -> None:
     """Run the scheduler and workers until Ctrl-C (start more processes on PostgreSQL to share the work)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     ctx = Context.open()
+    observability.start_logging(ctx, json=log_json)
     connector = open_connector(ctx)
+    observability.instrument(connector)
+    metrics_port = observability.start_metrics(ctx)
     engine = make_engine(ctx, connector)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -141,6 +146,8 @@ def run() -> None:
         f"ml-connector running (worker {engine.worker_id}): POs every {s.purchase_orders_seconds}s, inbound every "
         f"{s.inbound_seconds}s, vendors every {s.vendors_seconds}s, GL every {s.gl_seconds}s. Ctrl-C to stop."
     )
+    if metrics_port:
+        console.print(f"Metrics: http://{ctx.settings.metrics.host}:{metrics_port}/metrics")
     try:
         stop.wait()
     finally:

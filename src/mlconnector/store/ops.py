@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from mlconnector.observability.changes import Change, record_change
 from mlconnector.store.models import (
     AuditEntry,
     ControlNumberCounter,
@@ -123,6 +124,8 @@ def audit(
         payload_hash=payload_hash(payload) if payload is not None else None,
     )
     session.add(entry)
+    change = Change("document", direction, document_type, source_id, status, idempotency_key, target_id, message)
+    record_change(session, change)  # logged and counted once the transaction commits
     return entry
 
 
@@ -164,6 +167,7 @@ def raise_exception(
         details=details,
     )
     session.add(record)
+    record_change(session, Change("exception", "", kind, document_ref, "open", idempotency_key, None, what))
     return record
 
 

@@ -1,0 +1,308 @@
+"""Prometheus metrics for `ml-connector run` (prometheus-client).
+
+Two kinds, on purpose:
+- **State** (documents by type and status, open exceptions by kind) is read from the store at scrape time by a
+  custom collector, so every worker of a PostgreSQL deployment reports the same figures.
+- **Events** (job durations, calls to the agent and Cleo and their retries, the agent's round-trip time, PO-created
+  → 850-accepted latency, state changes) are counted by the process that saw them; Prometheus sums the workers.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mlconnector.engine import Job
+from mlconnector.observability import changes
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+JOB_SECONDS = Histogram(
+    "mlc_job_duration_seconds",
+    "How long a job's collect step or one of its documents took.",
+    ["job", "phase", "outcome"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900),
+    registry=REGISTRY,
+)
+UPSTREAM_CALLS = Counter(
+    "mlc_upstream_calls_total",
+    "Calls to Sage (BOI, through the agent) and Cleo, by operation and outcome (retries inside one call excluded).",
+    ["system", "operation", "outcome"],
+    registry=REGISTRY,
+)
+UPSTREAM_RETRIES = Counter(
+    "mlc_upstream_retries_total",
+    "Extra attempts made inside calls to Sage or Cleo (a 5xx, 429, timeout or dropped connection tried again).",
+    ["system", "operation"],
+    registry=REGISTRY,
+)
+AGENT_ROUND_TRIP = Histogram(
+    "mlc_agent_round_trip_seconds",
+    "One HTTP round trip to the Sage agent (BOI work included).",
+    ["operation"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
+CLEO_REQUEST = Histogram(
+    "mlc_cleo_request_seconds",
+    "One HTTP request to Cleo.",
+    ["operation"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+PO_TO_CLEO = Histogram(
+    "mlc_po_to_cleo_seconds",
+    "From a PO's creation in Sage (its DateUpdated/TimeUpdated when first sent) to Cleo accepting its 850.",
+    buckets=(30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 14400, 43200, 86400),
+    registry=REGISTRY,
+)
+STATE_CHANGES = Counter(
+    "mlc_document_changes_total",
+    "Document state changes (audit lines) committed by this process.",
+    ["direction", "type", "status"],
+    registry=REGISTRY,
+)
+EXCEPTIONS_OPENED = Counter(
+    "mlc_exceptions_opened_total", "Exceptions opened by this process.", ["kind"], registry=REGISTRY
+)
+
+
+# ------------------------------------------------------------------------------------------- store collector
+
+
+class StoreCollector(Collector):
+    """Documents by type and status, open exceptions by kind: counted in the store at every scrape."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from mlconnector.store.models import ExceptionRecord, InboundDocument, OutboundDocument
+
+        documents = GaugeMetricFamily(
+            "mlc_documents",
+            "Documents in the store by direction, type and status.",
+            labels=["direction", "type", "status"],
+        )
+        exceptions = GaugeMetricFamily("mlc_open_exceptions", "Open exceptions by kind.", labels=["kind"])
+        up = GaugeMetricFamily("mlc_store_up", "1 when the store answered this scrape.")
+        try:
+            with self.store.transaction() as session:
+                for direction, model in (("out", OutboundDocument), ("in", InboundDocument)):
+                    rows = session.execute(
+                        select(model.document_type, model.status, func.count()).group_by(
+                            model.document_type, model.status
+                        )
+                    )
+                    for doc_type, status, count in rows:
+                        documents.add_metric([direction, doc_type, status], count)
+                rows = session.execute(
+                    select(ExceptionRecord.kind, func.count())
+                    .where(ExceptionRecord.status == "open")
+                    .group_by(ExceptionRecord.kind)
+                )
+                for kind, count in rows:
+                    exceptions.add_metric([kind], count)
+        except Exception:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield from (documents, exceptions, up)
+
+
+# -------------------------------------------------------------------------------------------------- jobs
+
+
+def timed_jobs(jobs: list[Job]) -> list[Job]:
+    """The same jobs, each step timed into `mlc_job_duration_seconds`."""
+
+    def wrap(name: str, phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any) -> Any:
+            started = time.perf_counter()
+            outcome = "error"
+            try:
+                result = fn(*args)
+                outcome = "ok"
+                return result
+            finally:
+                JOB_SECONDS.labels(name, phase, outcome).observe(time.perf_counter() - started)
+
+        timed.__name__ = getattr(fn, "__name__", phase)
+        return timed
+
+    return [
+        Job(
+            job.name,
+            job.every_seconds,
+            wrap(job.name, "collect", job.collect),
+            wrap(job.name, "document", job.handle) if job.handle else None,
+        )
+        for job in jobs
+    ]
+
+
+# ------------------------------------------------------------------------------------------ upstream calls
+
+_call = threading.local()  # the logical call in progress on this thread: its attempts are counted here
+_ID = re.compile(r"^(?=.*\d)[\w.:-]{6,}$")
+
+
+def _operation(method: str, path: str) -> str:
+    """`GET /api/messages/{id}/content` — ids folded away so the label set stays small."""
+    parts = [("{id}" if _ID.match(p) else p) for p in path.split("?", 1)[0].split("/") if p]
+    return f"{method} /{'/'.join(parts)}"
+
+
+class _TimedTransport(httpx.BaseTransport):
+    """Counts and times every HTTP attempt a client makes, retries included."""
+
+    def __init__(self, inner: httpx.BaseTransport, observe: Callable[[httpx.Request, float], None]) -> None:
+        self.inner, self.observe = inner, observe
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        _call.attempts = getattr(_call, "attempts", 0) + 1
+        started = time.perf_counter()
+        try:
+            return self.inner.handle_request(request)
+        finally:
+            self.observe(request, time.perf_counter() - started)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _logical(system: str, operation: Callable[..., str], fn: Callable[..., Any]) -> Callable[..., Any]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        op = operation(*args)
+        outer = getattr(_call, "attempts", None)
+        _call.attempts = 0
+        outcome = "error"
+        try:
+            result = fn(*args, **kwargs)
+            outcome = "ok"
+            return result
+        finally:
+            attempts = _call.attempts
+            _call.attempts = outer if outer is not None else 0
+            UPSTREAM_CALLS.labels(system, op, outcome).inc()
+            if attempts > 1:
+                UPSTREAM_RETRIES.labels(system, op).inc(attempts - 1)
+
+    return counted
+
+
+def instrument_agent(client: Any) -> Any:
+    """Count BOI calls through the agent (one per operation, retries apart) and time each round trip."""
+    http: httpx.Client = client._http
+    http._transport = _TimedTransport(
+        http._transport,
+        lambda request, seconds: AGENT_ROUND_TRIP.labels(request.url.path.rsplit("/", 1)[-1]).observe(seconds),
+    )
+    client._call = _logical("sage", lambda op, *_: op, client._call)
+    return client
+
+
+def instrument_cleo(client: Any) -> Any:
+    """Count Cleo API calls (login included) and their retries, and time each request."""
+    session = client.session
+    http: httpx.Client = session._http
+    http._transport = _TimedTransport(
+        http._transport,
+        lambda request, seconds: CLEO_REQUEST.labels(_operation(request.method, request.url.path)).observe(seconds),
+    )
+    session._send = _logical("cleo", lambda method, url, *_: _operation(method, url), session._send)
+    return client
+
+
+# --------------------------------------------------------------------------------- PO → 850 accepted latency
+
+
+def sage_time(date: str, hours: str, zone: tzinfo) -> datetime | None:
+    """Sage's `DateUpdated$` (YYYYMMDD) + `TimeUpdated$` (decimal hours) in the Sage server's zone, as UTC."""
+    try:
+        day = datetime.strptime(date.strip(), "%Y%m%d")
+        moment = day + timedelta(hours=float(hours.strip() or 0))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=zone).astimezone(UTC)
+
+
+def _local_zone() -> tzinfo:
+    zone = datetime.now().astimezone().tzinfo
+    return zone or UTC
+
+
+class LatencyProbe:
+    """Before an 850's `sent` line commits, find when Sage created that PO; observe the gap once committed."""
+
+    def __init__(self, sage_timezone: str = "") -> None:
+        self.zone: tzinfo = ZoneInfo(sage_timezone) if sage_timezone else _local_zone()
+
+    def enrich(self, session: Session, change: changes.Change) -> None:
+        if not (change.kind == "document" and change.direction == "OUT" and change.status == "sent"):
+            return
+        if change.document_type != "850" or not change.key:
+            return
+        from mlconnector.sage.models import PurchaseOrder
+        from mlconnector.store.models import PurchaseOrderState
+
+        # Only the first version of a PO (key "<po>:1:<hash>") measures creation → acceptance.
+        parts = change.key.split(":")
+        if len(parts) < 3 or parts[1] != "1":
+            return
+        state = session.get(PurchaseOrderState, change.source_id)
+        if state is None or state.sequence != 1:
+            return
+        po = PurchaseOrder.model_validate_json(state.document)
+        created = sage_time(po.date_updated, po.time_updated, self.zone)
+        if created is not None:
+            change.extra["sage_created_at"] = created
+
+    def observe(self, change: changes.Change) -> None:
+        created = change.extra.get("sage_created_at")
+        if created is not None:
+            PO_TO_CLEO.observe(max(0.0, (change.at - created).total_seconds()))
+
+
+def count_change(change: changes.Change) -> None:
+    if change.kind == "exception":
+        EXCEPTIONS_OPENED.labels(change.document_type).inc()
+    else:
+        STATE_CHANGES.labels(change.direction, change.document_type, change.status).inc()
+
+
+# ---------------------------------------------------------------------------------------------- the server
+
+
+def install(*, sage_timezone: str = "") -> LatencyProbe:
+    """Start counting state changes and the PO → 850 latency in this process."""
+    probe = LatencyProbe(sage_timezone)
+    changes.subscribe(count_change)
+    changes.subscribe(probe.observe)
+    changes.enrich(probe.enrich)
+    return probe
+
+
+def serve(store: Any, *, host: str = "127.0.0.1", port: int = 9464) -> tuple[Any, int]:
+    """Serve /metrics (this process's events plus the store's state) on host:port; returns (server, bound port)."""
+    if not any(isinstance(c, StoreCollector) for c in getattr(REGISTRY, "_collector_to_names", {})):
+        REGISTRY.register(StoreCollector(store))
+    else:
+        for collector in list(REGISTRY._collector_to_names):
+            if isinstance(collector, StoreCollector):
+                collector.store = store
+    server, thread = start_http_server(port, addr=host, registry=REGISTRY)
+    return (server, thread), server.server_address[1]

@@ -1,0 +1,147 @@
+"""What `ml-connector run` switches on: logs, metrics, alerts — built from the settings and the vault."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlconnector.engine import Job
+
+if TYPE_CHECKING:
+    from mlconnector.alerts import Alerter, Channel
+    from mlconnector.commands.context import Context
+    from mlconnector.flows.connector import Connector
+
+log = logging.getLogger("mlconnector.run")
+
+
+def start_logging(ctx: Context, *, json: bool = False) -> Path | None:
+    """Console + rotating file in the data directory; every vault secret is masked from here on."""
+    from mlconnector.observability import logging as logs
+
+    settings = ctx.settings.log
+    path = logs.configure(
+        level=settings.level,
+        json=logs.wants_json(settings.format, json),
+        data_dir=ctx.settings.data_dir if settings.file else None,
+        file=settings.file,
+        max_bytes=settings.max_bytes,
+        backups=settings.backups,
+    )
+    logs.register_vault(ctx.vault)
+    return path
+
+
+def instrument(connector: Connector) -> None:
+    """Count and time the connector's calls to the agent (BOI) and Cleo."""
+    from mlconnector.observability import metrics
+
+    if hasattr(connector.sage, "_call") and hasattr(connector.sage, "_http"):
+        metrics.instrument_agent(connector.sage)
+    if hasattr(connector.cleo, "session"):
+        metrics.instrument_cleo(connector.cleo)
+
+
+def start_metrics(ctx: Context) -> int | None:
+    """The Prometheus endpoint, when [metrics] enabled; returns the bound port (None when off or not bindable)."""
+    from mlconnector.observability import metrics
+
+    settings = ctx.settings.metrics
+    metrics.install(sage_timezone=settings.sage_timezone)
+    if not settings.enabled:
+        return None
+    try:
+        _, port = metrics.serve(ctx.store, host=settings.host, port=settings.port)
+    except OSError as exc:  # another worker on this host has the port: run on, without an endpoint here
+        log.warning("metrics endpoint not started", extra={"port": settings.port, "error": str(exc)})
+        return None
+    log.info("metrics endpoint started", extra={"url": f"http://{settings.host}:{port}/metrics"})
+    return port
+
+
+def jobs_with_observers(ctx: Context, jobs: list[Job]) -> list[Job]:
+    """The connector's jobs, timed, plus the alerts job when [alerts] enabled."""
+    from mlconnector.observability.metrics import timed_jobs
+
+    observed = timed_jobs(jobs)
+    if ctx.settings.alerts.enabled:
+        alerter = make_alerter(ctx)
+        observed.append(Job("alerts", ctx.settings.alerts.every_seconds, alerter.run_pass))
+    return observed
+
+
+def channels(ctx: Context) -> list[Channel]:
+    """The channels [alerts] names, with their secrets from the vault (smtp login, webhook and slack urls)."""
+    from mlconnector.alerts import EmailChannel, WebhookChannel
+    from mlconnector.commands.context import fail
+
+    settings, tenant = ctx.settings.alerts, ctx.settings.tenant
+    stored = set(ctx.vault.names())
+    found: list[Channel] = []
+    if settings.email_to:
+        if not settings.smtp_host:
+            fail(
+                "[alerts] email_to is set but smtp_host is empty.", hint="Set [alerts] smtp_host in ml-connector.toml."
+            )
+        if settings.smtp_security not in ("none", "starttls", "ssl"):
+            fail(
+                f"[alerts] smtp_security = {settings.smtp_security!r} is not none, starttls or ssl.",
+                hint="Set [alerts] smtp_security in ml-connector.toml.",
+            )
+        login = ctx.vault.get("smtp") if "smtp" in stored else {}
+        found.append(
+            EmailChannel(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.email_from,
+                recipients=settings.email_to,
+                tenant=tenant,
+                security=settings.smtp_security,
+                user=login["user"].reveal() if "user" in login else None,
+                password=login["password"].reveal() if "password" in login else None,
+                timeout=settings.smtp_timeout_seconds,
+            )
+        )
+    for style, enabled in (("generic", settings.webhook), ("slack", settings.slack)):
+        if enabled:
+            entry = "webhook" if style == "generic" else "slack"
+            url = ctx.vault.get(entry)["url"].reveal()
+            found.append(WebhookChannel(url, style=style, tenant=tenant, timeout=settings.webhook_timeout_seconds))
+    return found
+
+
+def probes(ctx: Context) -> dict[str, Callable[[], Any]]:
+    """One quick check each of the agent (its signed /v1/health) and Cleo (a login and one page), no retries."""
+    from mlconnector.cleo.session import RetryPolicy
+    from mlconnector.commands.running import cleo_client, sage_client
+    from mlconnector.sage.agent.signing import signed_headers
+
+    def agent() -> None:
+        with sage_client(ctx) as client:
+            response = client._http.get("/v1/health", headers=signed_headers(client._key, "GET", "/v1/health", b""))
+            if response.status_code != 200:
+                raise RuntimeError(f"the agent answered HTTP {response.status_code}")
+
+    def cleo() -> None:
+        with cleo_client(ctx) as client:
+            client.session.retry = RetryPolicy(attempts=1, total_timeout=ctx.settings.cleo.timeout_seconds)
+            client.list_inbound(count=1)
+
+    return {"agent": agent, "cleo": cleo}
+
+
+def make_alerter(ctx: Context) -> Alerter:
+    from mlconnector.alerts import Alerter
+
+    settings = ctx.settings.alerts
+    return Alerter(
+        ctx.store,
+        channels(ctx),
+        probes=probes(ctx),
+        unreachable_after=timedelta(minutes=settings.unreachable_minutes),
+        digest_over=settings.digest_over,
+        console_url=settings.console_url,
+    )
