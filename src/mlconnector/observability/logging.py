@@ -196,3 +196,13 @@ def log_change(change: changes.Change) -> None:
         target=change.target_id,
         note=change.message,
     )
+
+
+def shutdown() -> None:
+    """Detach our handlers and the state-change line (tests, and a process that reconfigures)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_mlconnector", False):
+            root.removeHandler(handler)
+            handler.close()
+    changes.unsubscribe(log_change)

@@ -206,6 +206,9 @@ def _logical(system: str, operation: Callable[..., str], fn: Callable[..., Any])
 
 def instrument_agent(client: Any) -> Any:
     """Count BOI calls through the agent (one per operation, retries apart) and time each round trip."""
+    if getattr(client, "_mlc_instrumented", False):
+        return client
+    client._mlc_instrumented = True
     http: httpx.Client = client._http
     http._transport = _TimedTransport(
         http._transport,
@@ -218,6 +221,9 @@ def instrument_agent(client: Any) -> Any:
 def instrument_cleo(client: Any) -> Any:
     """Count Cleo API calls (login included) and their retries, and time each request."""
     session = client.session
+    if getattr(session, "_mlc_instrumented", False):
+        return client
+    session._mlc_instrumented = True
     http: httpx.Client = session._http
     http._transport = _TimedTransport(
         http._transport,
@@ -287,22 +293,30 @@ def count_change(change: changes.Change) -> None:
 # ---------------------------------------------------------------------------------------------- the server
 
 
+_probe = LatencyProbe()
+
+
 def install(*, sage_timezone: str = "") -> LatencyProbe:
-    """Start counting state changes and the PO → 850 latency in this process."""
-    probe = LatencyProbe(sage_timezone)
+    """Start counting state changes and the PO → 850 latency in this process (once, however often called)."""
+    _probe.zone = ZoneInfo(sage_timezone) if sage_timezone else _local_zone()
     changes.subscribe(count_change)
-    changes.subscribe(probe.observe)
-    changes.enrich(probe.enrich)
-    return probe
+    changes.subscribe(_probe.observe)
+    changes.enrich(_probe.enrich)
+    return _probe
+
+
+_store_collector: StoreCollector | None = None
 
 
 def serve(store: Any, *, host: str = "127.0.0.1", port: int = 9464) -> tuple[Any, int]:
-    """Serve /metrics (this process's events plus the store's state) on host:port; returns (server, bound port)."""
-    if not any(isinstance(c, StoreCollector) for c in getattr(REGISTRY, "_collector_to_names", {})):
-        REGISTRY.register(StoreCollector(store))
-    else:
-        for collector in list(REGISTRY._collector_to_names):
-            if isinstance(collector, StoreCollector):
-                collector.store = store
-    server, thread = start_http_server(port, addr=host, registry=REGISTRY)
-    return (server, thread), server.server_address[1]
+    """Serve /metrics (this process's events plus the store's state) on host:port; returns (server, bound port).
+
+    Port 0 picks a free port (tests). `server.shutdown()` stops it.
+    """
+    global _store_collector
+    if _store_collector is None:
+        _store_collector = StoreCollector(store)
+        REGISTRY.register(_store_collector)
+    _store_collector.store = store
+    server, _thread = start_http_server(port, addr=host, registry=REGISTRY)
+    return server, server.server_address[1]

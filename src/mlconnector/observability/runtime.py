@@ -54,7 +54,7 @@ def start_metrics(ctx: Context) -> int | None:
     if not settings.enabled:
         return None
     try:
-        _, port = metrics.serve(ctx.store, host=settings.host, port=settings.port)
+        _server, port = metrics.serve(ctx.store, host=settings.host, port=settings.port)
     except OSError as exc:  # another worker on this host has the port: run on, without an endpoint here
         log.warning("metrics endpoint not started", extra={"port": settings.port, "error": str(exc)})
         return None
