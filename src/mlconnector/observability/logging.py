@@ -75,6 +75,12 @@ def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mutab
     return event
 
 
+def _drop_empty(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for name in [k for k, v in event.items() if v is None]:
+        del event[name]
+    return event
+
+
 def _scrub_rendered(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     # Exception text is rendered late (format_exc_info); scrub what it produced too.
     for name in ("exception", "exc_text"):
@@ -101,6 +107,7 @@ def _formatter(json: bool, colors: bool) -> structlog.stdlib.ProcessorFormatter:
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _drop_empty,
             redact,
             structlog.processors.format_exc_info,
             _scrub_rendered,

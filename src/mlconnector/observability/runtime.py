@@ -20,17 +20,21 @@ log = logging.getLogger("mlconnector.run")
 
 def start_logging(ctx: Context, *, json: bool = False) -> Path | None:
     """Console + rotating file in the data directory; every vault secret is masked from here on."""
+    from mlconnector.commands.context import fail
     from mlconnector.observability import logging as logs
 
     settings = ctx.settings.log
-    path = logs.configure(
-        level=settings.level,
-        json=logs.wants_json(settings.format, json),
-        data_dir=ctx.settings.data_dir if settings.file else None,
-        file=settings.file,
-        max_bytes=settings.max_bytes,
-        backups=settings.backups,
-    )
+    try:
+        path = logs.configure(
+            level=settings.level,
+            json=logs.wants_json(settings.format, json),
+            data_dir=ctx.settings.data_dir if settings.file else None,
+            file=settings.file,
+            max_bytes=settings.max_bytes,
+            backups=settings.backups,
+        )
+    except ValueError as exc:
+        fail(f"[log] level: {exc}.", hint="Set [log] level (or MLC_LOG_LEVEL) to DEBUG, INFO, WARNING or ERROR.")
     logs.register_vault(ctx.vault)
     return path
 
@@ -47,10 +51,17 @@ def instrument(connector: Connector) -> None:
 
 def start_metrics(ctx: Context) -> int | None:
     """The Prometheus endpoint, when [metrics] enabled; returns the bound port (None when off or not bindable)."""
+    from mlconnector.commands.context import fail
     from mlconnector.observability import metrics
 
     settings = ctx.settings.metrics
-    metrics.install(sage_timezone=settings.sage_timezone)
+    try:
+        metrics.install(sage_timezone=settings.sage_timezone)
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+        fail(
+            f"[metrics] sage_timezone = {settings.sage_timezone!r} is not a time zone.",
+            hint='Use an IANA name such as "America/Chicago", or "" for this machine\'s zone.',
+        )
     if not settings.enabled:
         return None
     try:
@@ -68,6 +79,13 @@ def jobs_with_observers(ctx: Context, jobs: list[Job]) -> list[Job]:
 
     observed = timed_jobs(jobs)
     if ctx.settings.alerts.enabled:
+        from mlconnector.commands.context import fail
+        from mlconnector.engine import cron_every
+
+        try:
+            cron_every(ctx.settings.alerts.every_seconds)
+        except ValueError as exc:
+            fail(f"[alerts] every_seconds: {exc}.", hint="e.g. 30, 60 or 300.")
         alerter = make_alerter(ctx)
         observed.append(Job("alerts", ctx.settings.alerts.every_seconds, alerter.run_pass))
     return observed

@@ -1,0 +1,38 @@
+"""The pure parts: Sage's stamps in the Sage server's zone, operation labels, the log format switch, config errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mlconnector.observability import logging as logs
+from mlconnector.observability.metrics import _operation, sage_time
+
+
+def test_sage_stamps_are_read_in_the_sage_servers_zone() -> None:
+    # 14.5 decimal hours on 3 Dec 2026 in Chicago (UTC-6) is 20:30 UTC.
+    assert sage_time("20261203", "14.50000", ZoneInfo("America/Chicago")) == datetime(2026, 12, 3, 20, 30, tzinfo=UTC)
+    assert sage_time("20261203", "00.25000", UTC) == datetime(2026, 12, 3, 0, 15, tzinfo=UTC)
+    assert sage_time("", "14.5", UTC) is None
+    assert sage_time("20261203", "soon", UTC) is None
+
+
+def test_operation_labels_fold_ids_away() -> None:
+    assert _operation("GET", "/api/messages/m-78022b1a95b34fc7/content") == "GET /api/messages/{id}/content"
+    assert _operation("POST", "/api/messages?x=1") == "POST /api/messages"
+
+
+def test_json_logs_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(logs.FORMAT_ENV, raising=False)
+    assert not logs.wants_json("console")
+    assert logs.wants_json("json")
+    assert logs.wants_json("console", flag=True)
+    monkeypatch.setenv(logs.FORMAT_ENV, "json")
+    assert logs.wants_json("console")
+
+
+def test_an_unknown_log_level_is_refused() -> None:
+    with pytest.raises(ValueError, match="LOUD"):
+        logs.configure(level="LOUD", console=False, file=False)
