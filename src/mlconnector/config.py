@@ -94,6 +94,7 @@ class AlertSettings(BaseModel):
     digest_over: int = 5  # more new causes than this in one pass → one digest message
     unreachable_minutes: float = 15.0  # the agent or Cleo failing its probe this long → an alert
     console_url: str = ""  # e.g. https://connector.example.com — alerts link to /exceptions/{id}
+    ignore_kinds: list[str] = Field(default_factory=list)  # exception kinds nobody needs to be told about
 
 
 class Settings(BaseSettings):

@@ -87,6 +87,13 @@ def test_one_alert_per_cause_on_every_channel(store: Store, smtp: SmtpServer, ho
     assert len(smtp.mailbox.messages) == 3 and len(hooks.bodies("/generic/T0KEN")) == 3
 
 
+def test_ignored_kinds_are_not_told(store: Store, smtp: SmtpServer, hooks: Hooks) -> None:
+    open_exception(store, "not_received", "INV:1")
+    told = open_exception(store, "price_variance", "INV:2")
+    alerter = make_alerter(store, smtp, hooks, ignore_kinds=["not_received"])
+    assert sorted(alerter.run_pass()) == sorted(f"{c}:exception:{told}" for c in ("email", "webhook", "slack"))
+
+
 def test_a_burst_goes_out_as_one_digest(store: Store, smtp: SmtpServer, hooks: Hooks) -> None:
     ids = [open_exception(store, "unmapped_vendor", f"PO:{n:07d}") for n in range(7)]
     alerter = make_alerter(store, smtp, hooks)

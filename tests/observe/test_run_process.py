@@ -78,6 +78,7 @@ def test_run_serves_metrics_writes_json_logs_and_alerts_once(stack: Stack) -> No
             MLC_ALERTS__WEBHOOK="true",
             MLC_ALERTS__SLACK="true",
             MLC_ALERTS__CONSOLE_URL=CONSOLE,
+            MLC_ALERTS__UNREACHABLE_MINUTES="0.05",  # 3 s, so the test sees Cleo "down for long"
         )
         process = stack.processes.start("connector", ["run"], env=env, cwd=stack.config.parent)
 
@@ -108,13 +109,23 @@ def test_run_serves_metrics_writes_json_logs_and_alerts_once(stack: Stack) -> No
         assert checks == {"agent": None, "cleo": None}, "both probes answered"
 
         time.sleep(5)  # two more alert passes: nothing is told twice
+        assert len(smtp.mailbox.messages) == 1
+
+        stack.processes.stop("cleo-sandbox")  # Cleo goes away: told once it has been down for 3 s
+        wait_for("the Cleo-unreachable alert", lambda: len(smtp.mailbox.messages) >= 2, timeout=30)
+        time.sleep(4)
         stack.processes.stop("connector")
 
-    (mail,) = smtp.mailbox.messages
-    assert "unmapped vendor: PO:" in str(mail["Subject"])
-    assert f"{CONSOLE}/exceptions/" in mail.get_content()
-    assert len(hooks.bodies("/generic/WEBHOOK-TOKEN-123")) == 1
-    assert len(hooks.bodies("/slack/SLACK-TOKEN-456")) == 1
+    first, second = smtp.mailbox.messages
+    assert "unmapped vendor: PO:" in str(first["Subject"])
+    assert f"{CONSOLE}/exceptions/" in first.get_content()
+    assert "Cleo unreachable" in str(second["Subject"])
+    assert len(smtp.mailbox.messages) == 2
+    assert [b["alerts"][0]["kind"] for b in hooks.bodies("/generic/WEBHOOK-TOKEN-123")] == [
+        "unmapped_vendor",
+        "unreachable",
+    ]
+    assert len(hooks.bodies("/slack/SLACK-TOKEN-456")) == 2
 
     log_file = data_dir / "ml-connector.log"
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]

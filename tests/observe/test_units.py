@@ -36,3 +36,19 @@ def test_json_logs_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_unknown_log_level_is_refused() -> None:
     with pytest.raises(ValueError, match="LOUD"):
         logs.configure(level="LOUD", console=False, file=False)
+
+
+def test_the_log_file_rotates(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    path = logs.configure(level="INFO", data_dir=tmp_path, console=False, max_bytes=2_000, backups=2)
+    try:
+        for n in range(200):
+            logging.getLogger("mlconnector.test").info("line %d of a long enough message to fill the file", n)
+    finally:
+        logs.shutdown()
+    assert path is not None and path.exists()
+    rotated = sorted(p.name for p in tmp_path.iterdir())
+    assert rotated == ["ml-connector.log", "ml-connector.log.1", "ml-connector.log.2"]
+    assert "line 199 " in path.read_text()
+    assert all(p.stat().st_size <= 2_200 for p in tmp_path.iterdir())

@@ -41,6 +41,7 @@ class Alerter:
         unreachable_after: timedelta = timedelta(minutes=15),
         digest_over: int = 5,
         console_url: str = "",
+        ignore_kinds: Sequence[str] = (),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
@@ -49,6 +50,7 @@ class Alerter:
         self.unreachable_after = unreachable_after
         self.digest_over = digest_over
         self.console_url = console_url.rstrip("/")
+        self.ignore_kinds = set(ignore_kinds)
         self.clock = clock
 
     # --------------------------------------------------------------------------------------------- probes
@@ -88,6 +90,8 @@ class Alerter:
             for record in session.scalars(
                 select(ExceptionRecord).where(ExceptionRecord.status == "open").order_by(ExceptionRecord.id)
             ):
+                if record.kind in self.ignore_kinds:
+                    continue
                 alerts.append(
                     Alert(
                         cause=f"exception:{record.id}",

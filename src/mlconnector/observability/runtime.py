@@ -162,4 +162,5 @@ def make_alerter(ctx: Context) -> Alerter:
         unreachable_after=timedelta(minutes=settings.unreachable_minutes),
         digest_over=settings.digest_over,
         console_url=settings.console_url,
+        ignore_kinds=settings.ignore_kinds,
     )
