@@ -50,6 +50,7 @@ def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             "smtp_host is empty",
         ),
         ({"MLC_ALERTS__ENABLED": "true", "MLC_ALERTS__WEBHOOK": "true"}, "credentials set webhook"),
+        ({"MLC_METRICS__ENABLED": "true", "MLC_METRICS__HOST": "0.0.0.0"}, "without a token"),
     ],
 )
 def test_bad_settings_stop_run_with_one_line(

@@ -29,6 +29,7 @@ FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {
     "smtp": (("user", False), ("password", True)),  # alert email login (leave unset for an open relay)
     "webhook": (("url", True),),  # alert webhooks: the url carries the token, so it is a secret
     "slack": (("url", True),),
+    "metrics": (("token", True),),  # the bearer token Prometheus must send to scrape `run`'s /metrics
 }
 
 

@@ -9,17 +9,20 @@ Two kinds, on purpose:
 
 from __future__ import annotations
 
+import hmac
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 from zoneinfo import ZoneInfo
 
 import httpx
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -308,7 +311,28 @@ def install(*, sage_timezone: str = "") -> LatencyProbe:
 _store_collector: StoreCollector | None = None
 
 
-def serve(store: Any, *, host: str = "127.0.0.1", port: int = 9464) -> tuple[Any, int]:
+class _Handler(WSGIRequestHandler):
+    timeout = 10  # seconds a client may take to send its request: a slow client is dropped, not waited for
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _guarded(app: Callable[..., Any], token: str | None) -> Callable[..., Any]:
+    """With a token, every scrape must send `Authorization: Bearer <token>` (Prometheus: `authorization:`)."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if token is not None:
+            given = environ.get("HTTP_AUTHORIZATION", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                start_response("401 Unauthorized", [("Content-Type", "text/plain"), ("WWW-Authenticate", "Bearer")])
+                return [b"A bearer token is needed for these metrics.\n"]
+        return app(environ, start_response)
+
+    return wsgi
+
+
+def serve(store: Any, *, host: str = "127.0.0.1", port: int = 9464, token: str | None = None) -> tuple[Any, int]:
     """Serve /metrics (this process's events plus the store's state) on host:port; returns (server, bound port).
 
     Port 0 picks a free port (tests). `server.shutdown()` stops it.
@@ -318,5 +342,8 @@ def serve(store: Any, *, host: str = "127.0.0.1", port: int = 9464) -> tuple[Any
         _store_collector = StoreCollector(store)
         REGISTRY.register(_store_collector)
     _store_collector.store = store
-    server, _thread = start_http_server(port, addr=host, registry=REGISTRY)
+    server = make_server(
+        host, port, _guarded(make_wsgi_app(REGISTRY), token), ThreadingWSGIServer, handler_class=_Handler
+    )
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server, server.server_address[1]

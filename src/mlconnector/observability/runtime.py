@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -64,13 +66,27 @@ def start_metrics(ctx: Context) -> int | None:
         )
     if not settings.enabled:
         return None
+    token = ctx.vault.get("metrics")["token"].reveal() if "metrics" in ctx.vault.names() else None
+    if token is None and not ipaddress.ip_address(_resolve(settings.host)).is_loopback:
+        fail(
+            f"[metrics] host = {settings.host!r} opens the metrics beyond this machine without a token.",
+            hint="Store one with `ml-connector credentials set metrics` (Prometheus sends it as a bearer token), "
+            'or keep host = "127.0.0.1".',
+        )
     try:
-        _server, port = metrics.serve(ctx.store, host=settings.host, port=settings.port)
+        _server, port = metrics.serve(ctx.store, host=settings.host, port=settings.port, token=token)
     except OSError as exc:  # another worker on this host has the port: run on, without an endpoint here
         log.warning("metrics endpoint not started", extra={"port": settings.port, "error": str(exc)})
         return None
     log.info("metrics endpoint started", extra={"url": f"http://{settings.host}:{port}/metrics"})
     return port
+
+
+def _resolve(host: str) -> str:
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        return "0.0.0.0"
 
 
 def jobs_with_observers(ctx: Context, jobs: list[Job]) -> list[Job]:
