@@ -93,6 +93,7 @@ class AlertSettings(BaseModel):
     webhook_timeout_seconds: float = 10.0
     digest_over: int = 5  # more new causes than this in one pass → one digest message
     unreachable_minutes: float = 15.0  # the agent or Cleo failing its probe this long → an alert
+    probe_timeout_seconds: float = 10.0  # one probe of the agent or Cleo gives up after this long
     console_url: str = ""  # e.g. https://connector.example.com — alerts link to /exceptions/{id}
     ignore_kinds: list[str] = Field(default_factory=list)  # exception kinds nobody needs to be told about
 
@@ -203,6 +204,7 @@ webhook = false               # generic JSON POST to the stored webhook url
 slack = false                 # Slack-compatible POST to the stored slack url
 digest_over = 5               # more new alerts than this at once → one digest
 unreachable_minutes = 15      # agent or Cleo down this long → an alert
+probe_timeout_seconds = 10    # each probe of the agent and Cleo gives up after this long
 console_url = ""              # the web console, for links in alerts
 """
 

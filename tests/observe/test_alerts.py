@@ -75,6 +75,7 @@ def test_one_alert_per_cause_on_every_channel(store: Store, smtp: SmtpServer, ho
     assert any("stalled: PO:0000103" in s for s in subjects)
     body = smtp.mailbox.messages[0].get_content()
     assert f"Open: {CONSOLE}/exceptions/{first}" in body and "Fix: do the thing" in body
+    assert f"PO: {CONSOLE}/po/0000101" in body
     generic = hooks.bodies("/generic/T0KEN")
     assert [b["alerts"][0]["cause"] for b in generic] == [f"exception:{i}" for i in (first, overdue, stalled)]
     assert generic[0]["alerts"][0]["link"] == f"{CONSOLE}/exceptions/{first}" and generic[0]["digest"] is False
@@ -177,3 +178,18 @@ def test_a_webhook_nobody_answers_stays_due(store: Store) -> None:
     assert alerter.run_pass() == []
     with store.transaction() as session:
         assert session.query(AlertSent).count() == 0
+
+
+def test_one_pass_at_a_time_across_workers(store: Store, smtp: SmtpServer, hooks: Hooks) -> None:
+    now = [datetime(2026, 12, 3, 9, 0, tzinfo=UTC)]
+    worker_a = make_alerter(store, smtp, hooks, clock=lambda: now[0])
+    worker_b = make_alerter(store, smtp, hooks, clock=lambda: now[0])
+    open_exception(store, "stalled", "PO:0000401")
+    lease = worker_a._take_lease()  # worker A is in the middle of a (slow) pass
+    assert lease is not None
+    assert worker_b.run_pass() == []  # B does nothing meanwhile
+    assert smtp.mailbox.messages == []
+    now[0] += timedelta(minutes=11)  # A died without releasing: its lease runs out
+    assert len(worker_b.run_pass()) == 3
+    assert worker_a.run_pass() == []  # and A, back, has nothing left to tell
+    assert len(smtp.mailbox.messages) == 1

@@ -36,6 +36,7 @@ class Alert:
     document: str | None = None
     link: str | None = None
     since: datetime | None = None
+    po_link: str | None = None  # the PO's page in the console, when the cause is about one PO
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class Alert:
             "suggested_fix": self.fix,
             "document": self.document,
             "link": self.link,
+            "po_link": self.po_link,
             "since": self.since.isoformat() if self.since else None,
         }
 
@@ -58,6 +60,8 @@ class Alert:
             lines.append(f"Since: {self.since:%Y-%m-%d %H:%M} UTC")
         if self.link:
             lines.append(f"Open: {self.link}")
+        if self.po_link:
+            lines.append(f"PO: {self.po_link}")
         return "\n".join(lines)
 
 

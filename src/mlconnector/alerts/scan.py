@@ -14,14 +14,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from mlconnector.alerts.channels import Alert, Channel, DeliveryError
 from mlconnector.store import Store
-from mlconnector.store.models import AlertSent, ExceptionRecord, HealthCheck
+from mlconnector.store.models import AlertSent, Cursor, ExceptionRecord, HealthCheck
 
 log = logging.getLogger("mlconnector.alerts")
 
 PLAIN_NAMES = {"agent": "The Sage agent", "cleo": "Cleo"}
+LEASE = "alerts_pass_lease"
 
 
 def _aware(moment: datetime) -> datetime:
@@ -42,6 +44,7 @@ class Alerter:
         digest_over: int = 5,
         console_url: str = "",
         ignore_kinds: Sequence[str] = (),
+        lease: timedelta = timedelta(minutes=10),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
@@ -51,6 +54,7 @@ class Alerter:
         self.digest_over = digest_over
         self.console_url = console_url.rstrip("/")
         self.ignore_kinds = set(ignore_kinds)
+        self.lease = lease
         self.clock = clock
 
     # --------------------------------------------------------------------------------------------- probes
@@ -102,6 +106,9 @@ class Alerter:
                         fix=record.suggested_fix,
                         document=record.document_ref,
                         link=self._link(f"/exceptions/{record.id}"),
+                        po_link=self._link(f"/po/{record.document_ref[3:]}")
+                        if record.document_ref.startswith("PO:")
+                        else None,
                         since=_aware(record.created_at),
                     )
                 )
@@ -128,8 +135,45 @@ class Alerter:
 
     # ----------------------------------------------------------------------------------------------- pass
 
+    def _take_lease(self) -> str | None:
+        """Only one pass at a time across every worker: a lease in the store, taken by compare-and-set."""
+        now = self.clock()
+        try:
+            with self.store.transaction() as session:
+                if session.get(Cursor, LEASE) is None:
+                    session.add(Cursor(name=LEASE, value=""))
+        except IntegrityError:  # another worker created it at the same moment
+            pass
+        with self.store.transaction() as session:
+            current = session.scalars(select(Cursor.value).where(Cursor.name == LEASE)).one()
+            if current and datetime.fromisoformat(current) > now:
+                return None
+            lease = (now + self.lease).isoformat()
+            taken = session.execute(
+                update(Cursor).where(Cursor.name == LEASE, Cursor.value == current).values(value=lease)
+            )
+            return lease if taken.rowcount == 1 else None
+
+    def _release(self, lease: str) -> None:
+        with self.store.transaction() as session:
+            session.execute(update(Cursor).where(Cursor.name == LEASE, Cursor.value == lease).values(value=""))
+
     def run_pass(self) -> list[str]:
-        """Probe, then tell each channel what it has not been told; returns the causes delivered this pass."""
+        """Probe, then tell each channel what it has not been told; returns the causes delivered this pass.
+
+        A pass that finds another still running (a slow SMTP server, a probe waiting for its timeout) does nothing,
+        so two passes never tell the same cause twice.
+        """
+        lease = self._take_lease()
+        if lease is None:
+            log.info("alerts pass skipped: another pass is running")
+            return []
+        try:
+            return self._pass()
+        finally:
+            self._release(lease)
+
+    def _pass(self) -> list[str]:
         self.probe()
         alerts = self.open_causes()
         open_now = {a.cause for a in alerts}

@@ -149,19 +149,25 @@ def channels(ctx: Context) -> list[Channel]:
 
 def probes(ctx: Context) -> dict[str, Callable[[], Any]]:
     """One quick check each of the agent (its signed /v1/health) and Cleo (a login and one page), no retries."""
+    import httpx
+
     from mlconnector.cleo.session import RetryPolicy
     from mlconnector.commands.running import cleo_client, sage_client
     from mlconnector.sage.agent.signing import signed_headers
 
+    timeout = httpx.Timeout(ctx.settings.alerts.probe_timeout_seconds)
+
     def agent() -> None:
         with sage_client(ctx) as client:
+            client._http.timeout = timeout
             response = client._http.get("/v1/health", headers=signed_headers(client._key, "GET", "/v1/health", b""))
             if response.status_code != 200:
                 raise RuntimeError(f"the agent answered HTTP {response.status_code}")
 
     def cleo() -> None:
         with cleo_client(ctx) as client:
-            client.session.retry = RetryPolicy(attempts=1, total_timeout=ctx.settings.cleo.timeout_seconds)
+            client.session._http.timeout = timeout
+            client.session.retry = RetryPolicy(attempts=1, total_timeout=ctx.settings.alerts.probe_timeout_seconds)
             client.list_inbound(count=1)
 
     return {"agent": agent, "cleo": cleo}
