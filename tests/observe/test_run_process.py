@@ -88,7 +88,7 @@ def test_run_serves_metrics_writes_json_logs_and_alerts_once(stack: Stack) -> No
                     select(func.count()).select_from(OutboundDocument).where(OutboundDocument.status == "sent")
                 )
 
-        wait_for("three 850s in Cleo", lambda: sent() == 3 or process.poll() is not None)
+        wait_for("three 850s in Cleo", lambda: sent() == 3 or process.poll() is not None, timeout=120)
         assert process.poll() is None, (stack.workdir / "logs" / "connector.log").read_text()[-2000:]
         wait_for("the unmapped-vendor alert by email", lambda: len(smtp.mailbox.messages) >= 1)
 
