@@ -11,6 +11,7 @@ from mlconnector.cleo.sandbox.cli import cleo_sandbox_app
 from mlconnector.commands import admin, running
 from mlconnector.sage.agent.cli import agent_app
 from mlconnector.sage.cli import sage_sim_app
+from mlconnector.web import cli as web_cli
 from mlconnector.x12.cli import app as x12_app
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(x12_app, name="x12")
 app.add_typer(sage_sim_app, name="sage-sim")
 app.add_typer(agent_app, name="agent")
 app.add_typer(cleo_sandbox_app, name="cleo-sandbox")
+web_cli.register(app)  # `web` and `users`; FastAPI is imported only when the console starts
 
 
 @app.command()
