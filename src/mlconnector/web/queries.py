@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from mlconnector.store.models import (
@@ -229,14 +229,24 @@ class DocumentPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def _po_keys(po_number: str) -> Select[Any]:
-    """Inbound documents about a PO: their audit lines point at the PO ("PO", "PO/G-receipt", "PO/I-receipt")."""
-    return select(AuditEntry.source_id).where(
-        or_(
-            AuditEntry.target_id == po_number,
-            and_(AuditEntry.target_id >= po_number + "/", AuditEntry.target_id < po_number + "0"),
-        )
+def _po_keys(po_number: str) -> Any:
+    """Inbound documents about a PO: their audit lines point at the PO ("PO", "PO/G-receipt", "PO/I-receipt"), or
+    an exception they raised names it (an invoice stopped before Sage has no audit line with a target)."""
+    return union(
+        select(AuditEntry.source_id).where(
+            or_(
+                AuditEntry.target_id == po_number,
+                and_(AuditEntry.target_id >= po_number + "/", AuditEntry.target_id < po_number + "0"),
+            )
+        ),
+        select(ExceptionRecord.idempotency_key).where(
+            ExceptionRecord.idempotency_key.is_not(None), _exception_po(po_number)
+        ),
     )
+
+
+def _exception_po(po_number: str) -> Any:
+    return ExceptionRecord.details["po"].as_string() == po_number
 
 
 def search_documents(
@@ -431,7 +441,14 @@ class Timeline:
         return bool(self.events or self.audit)
 
 
-FA_STATE = {"accepted": "ok", "accepted_with_errors": "ok", "rejected": "bad", "overdue": "bad", "none": "wait"}
+FA_STATE = {
+    "accepted": "ok",
+    "accepted_with_errors": "ok",
+    "rejected": "bad",
+    "overdue": "bad",
+    "waiting": "wait",
+    "none": "wait",
+}
 OUT_STATE = {"sent": "ok", "superseded": "info", "failed": "bad", "held": "wait", "pending": "wait"}
 IN_STATE = {"applied": "ok", "duplicate": "info", "exception": "bad", "received": "wait", "applying": "wait"}
 
@@ -454,6 +471,9 @@ def po_timeline(session: Session, po_number: str) -> Timeline:
         if keys
         else []
     )
+    known = {i.idempotency_key for i in inbound}
+    inbound += [i for i in _stopped_documents_about(session, po_number, outbound) if i.idempotency_key not in known]
+    inbound.sort(key=lambda i: i.id)
     out_keys = [o.idempotency_key for o in outbound]
     in_keys = [i.idempotency_key for i in inbound]
     audit = list(
@@ -474,7 +494,13 @@ def po_timeline(session: Session, po_number: str) -> Timeline:
     exceptions = list(
         session.scalars(
             select(ExceptionRecord)
-            .where(or_(ExceptionRecord.document_ref == f"PO:{po_number}", ExceptionRecord.idempotency_key.in_(in_keys)))
+            .where(
+                or_(
+                    ExceptionRecord.document_ref == f"PO:{po_number}",
+                    ExceptionRecord.idempotency_key.in_(in_keys),
+                    _exception_po(po_number),
+                )
+            )
             .order_by(ExceptionRecord.id)
         )
     )
@@ -505,7 +531,7 @@ def po_timeline(session: Session, po_number: str) -> Timeline:
                     _as_utc(o.sent_at or o.created_at),  # type: ignore[arg-type]
                     "ack997",
                     FA_STATE.get(o.fa_status, "info"),
-                    f"997 {'not received yet' if o.fa_status == 'none' else o.fa_status}",
+                    f"997 {'not received yet' if o.fa_status in ('none', 'waiting') else o.fa_status}",
                     f"Functional acknowledgment of {o.document_type} group {o.group_control}",
                 )
             )
@@ -588,6 +614,55 @@ def po_timeline(session: Session, po_number: str) -> Timeline:
         inbound[-1].partner if inbound else None
     )
     return Timeline(po_number, vendor, partner, events, audit, line_acks, exceptions)
+
+
+STOPPED_LOOKBACK = 200
+_po_numbers_cache: dict[int, tuple[str, ...]] = {}
+
+
+def _payload_po_numbers(doc: InboundDocument) -> tuple[str, ...]:
+    """The PO numbers a received document names (BIG04, BAK03, each ASN order's PRF01), read once per document."""
+    cached = _po_numbers_cache.get(doc.id)
+    if cached is None:
+        from mlconnector.x12 import read_documents
+
+        numbers: list[str] = []
+        try:
+            for received in read_documents(doc.payload, lenient=True):
+                found = received.document
+                numbers += [o.po_number for o in getattr(found, "orders", ())]
+                if getattr(found, "po_number", None):
+                    numbers.append(found.po_number)
+        except Exception:  # a payload that does not parse names no PO; its own screen shows why
+            numbers = []
+        cached = _po_numbers_cache[doc.id] = tuple(dict.fromkeys(numbers))
+        if len(_po_numbers_cache) > 20_000:
+            _po_numbers_cache.clear()
+    return cached
+
+
+def _stopped_documents_about(
+    session: Session, po_number: str, outbound: list[OutboundDocument]
+) -> list[InboundDocument]:
+    """Received documents about this PO that stopped before Sage (so no audit line names the PO yet): the PO's
+    partners' documents not applied since the PO was first staged, read for the PO numbers they carry.
+
+    Switch to a stored PO reference on inbound documents when the store has one."""
+    partners = {o.partner for o in outbound if o.partner}
+    if not partners:
+        return []
+    since = min(o.created_at for o in outbound)
+    candidates = session.scalars(
+        select(InboundDocument)
+        .where(
+            InboundDocument.partner.in_(partners),
+            InboundDocument.status.in_(WAITING_IN),
+            InboundDocument.received_at >= since,
+        )
+        .order_by(InboundDocument.received_at.desc())
+        .limit(STOPPED_LOOKBACK)
+    )
+    return [doc for doc in candidates if po_number in _payload_po_numbers(doc)]
 
 
 # ----------------------------------------------------------------------------------------------- exception desk
