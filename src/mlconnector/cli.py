@@ -41,12 +41,13 @@ web_cli.register(app)  # `web` and `users`; FastAPI is imported only when the co
 def demo(
     workdir: Path = typer.Option(Path("demo-data"), help="Scratch directory (wiped at the start)."),
     purchase_orders: int = typer.Option(12, min=1, max=500, help="POs to create for mapped vendors."),
+    serve: bool = typer.Option(False, "--serve", help="Afterwards keep everything running with the web console."),
 ) -> None:
     """Run the whole cycle on this machine: simulated Sage + agent, Cleo sandbox, the connector."""
     from mlconnector.demo import run_demo
 
     try:
-        summary = run_demo(workdir.resolve(), purchase_orders=purchase_orders)
+        summary = run_demo(workdir.resolve(), purchase_orders=purchase_orders, serve=serve)
     except RuntimeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

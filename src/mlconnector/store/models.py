@@ -256,10 +256,11 @@ class ConsoleUser(Base):
 
 
 # What the web console searches and sorts by (documents search, PO timeline), so it stays fast on 100,000 documents.
-Index("ix_outbound_created", OutboundDocument.created_at)
+Index("ix_outbound_created", OutboundDocument.created_at, OutboundDocument.document_type)
 Index("ix_outbound_vendor_created", OutboundDocument.vendor_no, OutboundDocument.created_at)
-Index("ix_outbound_status_created", OutboundDocument.status, OutboundDocument.created_at)
-Index("ix_inbound_received", InboundDocument.received_at)
+Index("ix_outbound_partner_created", OutboundDocument.partner, OutboundDocument.created_at)
+Index("ix_outbound_status_fa", OutboundDocument.status, OutboundDocument.fa_status)
+Index("ix_inbound_received", InboundDocument.received_at, InboundDocument.document_type)
 Index("ix_inbound_partner_received", InboundDocument.partner, InboundDocument.received_at)
 Index("ix_inbound_status_received", InboundDocument.status, InboundDocument.received_at)
 Index("ix_audit_source", AuditEntry.source_id)

@@ -677,7 +677,7 @@ def _safe_next(value: str) -> str:
     return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/"
 
 
-ICONS = {"ok": "✔", "bad": "✖", "wait": "⏳", "info": "•"}
+ICONS = {"ok": "✔", "bad": "✖", "wait": "○", "info": "•"}
 STATUS_STATE = {
     **queries.OUT_STATE,
     **queries.IN_STATE,

@@ -271,8 +271,11 @@ def search_documents(
         out_q = out_q.where(OutboundDocument.document_type == flt.document_type)
         in_q = in_q.where(InboundDocument.document_type == flt.document_type)
     if flt.status:
-        out_q = out_q.where(OutboundDocument.status == flt.status)
-        in_q = in_q.where(InboundDocument.status == flt.status)
+        # With a narrower filter, keep the planner off the status index (most documents share a few statuses):
+        # `status || ''` is the same test, but no index matches it.
+        narrow = bool(flt.po_number or flt.vendor or flt.partner)
+        out_q = out_q.where((OutboundDocument.status + "" if narrow else OutboundDocument.status) == flt.status)
+        in_q = in_q.where((InboundDocument.status + "" if narrow else InboundDocument.status) == flt.status)
     if flt.waiting:
         out_q = out_q.where(OutboundDocument.status.in_(WAITING_OUT))
         in_q = in_q.where(InboundDocument.status.in_(WAITING_IN))
@@ -311,7 +314,7 @@ def search_documents(
         total += session.scalar(select(func.count()).select_from(in_q.subquery())) or 0
         inbound_rows = list(
             session.execute(
-                select(
+                in_q.with_only_columns(
                     InboundDocument.id,
                     InboundDocument.idempotency_key,
                     InboundDocument.document_type,
@@ -320,7 +323,6 @@ def search_documents(
                     InboundDocument.received_at,
                     InboundDocument.interchange_control,
                 )
-                .where(InboundDocument.id.in_(in_q.with_only_columns(InboundDocument.id).scalar_subquery()))
                 .order_by(InboundDocument.received_at.desc(), InboundDocument.id.desc())
                 .limit(window)
             )
@@ -358,12 +360,19 @@ def _fill_inbound_pos(session: Session, rows: list[DocumentRow]) -> None:
     pos: dict[str, list[str]] = defaultdict(list)
     for source, target in session.execute(
         select(AuditEntry.source_id, AuditEntry.target_id).where(
-            AuditEntry.source_id.in_(list(keys.values())), AuditEntry.target_id.is_not(None)
+            AuditEntry.source_id.in_(list(keys.values())),
+            AuditEntry.target_id.is_not(None),
+            AuditEntry.direction == "IN",
+            AuditEntry.document_type.in_(("855", "856", "810", "997")),
         )
     ):
         po = target.split("/", 1)[0]
-        if po and po not in pos[source] and not po.startswith(("ICN", "msg")):
+        if po and po not in pos[source]:
             pos[source].append(po)
+    stopped = [r.id for r in rows if r.status in WAITING_IN and not pos.get(keys.get(r.id, ""))]
+    if stopped:
+        for doc in session.scalars(select(InboundDocument).where(InboundDocument.id.in_(stopped))):
+            pos[doc.idempotency_key] = list(_payload_po_numbers(doc))
     for row in rows:
         row.po_numbers = pos.get(keys.get(row.id, ""), [])
 

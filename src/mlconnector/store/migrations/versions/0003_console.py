@@ -16,10 +16,11 @@ branch_labels = None
 depends_on = None
 
 INDEXES = (
-    ("ix_outbound_created", "outbound_documents", ["created_at"]),
+    ("ix_outbound_created", "outbound_documents", ["created_at", "document_type"]),
     ("ix_outbound_vendor_created", "outbound_documents", ["vendor_no", "created_at"]),
-    ("ix_outbound_status_created", "outbound_documents", ["status", "created_at"]),
-    ("ix_inbound_received", "inbound_documents", ["received_at"]),
+    ("ix_outbound_partner_created", "outbound_documents", ["partner", "created_at"]),
+    ("ix_outbound_status_fa", "outbound_documents", ["status", "fa_status"]),
+    ("ix_inbound_received", "inbound_documents", ["received_at", "document_type"]),
     ("ix_inbound_partner_received", "inbound_documents", ["partner", "received_at"]),
     ("ix_inbound_status_received", "inbound_documents", ["status", "received_at"]),
     ("ix_audit_source", "audit_log", ["source_id"]),
