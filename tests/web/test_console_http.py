@@ -135,3 +135,36 @@ def test_the_chart_is_plain_svg_with_a_titled_bar_per_day_and_direction() -> Non
     svg = documents_per_day([(date(2026, 12, 1), 3, 1), (date(2026, 12, 2), 0, 5)])
     assert svg.startswith("<svg") and svg.count("<rect") == 4 + 2  # 2 days x 2 bars + 2 legend boxes
     assert "2026-12-01: 3 sent" in svg and "2026-12-02: 5 received" in svg and "<script" not in svg
+
+
+def test_a_csv_upload_maps_known_partners_and_refuses_unknown_ones_line_by_line(console: Console) -> None:
+    client = console.login("olga")
+    csv_text = "vendor,partner,change\n01-V0004,CHARLIE,860\n01-V0005,NO-SUCH-PARTNER\nbroken-line\n"
+    answer = client.post(
+        "/partners/upload",
+        data={"csrf_token": client.csrf},
+        files={"file": ("vendors.csv", csv_text.encode(), "text/csv")},
+    )
+    assert answer.status_code == 200
+    assert "Line 2: Vendor 01-V0004 → Cleo partner CHARLIE" in answer.text
+    assert "Line 3: Cleo has no trading partner NO-SUCH-PARTNER" in answer.text
+    assert "Line 4: needs vendor,partner" in answer.text
+    from mlconnector.store.models import PartnerMapping
+
+    with console.world.store.transaction() as session:
+        mapped = session.get(PartnerMapping, "01-V0004")
+        assert (mapped.partner, mapped.change_document) == ("CHARLIE", "860")
+        assert session.get(PartnerMapping, "01-V0005") is None
+    unmapped = client.post("/partners/unmap", data={"csrf_token": client.csrf, "vendor_no": "01-V0004"})
+    assert "has no trading partner now" in unmapped.text
+    with console.world.store.transaction() as session:
+        assert session.get(PartnerMapping, "01-V0004") is None
+
+
+def test_the_audit_export_names_who_did_what(console: Console) -> None:
+    client = console.login("olga")
+    client.post("/partners/unmap", data={"csrf_token": client.csrf, "vendor_no": "01-V0001"})
+    export = client.get("/audit/export", params={"type": "console"})
+    assert export.status_code == 200 and export.headers["content-disposition"].endswith('"audit.jsonl"')
+    lines = [line for line in export.text.splitlines() if '"unmapped"' in line]
+    assert lines and '"source_id": "olga"' in lines[-1] and "01-V0001" in lines[-1]

@@ -34,10 +34,11 @@ def keep_serving(stack: Stack, processes: Processes, *, stop: threading.Event | 
         MLC_SCHEDULE__VENDORS_SECONDS="60",
         MLC_SCHEDULE__GL_SECONDS="60",
     )
-    processes.start("connector", ["run"], env=env, cwd=stack.config.parent)
     port = free_port()
     web = processes.start("console", ["web", "--port", str(port)], env=env, cwd=stack.config.parent)
-    wait_for_port(port, web, "the console", stack.workdir / "logs" / "console.log")
+    # Started first and given time: on a busy machine importing the web stack and migrating takes a while.
+    wait_for_port(port, web, "the console", stack.workdir / "logs" / "console.log", timeout=120)
+    processes.start("connector", ["run"], env=env, cwd=stack.config.parent)
     url = f"http://127.0.0.1:{port}"
     console.print(f"\nConsole: [bold]{url}[/bold]  sign in as [bold]{DEMO_USER}[/bold] / {password}")
     console.print(
