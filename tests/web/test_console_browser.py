@@ -97,6 +97,8 @@ def test_sign_in_and_the_overview_figures_match_the_store(console: Console, brow
     for kind, n in kinds.items():
         assert page.locator(f'[data-kind="{kind}"]').inner_text() == str(n)
     assert page.locator("svg.chart rect").count() >= 28
+    contact = page.locator("#last-contact").inner_text()
+    assert "Cleo: 20" in contact and "Sage (agent): 20" in contact
     shot(console, page, "overview")
     page.context.close()
 

@@ -78,6 +78,7 @@ def test_every_screen_query_answers_the_same_on_sqlite_and_postgresql(database_u
         assert o.fa_status == {"accepted": 1, "waiting": 1}
         assert o.waiting_counts == {("OUT", "held"): 1, ("IN", "exception"): 1}
         assert sum(out for _, out, _ in o.per_day) == 3 and o.per_day[-1][1:] == (1, 1)
+        assert o.last_contact["Cleo"] is None and o.last_contact["Sage (agent)"] is not None
 
         found = queries.search_documents(session, queries.DocumentFilter(po_number="P1"))
         assert [(r.direction, r.document_type) for r in found.rows] == [("OUT", "850"), ("IN", "810")]

@@ -59,6 +59,7 @@ class Overview:
     per_day: list[tuple[date, int, int]]
     next_runs: list[tuple[str, datetime, int]]
     recent: list[AuditEntry] = field(default_factory=list)
+    last_contact: dict[str, datetime | None] = field(default_factory=dict)
 
     @property
     def open_exceptions(self) -> int:
@@ -130,6 +131,7 @@ def overview(
         waiting_counts[("IN", status)] = n
     waiting = search_documents(session, DocumentFilter(waiting=True), page=1, page_size=10).rows
     recent = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(8)))
+    last_contact = {what: _last(session, where) for what, where in CONTACT_EVIDENCE.items()}
     return Overview(
         today=by_type(today_start),
         week=by_type(week_start),
@@ -141,7 +143,27 @@ def overview(
         per_day=[(d, out, inn) for d, (out, inn) in sorted(per_day.items())],
         next_runs=[(job, next_run(seconds, now), seconds) for job, seconds in schedule.items()],
         recent=recent,
+        last_contact=last_contact,
     )
+
+
+# Audit lines that prove a system answered: Cleo took a document or handed one over; Sage (through the agent)
+# took a receipt, an invoice or an 855 note, or gave us its GL chart. The newest one is the last good contact.
+CONTACT_EVIDENCE: dict[str, Any] = {
+    "Cleo": or_(
+        and_(AuditEntry.direction == "OUT", AuditEntry.status.in_(("sent", "published", "synced"))),
+        and_(AuditEntry.direction == "IN", AuditEntry.status == "received", AuditEntry.payload_hash.is_not(None)),
+    ),
+    "Sage (agent)": or_(
+        AuditEntry.status.in_(("invoiced", "already_in_sage", "cached")),
+        and_(AuditEntry.document_type == "856", AuditEntry.target_id.is_not(None)),
+    ),
+}
+
+
+def _last(session: Session, where: Any) -> datetime | None:
+    """Newest first by id, so a busy log answers from its last pages."""
+    return _as_utc(session.scalar(select(AuditEntry.at).where(where).order_by(AuditEntry.id.desc()).limit(1)))
 
 
 def _open_exception_partners(session: Session) -> list[tuple[str, str]]:
