@@ -143,6 +143,16 @@ def test_fix_the_gl_account_in_sage_then_retry_from_the_page_resolves_the_except
     console: Console, browser, seeded
 ) -> None:
     page = sign_in(console, browser, "olga")
+    complaints: list[str] = []  # CSP violations and script errors show up on the browser's console
+    page.on(
+        "console",
+        lambda message: (
+            complaints.append(f"{message.text} at {message.location} on {page.url}")
+            if message.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: complaints.append(str(error)))
     page.goto(console.url + "/exceptions")
     shot(console, page, "exceptions")
     page.goto(console.url + "/exceptions?kind=gl_account")
@@ -162,6 +172,7 @@ def test_fix_the_gl_account_in_sage_then_retry_from_the_page_resolves_the_except
     page.locator("#outcome", has_text="resolved").wait_for()
     assert "resolved" in page.locator("#exception-status").inner_text()
     shot(console, page, "exception-retried")
+    assert complaints == []
     with console.world.store.transaction() as session:
         assert session.get(ExceptionRecord, exception_id).status == "resolved"
     page.context.close()
