@@ -224,8 +224,10 @@ def test_settings_audit_and_a_connection_test(console: Console, browser, seeded)
     page.context.close()
 
 
-def test_every_form_control_has_a_label(console: Console, browser, seeded) -> None:  # type: ignore[no-untyped-def]
+def test_every_form_control_has_a_label_and_no_screen_breaks_its_csp(console: Console, browser, seeded) -> None:  # type: ignore[no-untyped-def]
     page = sign_in(console, browser, "alice")
+    complaints: list[str] = []
+    page.on("console", lambda message: complaints.append(message.text) if message.type == "error" else None)
     for route in ("/", "/documents", "/exceptions", "/partners", "/settings", "/audit", f"/po/{seeded['po']}"):
         page.goto(console.url + route)
         unlabelled = page.evaluate(
@@ -234,4 +236,5 @@ def test_every_form_control_has_a_label(console: Console, browser, seeded) -> No
                  .map(el => el.name || el.id)"""
         )
         assert unlabelled == [], (route, unlabelled)
+    assert complaints == []
     page.context.close()
