@@ -3,8 +3,9 @@
 Kept in one module on purpose: a tenant filter, or the per-document retry fields of the self-healing work
 (attempts, next attempt, last error, `stalled`), are added here once and every screen follows.
 
-"Waiting" today means an outbound or inbound document whose status is not final (`WAITING_OUT`, `WAITING_IN`);
-when the store records stalled documents, `_waiting` is the one place to switch over.
+"Waiting" today means an outbound or inbound document whose status is not final (`WAITING_OUT`, `WAITING_IN`,
+used by `overview` and by `search_documents(waiting=True)`); when the store records stalled documents, those two
+constants and the `flt.waiting` branch of `search_documents` are the places to switch over.
 """
 
 from __future__ import annotations
