@@ -317,6 +317,7 @@ def run_demo(
     purchase_orders: int = 12,
     timeout: float = 150.0,
     observe: Callable[[Processes], None] | None = None,
+    serve: bool = False,
 ) -> DemoSummary:
     """Run the demo in `workdir` (wiped first); `observe` is called once while every process is up (tests)."""
     started = time.monotonic()
@@ -367,6 +368,10 @@ def run_demo(
         arrived = cleo_outbound_count(stack)
         console.print(f"Cleo sandbox holds {arrived} outbound message(s) for tenant {TENANT}.")
         summary.passwords = stack.secrets()
+        if serve:  # `demo --serve`: the stack, the connector and the console stay up until Ctrl-C / SIGTERM
+            from mlconnector.web.demo import keep_serving
+
+            keep_serving(stack, processes)
         stack.store.close()
     return summary
 

@@ -264,3 +264,26 @@ class HealthCheck(Base):
     failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
+class ConsoleUser(Base):
+    """A person who may sign in to the web console: a scrypt password hash (never the password) and a role."""
+
+    __tablename__ = "console_users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# What the web console searches and sorts by (documents search, PO timeline), so it stays fast on 100,000 documents.
+Index("ix_outbound_created", OutboundDocument.created_at, OutboundDocument.document_type)
+Index("ix_outbound_vendor_created", OutboundDocument.vendor_no, OutboundDocument.created_at)
+Index("ix_outbound_partner_created", OutboundDocument.partner, OutboundDocument.created_at)
+Index("ix_outbound_status_fa", OutboundDocument.status, OutboundDocument.fa_status)
+Index("ix_inbound_received", InboundDocument.received_at, InboundDocument.document_type)
+Index("ix_inbound_partner_received", InboundDocument.partner, InboundDocument.received_at)
+Index("ix_inbound_status_received", InboundDocument.status, InboundDocument.received_at)
+Index("ix_audit_source", AuditEntry.source_id)
+Index("ix_audit_target", AuditEntry.target_id)
+Index("ix_exceptions_created", ExceptionRecord.created_at)

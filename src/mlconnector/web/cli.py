@@ -1,0 +1,219 @@
+"""`ml-connector web` and `ml-connector users …`: FastAPI and uvicorn are imported only when the console starts."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mlconnector.commands.context import Context, fail, guarded
+
+if TYPE_CHECKING:
+    from mlconnector.web.app import ConsoleServices
+
+console = Console()
+users_app = typer.Typer(
+    help="Who may sign in to the web console (roles: viewer, operator, admin).", no_args_is_help=True
+)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+@guarded
+def users_add(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    role: Annotated[str, typer.Option(help="viewer, operator or admin.")] = "viewer",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Add a console user (the password is prompted without echo)."""
+    from mlconnector.web.users import UserError, add_user
+
+    ctx = Context.open()
+    try:
+        with ctx.store.transaction() as session:
+            add_user(session, username, _password(password_stdin), role)
+    except UserError as exc:
+        fail(str(exc))
+    console.print(f"Added {username} ({role}).")
+
+
+@users_app.command("list")
+@guarded
+def users_list() -> None:
+    """Console users and their roles (never their passwords)."""
+    from mlconnector.web.users import list_users
+
+    ctx = Context.open()
+    with ctx.store.transaction() as session:
+        people = list_users(session)
+    table = Table("user", "role", "created", "last sign-in")
+    for p in people:
+        table.add_row(
+            p.username,
+            p.role,
+            f"{p.created_at:%Y-%m-%d}",
+            f"{p.last_login_at:%Y-%m-%d %H:%M}" if p.last_login_at else "",
+        )
+    console.print(table if people else "No console users yet: `ml-connector users add NAME --role admin`.")
+
+
+@users_app.command("remove")
+@guarded
+def users_remove(username: Annotated[str, typer.Argument(help="Sign-in name.")]) -> None:
+    """Remove a console user (their open sessions stop working at once)."""
+    from mlconnector.web.users import UserError, remove_user
+
+    ctx = Context.open()
+    try:
+        with ctx.store.transaction() as session:
+            remove_user(session, username)
+    except UserError as exc:
+        fail(str(exc))
+    console.print(f"Removed {username}.")
+
+
+@users_app.command("passwd")
+@guarded
+def users_passwd(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Set a new password for a console user."""
+    from mlconnector.web.users import UserError, set_password
+
+    ctx = Context.open()
+    try:
+        with ctx.store.transaction() as session:
+            set_password(session, username, _password(password_stdin))
+    except UserError as exc:
+        fail(str(exc))
+    console.print(f"Password of {username} changed.")
+
+
+def session_secret(data_dir: Path) -> bytes:
+    """The key that signs session cookies, kept beside the database (0600) so sign-ins survive a restart."""
+    path = data_dir / "console-session.key"
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    key = secrets.token_bytes(32)
+    path.touch(mode=0o600)
+    path.write_text(key.hex())
+    return key
+
+
+def connection_test(ctx: Context) -> list[tuple[str, bool, str]]:
+    """The agent and Sage (a real BOI session: the GL chart is read) and Cleo (a login and a list call)."""
+    from mlconnector.cleo import CleoError
+    from mlconnector.commands.context import CommandError
+    from mlconnector.commands.running import cleo_client, sage_client
+    from mlconnector.sage.agent.client import AgentError
+    from mlconnector.sage.errors import SageError
+    from mlconnector.vault import VaultError
+
+    results: list[tuple[str, bool, str]] = []
+    try:
+        with sage_client(ctx) as sage:
+            accounts = sage.gl_accounts()
+        results.append(
+            ("Agent and Sage", True, f"signed in to {ctx.settings.sage_company}; {len(accounts)} GL accounts")
+        )
+    except (AgentError, SageError, VaultError, CommandError, OSError) as exc:
+        results.append(("Agent and Sage", False, str(exc)))
+    try:
+        with cleo_client(ctx) as cleo:
+            cleo.list_inbound(count=1)
+        results.append(("Cleo", True, "login accepted, inbox readable"))
+    except (CleoError, VaultError, CommandError, OSError) as exc:
+        results.append(("Cleo", False, str(exc)))
+    return results
+
+
+def services_for(ctx: Context) -> ConsoleServices:
+    """The console's wiring to a tenant: retries, GL refresh and partner checks use the same Connector the CLI
+    builds from the vault, so the console and `ml-connector exceptions retry` do exactly the same thing."""
+    from mlconnector.commands.running import open_connector
+    from mlconnector.web.app import ConsoleServices
+
+    s = ctx.settings
+    return ConsoleServices(
+        store=ctx.store,
+        connector=lambda: open_connector(Context.open()),
+        vault=ctx.vault,
+        test_connection=lambda: connection_test(Context.open()),
+        schedule={
+            "pos": s.schedule.purchase_orders_seconds,
+            "inbound": s.schedule.inbound_seconds,
+            "vendors": s.schedule.vendors_seconds,
+            "gl": s.schedule.gl_seconds,
+        },
+        settings_summary={
+            "tenant": s.tenant,
+            "Sage company": s.sage_company,
+            "agent": s.agent.url,
+            "agent fingerprint": s.agent.fingerprint or "(not set)",
+            "Cleo": s.cleo.base_url,
+            "price variance %": str(s.tolerances.price_variance_percent),
+            "over-shipment %": str(s.tolerances.over_shipment_percent),
+            "997 overdue after (h)": str(s.tolerances.fa_overdue_hours),
+        },
+        secret=session_secret(s.data_dir),
+    )
+
+
+def serve(services: ConsoleServices, host: str, port: int, *, certfile: str | None = None, keyfile: str | None = None):  # type: ignore[no-untyped-def]
+    """A uvicorn server for the console (not started): slow clients are cut off, connections are bounded."""
+    import uvicorn
+
+    from mlconnector.web.app import create_app
+
+    if certfile:
+        services.secure_cookies = True
+    config = uvicorn.Config(
+        create_app(services),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_keep_alive=5,
+        limit_concurrency=64,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+        server_header=False,
+    )
+    return uvicorn.Server(config)
+
+
+@guarded
+def web(
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8720,
+    certfile: Annotated[str | None, typer.Option(help="TLS certificate (PEM) to serve HTTPS.")] = None,
+    keyfile: Annotated[str | None, typer.Option(help="TLS private key (PEM).")] = None,
+) -> None:
+    """Serve the web console (sign in with a user from `ml-connector users add`)."""
+    if bool(certfile) != bool(keyfile):
+        fail("Give both --certfile and --keyfile, or neither.")
+    ctx = Context.open()
+    from mlconnector.web.users import list_users
+
+    with ctx.store.transaction() as session:
+        if not list_users(session):
+            console.print("No console users yet; add one first: `ml-connector users add NAME --role admin`.")
+    server = serve(services_for(ctx), host, port, certfile=certfile, keyfile=keyfile)
+    scheme = "https" if certfile else "http"
+    console.print(f"Console on {scheme}://{host}:{port} — Ctrl-C to stop.")
+    server.run()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(web)
+    app.add_typer(users_app, name="users")

@@ -1,0 +1,136 @@
+"""Console accounts: scrypt password hashes (cryptography's KDF), three roles, kept in the store."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography.exceptions import InvalidKey
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mlconnector.store.models import ConsoleUser
+
+# Ordered: each role can do everything the ones before it can.
+ROLES = ("viewer", "operator", "admin")
+ROLE_HELP = {
+    "viewer": "sees every screen, changes nothing",
+    "operator": "also retries and resolves exceptions, maps vendors",
+    "admin": "also enters credentials and tests connections",
+}
+USERNAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+MIN_PASSWORD = 10
+# scrypt cost: 2**15 x 8 x 1 ≈ 32 MiB and ~0.1 s per check: slow for a guesser, quick for a person signing in.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+
+
+class UserError(ValueError):
+    """A user operation a person can correct (bad name, short password, unknown role or user)."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    digest = Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(password.encode())
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        kdf = Scrypt(salt=base64.b64decode(salt), length=32, n=int(n), r=int(r), p=int(p))
+        kdf.verify(password.encode(), base64.b64decode(digest))
+    except (ValueError, InvalidKey):
+        return False
+    return True
+
+
+# A hash of nothing anyone knows: checked when the user does not exist, so a wrong name takes as long as a wrong
+# password (no user enumeration by timing).
+_DUMMY_HASH = hash_password(_b64(os.urandom(24)))
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    username: str
+    role: str
+    created_at: datetime
+    last_login_at: datetime | None
+
+    def can(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def _user(row: ConsoleUser) -> User:
+    return User(row.username, row.role, row.created_at, row.last_login_at)
+
+
+def _check(username: str, password: str | None, role: str | None) -> None:
+    if not USERNAME.match(username):
+        raise UserError(f"{username!r} is not a usable user name (letters, digits, . _ @ -; at most 64).")
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise UserError(f"The password must be at least {MIN_PASSWORD} characters.")
+    if role is not None and role not in ROLES:
+        raise UserError(f"Unknown role {role!r}; use one of: {', '.join(ROLES)}.")
+
+
+def add_user(session: Session, username: str, password: str, role: str) -> User:
+    _check(username, password, role)
+    if session.get(ConsoleUser, username) is not None:
+        raise UserError(f"User {username} exists; use `users passwd` to change the password.")
+    row = ConsoleUser(username=username, password_hash=hash_password(password), role=role)
+    session.add(row)
+    session.flush()
+    return _user(row)
+
+
+def set_password(session: Session, username: str, password: str) -> None:
+    _check(username, password, None)
+    row = session.get(ConsoleUser, username)
+    if row is None:
+        raise UserError(f"No user {username}.")
+    row.password_hash = hash_password(password)
+
+
+def remove_user(session: Session, username: str) -> None:
+    row = session.get(ConsoleUser, username)
+    if row is None:
+        raise UserError(f"No user {username}.")
+    session.delete(row)
+
+
+def list_users(session: Session) -> list[User]:
+    return [_user(r) for r in session.scalars(select(ConsoleUser).order_by(ConsoleUser.username))]
+
+
+def get_user(session: Session, username: str) -> User | None:
+    row = session.get(ConsoleUser, username)
+    return _user(row) if row else None
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user when the password is right (and its last sign-in noted), else None, in the same time either way."""
+    row = session.get(ConsoleUser, username) if USERNAME.match(username) else None
+    if row is None:
+        verify_password(password, _DUMMY_HASH)
+        return None
+    if not verify_password(password, row.password_hash):
+        return None
+    from mlconnector.store.models import utcnow
+
+    row.last_login_at = utcnow()
+    return _user(row)
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,170 @@
+"""The console's guards over plain HTTP: every route needs a sign-in, every POST a CSRF token, roles hold,
+security headers are there; plus the pieces (password hashes, X12 view, chart) on their own."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import httpx
+
+from mlconnector.web.chart import documents_per_day
+from mlconnector.web.users import hash_password, verify_password
+from mlconnector.web.x12view import render
+
+from .conftest import Console
+
+GET_ROUTES = [
+    "/",
+    "/documents",
+    "/documents/OUT/1",
+    "/po",
+    "/po/0000001",
+    "/exceptions",
+    "/exceptions/1",
+    "/partners",
+    "/settings",
+    "/audit",
+    "/audit/export",
+]
+POST_ROUTES = [
+    "/logout",
+    "/exceptions/1/retry",
+    "/exceptions/1/resolve",
+    "/exceptions/retry",
+    "/gl/refresh",
+    "/partners/map",
+    "/partners/unmap",
+    "/partners/upload",
+    "/settings/credentials/sage",
+    "/settings/test",
+]
+
+
+def test_every_route_but_health_and_static_sends_a_stranger_to_the_login_page(console: Console) -> None:
+    with httpx.Client(base_url=console.url, follow_redirects=False, timeout=10) as client:
+        for route in GET_ROUTES:
+            answer = client.get(route)
+            assert answer.status_code == 303 and answer.headers["location"].startswith("/login"), route
+        for route in POST_ROUTES:
+            answer = client.post(route, data={"csrf_token": "x"})
+            assert answer.status_code == 303 and answer.headers["location"] == "/login", route
+        assert client.get("/health").json() == {"status": "ok"}
+        assert client.get("/static/htmx.min.js").status_code == 200
+        login = client.get("/login")
+        assert login.status_code == 200 and 'name="password"' in login.text
+
+
+def test_a_post_without_the_csrf_token_is_refused_with_403(console: Console) -> None:
+    client = console.login("alice")
+    for route in ("/exceptions/1/retry", "/partners/map", "/settings/test", "/logout"):
+        assert client.post(route, data={"vendor_no": "01-V0001", "partner": "ALPHA"}).status_code == 403, route
+        assert client.post(route, data={"csrf_token": "forged"}).status_code == 403, route
+    # The same request with the token gets through (here: the map form's own validation answers).
+    ok = client.post("/partners/map", data={"csrf_token": client.csrf, "vendor_no": "", "partner": ""})
+    assert ok.status_code == 200 and "Give both" in ok.text
+
+
+def test_security_headers_and_cookie_flags(console: Console) -> None:
+    with httpx.Client(base_url=console.url, timeout=10) as client:
+        answer = client.get("/login")
+    csp = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert answer.headers["x-frame-options"] == "DENY"
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert "<script>" not in answer.text and " onclick=" not in answer.text
+
+
+def test_a_viewer_sees_screens_but_cannot_retry_map_or_open_settings(console: Console) -> None:
+    client = console.login("victor")
+    assert client.get("/exceptions").status_code == 200
+    assert client.post("/exceptions/1/retry", data={"csrf_token": client.csrf}).status_code == 403
+    assert (
+        client.post("/partners/map", data={"csrf_token": client.csrf, "vendor_no": "X", "partner": "Y"}).status_code
+        == 403
+    )
+    assert client.get("/settings").status_code == 403
+
+
+def test_wrong_passwords_are_refused_then_rate_limited(console: Console) -> None:
+    with httpx.Client(base_url=console.url, timeout=10) as client:
+        token = client.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        codes = [
+            client.post(
+                "/login", data={"csrf_token": token, "username": "nobody", "password": "wrong-password"}
+            ).status_code
+            for _ in range(6)
+        ]
+    assert codes[:5] == [401] * 5 and codes[5] == 429
+
+
+def test_an_offsite_next_parameter_is_not_followed(console: Console) -> None:
+    with httpx.Client(base_url=console.url, timeout=10) as client:
+        token = client.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        answer = client.post(
+            "/login",
+            data={"csrf_token": token, "username": "olga", "password": "olga-operator-pw", "next": "//evil.example/"},
+        )
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+def test_password_hashes_are_salted_scrypt_and_verify_only_the_right_password() -> None:
+    first, second = hash_password("correct horse"), hash_password("correct horse")
+    assert first.startswith("scrypt$") and first != second and "correct horse" not in first
+    assert verify_password("correct horse", first) and not verify_password("correct horsf", first)
+    assert not verify_password("x", "not-a-hash")
+
+
+def test_the_x12_view_names_elements_and_puts_errors_on_their_segment() -> None:
+    good = (
+        "ISA*00*          *00*          *ZZ*ABCDIST        *ZZ*ALPHAEDI       *261126*1200*U*00401*000000001*0*T*>~"
+        "GS*PO*ABCDIST*ALPHAEDI*20261126*1200*1*X*004010~ST*850*0001~BEG*00*SA*PO1**20261126~"
+        "PO1*1*5*EA*2.5**BP*ITEM1~CTT*1~SE*5*0001~GE*1*1~IEA*1*000000001~"
+    )
+    view = render(good)
+    assert view.valid
+    beg = next(s for s in view.segments if s.tag == "BEG")
+    assert beg.elements[0].reference == "BEG01" and beg.elements[0].name
+    bad = render(good.replace("SE*5*0001", "SE*9*0001"))
+    assert not bad.valid
+    se = next(s for s in bad.segments if s.tag == "SE")
+    assert se.errors or any(e.errors for e in se.elements) or bad.messages
+
+
+def test_the_chart_is_plain_svg_with_a_titled_bar_per_day_and_direction() -> None:
+    svg = documents_per_day([(date(2026, 12, 1), 3, 1), (date(2026, 12, 2), 0, 5)])
+    assert svg.startswith("<svg") and svg.count("<rect") == 4 + 2  # 2 days x 2 bars + 2 legend boxes
+    assert "2026-12-01: 3 sent" in svg and "2026-12-02: 5 received" in svg and "<script" not in svg
+
+
+def test_a_csv_upload_maps_known_partners_and_refuses_unknown_ones_line_by_line(console: Console) -> None:
+    client = console.login("olga")
+    csv_text = "vendor,partner,change\n01-V0004,CHARLIE,860\n01-V0005,NO-SUCH-PARTNER\nbroken-line\n"
+    answer = client.post(
+        "/partners/upload",
+        data={"csrf_token": client.csrf},
+        files={"file": ("vendors.csv", csv_text.encode(), "text/csv")},
+    )
+    assert answer.status_code == 200
+    assert "Line 2: Vendor 01-V0004 → Cleo partner CHARLIE" in answer.text
+    assert "Line 3: Cleo has no trading partner NO-SUCH-PARTNER" in answer.text
+    assert "Line 4: needs vendor,partner" in answer.text
+    from mlconnector.store.models import PartnerMapping
+
+    with console.world.store.transaction() as session:
+        mapped = session.get(PartnerMapping, "01-V0004")
+        assert (mapped.partner, mapped.change_document) == ("CHARLIE", "860")
+        assert session.get(PartnerMapping, "01-V0005") is None
+    unmapped = client.post("/partners/unmap", data={"csrf_token": client.csrf, "vendor_no": "01-V0004"})
+    assert "has no trading partner now" in unmapped.text
+    with console.world.store.transaction() as session:
+        assert session.get(PartnerMapping, "01-V0004") is None
+
+
+def test_the_audit_export_names_who_did_what(console: Console) -> None:
+    client = console.login("olga")
+    client.post("/partners/unmap", data={"csrf_token": client.csrf, "vendor_no": "01-V0001"})
+    export = client.get("/audit/export", params={"type": "console"})
+    assert export.status_code == 200 and export.headers["content-disposition"].endswith('"audit.jsonl"')
+    lines = [line for line in export.text.splitlines() if '"unmapped"' in line]
+    assert lines and '"source_id": "olga"' in lines[-1] and "01-V0001" in lines[-1]
