@@ -13,7 +13,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +58,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def agent_process(tmp_path: Path, *options: str) -> Iterator[AgentProcess]:
+def agent_process(tmp_path: Path, *options: str, max_open_files: int | None = None) -> Iterator[AgentProcess]:
     """`ml-connector agent serve` on a free port with the simulator; waits until it answers TLS."""
     data, files = tmp_path / "sage", AgentFiles(tmp_path / "agent")
     if not (data / "ABC").exists():
@@ -70,7 +70,12 @@ def agent_process(tmp_path: Path, *options: str) -> Iterator[AgentProcess]:
     command = [EXE, "agent", "serve", "--backend", "simulator", "--dir", str(files.directory)]
     command += ["--data", str(data), "--port", str(port), *options]
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_open_files(max_open_files) if max_open_files else None,
+        )
     agent = AgentProcess(proc, port, files, log)
     try:
         deadline = time.monotonic() + 60
@@ -91,6 +96,15 @@ def agent_process(tmp_path: Path, *options: str) -> Iterator[AgentProcess]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _open_files(limit: int) -> Callable[[], None]:
+    def limit_open_files() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    return limit_open_files
 
 
 def _tls() -> ssl.SSLContext:
@@ -189,6 +203,24 @@ def test_held_and_slow_connections_cannot_starve_a_signed_request(tmp_path: Path
             sock.close()
     out = agent.output()
     assert "Traceback" not in out and "Too many open files" not in out
+
+
+def test_the_connection_cap_fits_a_low_open_file_limit(tmp_path: Path) -> None:
+    """With only 400 descriptors (the cap becomes 400 - 64 reserved - 128 backlog = 208), 500 held connections
+    still leave the signed request its way in, and the agent never runs out of descriptors."""
+    _raise_own_file_limit(700)
+    with agent_process(tmp_path, max_open_files=400) as agent:
+        held = [socket.create_connection(("127.0.0.1", agent.port), timeout=10) for _ in range(500)]
+        time.sleep(0.3)
+        assert psutil.Process(agent.proc.pid).num_fds() < 400
+        started = time.monotonic()
+        with agent.client(attempts=1, timeout=10) as client:
+            assert client.purchase_order("0000001").purchase_order_no == "0000001"
+        assert time.monotonic() - started < 3.0
+        for sock in held:
+            sock.close()
+    out = agent.output()
+    assert "Too many open files" not in out and "out of system resource" not in out and "Traceback" not in out
 
 
 def test_a_request_replayed_after_a_restart_is_refused(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ from mlconnector.sage.agent.tls import AgentFiles
 log = logging.getLogger("mlconnector.agent.serving")
 FD_RESERVE = 64
 """File descriptors kept for the agent itself (SQLite, logs, Sage) when the cap is fitted to the process limit."""
+BACKLOG = 128
+"""Listen queue, and so the most connections asyncio accepts in one go before the cap sees them."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,9 @@ def raise_open_file_limit() -> int:
 
 
 def fitted_cap(limits: ServerLimits, open_files: int) -> int:
-    """`max_connections`, lowered if the process may not open that many descriptors."""
-    return max(1, min(limits.max_connections, open_files - FD_RESERVE))
+    """`max_connections`, lowered if the process may not open that many descriptors (one accept burst included),
+    so the agent never meets "Too many open files"."""
+    return max(1, min(limits.max_connections, open_files - FD_RESERVE - BACKLOG))
 
 
 class Connections:
@@ -273,6 +276,7 @@ def agent_server(
         port=port,
         http=guarded(limits, tls_context(files), connections),
         loop="asyncio",
+        backlog=BACKLOG,
         timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]
         access_log=False,
         log_level=log_level,
