@@ -285,3 +285,13 @@ def test_the_agent_log_has_no_traceback_after_bad_input(served: AgentProcess) ->
     assert ok.status_code == 200  # the valid form of every case above is accepted
     out = served.output()
     assert "Traceback" not in out and " 500" not in out
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [(b"[" * 100_000, "error parsing the body"), (b"[]", "request: Input should be a valid dictionary")],
+)
+def test_a_body_it_cannot_read_is_a_400_too(served: AgentProcess, body: bytes, message: str) -> None:
+    resp = _post(served, "/v1/gl_accounts", body)
+    assert resp.status_code == 400 and message in resp.json()["message"]
+    assert "Traceback" not in served.output()

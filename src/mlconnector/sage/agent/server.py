@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from starlette.exceptions import HTTPException
 
 from mlconnector.sage.agent.pool import SessionPool
 from mlconnector.sage.agent.signing import NonceCache, Nonces, SignatureError, verify
@@ -265,10 +266,17 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         ]
         message = " ".join("; ".join(problems).split())[:500]  # one line, whatever the input held
         return JSONResponse({"error": "bad_request", "message": message, "field": None}, 400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        """FastAPI's own refusals (a body that is not JSON it can parse, an unknown path) in our error shape."""
+        kind = "bad_request" if exc.status_code == 400 else "http_error"
+        return JSONResponse({"error": kind, "message": str(exc.detail), "field": None}, exc.status_code)
 
     def run(call: Call, op: Callable[[SageGateway], Any]) -> Any:
         c = call.credentials
