@@ -165,17 +165,24 @@ class CursorIn(Strict, ChangeCursor):
     )
 
 
+LineKey = Annotated[str, Field(min_length=1, max_length=30)]
+SourceKey = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
 class ReceiptLineIn(Strict, ReceiptLine):
+    line_key: LineKey
     quantity: Quantity
 
 
 class InvoiceLineIn(Strict, InvoiceLine):
+    line_key: LineKey
     quantity: Quantity
     unit_cost: Amount | None = None
+    account: Annotated[str, Field(max_length=30)] | None = None
 
 
 class LineNoteIn(Strict, LineNote):
-    pass
+    line_key: LineKey
 
 
 class Credentials(Strict):
@@ -202,7 +209,7 @@ class PurchaseOrderRequest(Call):
 class ReceiveGoodsRequest(Call):
     purchase_order_no: str = Field(min_length=1, max_length=7)
     lines: list[ReceiptLineIn]
-    key: str = Field(min_length=1)
+    key: SourceKey
     receipt_date: SageDate | None = None
 
 
@@ -211,7 +218,7 @@ class ReceiveInvoiceRequest(Call):
     invoice_no: str = Field(min_length=1, max_length=10)
     invoice_date: SageDate
     lines: list[InvoiceLineIn]
-    key: str = Field(min_length=1)
+    key: SourceKey
     freight_amount: Amount = 0.0
 
 
@@ -225,7 +232,7 @@ class PostRequest(Call):
 
 
 class KeyRequest(Call):
-    key: str = Field(min_length=1)
+    key: SourceKey
 
 
 STATUS = {SageLockedError: 503, SageNotFoundError: 404, SageValidationError: 422, SageAuthError: 403}
