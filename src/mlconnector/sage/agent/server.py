@@ -112,7 +112,7 @@ async def _reply(send: Send, status: int, payload: dict[str, Any]) -> None:
 MAX_QUANTITY = 1_000_000_000.0
 """Quantities, costs and amounts must be finite and below this: no purchase order comes near it."""
 
-_TIME = re.compile(r"\d{1,2}(\.\d{1,6})?")
+_TIME = re.compile(r" *(\d{1,2}(\.\d*)?|\.\d+) *")
 
 
 def _sage_date(value: str) -> str:
@@ -127,7 +127,7 @@ def _sage_date(value: str) -> str:
 
 
 def _sage_time(value: str) -> str:
-    """Sage times (TimeUpdated$) are decimal hours below 24, e.g. 14.50250."""
+    """Sage times (TimeUpdated$) are decimal hours below 24, e.g. 14.50250 (padding spaces allowed)."""
     if value == "" or (value.isascii() and _TIME.fullmatch(value) and float(value) < 24):
         return value
     raise ValueError(f"must be a time as decimal hours, e.g. 14.50250, not {value[:20]!r}")

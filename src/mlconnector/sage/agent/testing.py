@@ -68,3 +68,5 @@ def running_agent(
         server.should_exit = True
         thread.join(15)
         sock.close()
+        if isinstance(app.nonces, NonceStore):
+            app.nonces.close()
