@@ -63,9 +63,4 @@ def version() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    import stamina.instrumentation
-
-    # Retries are counted and reported by the code that owns them; stamina's own per-retry log lines are noise
-    # on a clerk's terminal.
-    stamina.instrumentation.set_on_retry_hooks([])
     app()

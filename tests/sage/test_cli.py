@@ -102,7 +102,7 @@ def test_agent_serve_subprocess(tmp_path: Path) -> None:
             "ml",
             "ml-demo",
             "ABC",
-            attempts=60,
+            attempts=300,
             wait_initial=0.1,
             wait_max=0.1,
         ) as client:

@@ -1,7 +1,7 @@
 """HTTP mechanics of the Cleo boundary, limited to conventions confirmed in Cleo's own code (cleo-api.md §1–2, §5).
 
 Bearer tokens from `POST /api/authentication`, `{"message"}` errors, `startIndex`/`count`/`totalResults`/`resources`
-paging. Retries (429 with Retry-After, 5xx, timeouts, dropped connections) use stamina: exponential backoff with
+paging. Retries (429 with Retry-After, 5xx, timeouts, dropped connections) use tenacity: exponential backoff with
 jitter, bounded by attempts and a total time budget. Our own (★) resource paths live in `CleoClient`, not here.
 """
 
@@ -12,12 +12,19 @@ import json as jsonlib
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import stamina
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential_jitter,
+)
 
 from mlconnector.cleo.errors import (
     CleoAuthError,
@@ -36,7 +43,11 @@ AUTH_PATH = "/api/authentication"
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Bounds for retrying 429/5xx/timeouts/dropped connections; the defaults suit a 15-minute polling cycle."""
+    """Bounds for retrying 429/5xx/timeouts/dropped connections; the defaults suit a 15-minute polling cycle.
+
+    The n-th wait is `min(wait_max, wait_initial * 2**(n-1) + uniform(0, wait_jitter))`, or the server's Retry-After
+    capped at `retry_after_max`; no wait starts that would end past `total_timeout`. `sleep` is for tests.
+    """
 
     attempts: int = 6
     wait_initial: float = 0.5
@@ -44,10 +55,11 @@ class RetryPolicy:
     wait_jitter: float = 1.0
     total_timeout: float = 120.0
     retry_after_max: float = 60.0
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
 
 class _RetryableStatus(Exception):
-    """A 429 or 5xx answer, carried out of the attempt so stamina can decide to try again."""
+    """A 429 or 5xx answer, carried out of the attempt so tenacity can decide to try again."""
 
     def __init__(self, response: httpx.Response, retry_after: float | None) -> None:
         super().__init__(f"HTTP {response.status_code}")
@@ -228,26 +240,18 @@ class CleoSession:
         all_headers = dict(headers or {})
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
-        policy = self.retry
         attempts = 0
+
+        def attempt() -> httpx.Response:
+            nonlocal attempts
+            attempts += 1
+            response = self._http.request(method, url, json=json, params=params, headers=all_headers, content=content)
+            if response.status_code == 429 or response.status_code >= 500:
+                raise _RetryableStatus(response, _retry_after_seconds(response.headers.get("retry-after")))
+            return response
+
         try:
-            for attempt in stamina.retry_context(
-                on=self._should_retry,
-                attempts=policy.attempts,
-                timeout=policy.total_timeout,
-                wait_initial=policy.wait_initial,
-                wait_max=policy.wait_max,
-                wait_jitter=policy.wait_jitter,
-            ):
-                with attempt:
-                    attempts += 1
-                    response = self._http.request(
-                        method, url, json=json, params=params, headers=all_headers, content=content
-                    )
-                    if response.status_code == 429 or response.status_code >= 500:
-                        retry_after = _retry_after_seconds(response.headers.get("retry-after"))
-                        raise _RetryableStatus(response, retry_after)
-                    return response
+            return self._retrying()(attempt)
         except _RetryableStatus as exc:
             raise CleoUnavailable(
                 f"Cleo {method} {url} kept failing",
@@ -258,15 +262,27 @@ class CleoSession:
             raise CleoUnavailable(
                 f"Cleo {method} {url} could not be reached", attempts=attempts, last=type(exc).__name__
             ) from None
-        raise AssertionError("unreachable: stamina either returns, retries or re-raises")  # pragma: no cover
 
-    def _should_retry(self, exc: Exception) -> bool | float:
-        """stamina hook: retry 429/5xx and transport failures; a Retry-After replaces the backoff (capped)."""
-        if isinstance(exc, _RetryableStatus):
-            if exc.retry_after is not None:
-                return min(exc.retry_after, self.retry.retry_after_max)
-            return True
-        return isinstance(exc, httpx.TransportError)
+    def _retrying(self) -> Retrying:
+        """Retry 429/5xx and transport failures within the policy; a Retry-After replaces the backoff (capped)."""
+        policy = self.retry
+        backoff = wait_exponential_jitter(
+            multiplier=policy.wait_initial, max=policy.wait_max, jitter=policy.wait_jitter
+        )
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _RetryableStatus) and exc.retry_after is not None:
+                return min(exc.retry_after, policy.retry_after_max)
+            return backoff(state)
+
+        return Retrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, _RetryableStatus | httpx.TransportError)),
+            stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.total_timeout),
+            wait=wait,
+            sleep=policy.sleep,
+            reraise=True,
+        )
 
     @staticmethod
     def _error(method: str, url: str, response: httpx.Response) -> CleoHTTPError:

@@ -50,11 +50,20 @@ def serve(
     home: Annotated[str | None, typer.Option(help="Sage MAS90\\Home (com backend).")] = None,
     host: str = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8443,
+    max_connections: Annotated[
+        int, typer.Option(min=1, help="Open connections at most; past it the oldest idle one is closed.")
+    ] = 1000,
+    handshake_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds a client has for the TLS handshake.")] = 10,
+    header_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds a client has to send request headers.")] = 10,
+    body_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds a client has to send a request body.")] = 30,
+    keep_alive_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds an idle connection is kept.")] = 5,
 ) -> None:
     """Serve the gateway operations as signed JSON over HTTPS (never plain HTTP)."""
     from mlconnector.sage.agent.service import make_backend, server  # FastAPI/uvicorn load only when serving
+    from mlconnector.sage.agent.serving import ServerLimits
 
-    srv = server(make_backend(backend, data, home), AgentFiles(directory), host, port)
+    limits = ServerLimits(max_connections, handshake_timeout, header_timeout, body_timeout, keep_alive_timeout)
+    srv = server(make_backend(backend, data, home), AgentFiles(directory), host, port, limits)
     typer.echo(f"Agent ({backend}) on https://{host}:{port}")
     srv.run()
 

@@ -1,15 +1,14 @@
 """The connector-side agent client: the gateway's methods, signed, over HTTPS pinned to the agent's certificate.
 
 Each method mirrors `SageGateway` exactly (same names, parameters and return types), so flows can take either.
-Retries: transport errors, 500 and 503 (honouring Retry-After up to `wait_max`), each attempt freshly signed;
-4xx never retry.
+Retries (tenacity): transport errors, 500 and 503 (honouring Retry-After up to `wait_max`), each attempt freshly
+signed; 4xx never retry. `transport=` replaces the pinned HTTPS transport (tests: recorded answers, faults).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 import ssl
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from mlconnector.sage.agent.signing import signed_headers
 from mlconnector.sage.errors import (
@@ -89,6 +89,14 @@ ERRORS: dict[int, type[SageError]] = {
 }
 
 
+class _Retryable(Exception):
+    """A 500 or 503 answer, carried out of the attempt so tenacity can decide to try again."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
 class AgentClient:
     """Talks to one agent as one Sage user in one company."""
 
@@ -106,11 +114,14 @@ class AgentClient:
         wait_initial: float = 0.5,
         wait_max: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._key = hmac_key
         self._credentials = {"user": user, "password": password, "company": company}
         self.attempts, self.wait_initial, self.wait_max, self.sleep = attempts, wait_initial, wait_max, sleep
-        self._http = httpx.Client(base_url=base_url, verify=pinned_context(fingerprint), timeout=timeout)
+        self._http = httpx.Client(
+            base_url=base_url, verify=pinned_context(fingerprint), timeout=timeout, transport=transport
+        )
 
     def __repr__(self) -> str:
         return f"AgentClient({self._http.base_url!s}, user={self._credentials['user']!r})"
@@ -124,33 +135,47 @@ class AgentClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _backoff(self, attempt: int, retry_after: str | None = None) -> float:
-        if retry_after and retry_after.isdigit():
-            return min(float(retry_after), self.wait_max)
-        return min(self.wait_initial * 2 ** (attempt - 1), self.wait_max) * (0.5 + random.random() / 2)
+    def _retrying(self) -> Retrying:
+        """Exponential backoff with jitter, or the agent's Retry-After (capped at `wait_max`), `attempts` in all."""
+        backoff = wait_exponential_jitter(multiplier=self.wait_initial, max=self.wait_max, jitter=self.wait_initial)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            retry_after = exc.response.headers.get("retry-after") if isinstance(exc, _Retryable) else None
+            if retry_after and retry_after.isdigit():
+                return min(float(retry_after), self.wait_max)
+            return backoff(state)
+
+        return Retrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable | httpx.TransportError)),
+            stop=stop_after_attempt(self.attempts),
+            wait=wait,
+            sleep=self.sleep,
+            reraise=True,
+        )
 
     def _call(self, op: str, payload: dict[str, Any], result: Any) -> Any:
         path = f"/v1/{op}"
         body = json.dumps({"credentials": self._credentials, **payload}, default=_json).encode()
-        resp: httpx.Response | None = None
-        for attempt in range(1, self.attempts + 1):
+
+        def attempt() -> httpx.Response:
             headers = {"content-type": "application/json", **signed_headers(self._key, "POST", path, body)}
             try:
                 resp = self._http.post(path, content=body, headers=headers)
             except httpx.TransportError as exc:
                 if "fingerprint" in repr(exc) or "fingerprint" in repr(exc.__context__):
                     raise AgentAuthError("The agent's TLS certificate does not match the pinned fingerprint.") from None
-                if attempt == self.attempts:
-                    raise AgentUnavailableError(
-                        f"Agent unreachable at {self._http.base_url}: {type(exc).__name__}."
-                    ) from None
-                self.sleep(self._backoff(attempt))
-                continue
-            if resp.status_code in (500, 503) and attempt < self.attempts:
-                self.sleep(self._backoff(attempt, resp.headers.get("retry-after")))
-                continue
-            break
-        assert resp is not None
+                raise
+            if resp.status_code in (500, 503):
+                raise _Retryable(resp)
+            return resp
+
+        try:
+            resp = self._retrying()(attempt)
+        except _Retryable as exc:
+            resp = exc.response
+        except httpx.TransportError as exc:
+            raise AgentUnavailableError(f"Agent unreachable at {self._http.base_url}: {type(exc).__name__}.") from None
         if resp.status_code == 200:
             return TypeAdapter(result).validate_python(resp.json())
         try:

@@ -7,19 +7,22 @@ replayed requests get 401 and run nothing. Sage credentials travel in the signed
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from starlette.exceptions import HTTPException
 
 from mlconnector.sage.agent.pool import SessionPool
-from mlconnector.sage.agent.signing import NonceCache, SignatureError, verify
+from mlconnector.sage.agent.signing import NonceCache, Nonces, SignatureError, verify
 from mlconnector.sage.boi import BoiBackend
 from mlconnector.sage.errors import (
     RetryPolicy,
@@ -54,7 +57,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 class SignatureMiddleware:
     """Pure ASGI: reads the whole body, verifies the signature, then replays the body to the app."""
 
-    def __init__(self, app: Any, key: bytes, nonces: NonceCache) -> None:
+    def __init__(self, app: Any, key: bytes, nonces: Nonces) -> None:
         self.app, self.key, self.nonces = app, key, nonces
         self.pool: SessionPool | None = None
 
@@ -65,6 +68,8 @@ class SignatureMiddleware:
         body, more = b"", True
         while more:
             msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return  # the client left (or its connection timed out) before sending the whole request
             body += msg.get("body", b"")
             more = msg.get("more_body", False)
             if len(body) > MAX_BODY:
@@ -104,21 +109,97 @@ async def _reply(send: Send, status: int, payload: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": data})
 
 
-class Credentials(BaseModel):
+MAX_QUANTITY = 1_000_000_000.0
+"""Quantities, costs and amounts must be finite and below this: no purchase order comes near it."""
+
+_TIME = re.compile(r" *(\d{1,2}(\.\d*)?|\.\d+) *")
+
+
+def _sage_date(value: str) -> str:
+    """Sage dates are YYYYMMDD and must be a real day."""
+    try:
+        if len(value) == 8 and value.isascii() and value.isdigit():
+            datetime.strptime(value, "%Y%m%d")
+            return value
+    except ValueError:
+        pass
+    raise ValueError(f"must be a date as YYYYMMDD, e.g. 20260301, not {value[:20]!r}")
+
+
+def _sage_time(value: str) -> str:
+    """Sage times (TimeUpdated$) are decimal hours below 24, e.g. 14.50250 (padding spaces allowed)."""
+    if value == "" or (value.isascii() and _TIME.fullmatch(value) and float(value) < 24):
+        return value
+    raise ValueError(f"must be a time as decimal hours, e.g. 14.50250, not {value[:20]!r}")
+
+
+def _seen_entry(value: str) -> str:
+    """A cursor's `seen` entry, "<date><time>:<content hash>" (the stamp may be empty)."""
+    stamp, sep, digest = value.partition(":")
+    if not sep or len(digest) > 64 or not all(c in "0123456789abcdef" for c in digest):
+        raise ValueError("must be '<YYYYMMDD><decimal hours>:<hex hash>'")
+    if stamp:
+        _sage_date(stamp[:8])
+        _sage_time(stamp[8:])
+    return value
+
+
+SageDate = Annotated[str, AfterValidator(_sage_date)]
+CursorDate = Annotated[str, AfterValidator(lambda v: v and _sage_date(v))]
+SageTime = Annotated[str, AfterValidator(_sage_time)]
+Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY)]
+Amount = Annotated[float, Field(ge=0, le=MAX_QUANTITY)]
+
+
+class Strict(BaseModel):
+    """Every request model (and what it nests): numbers finite, so `1e309`, `NaN` and `Infinity` are a 400."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class CursorIn(Strict, ChangeCursor):
+    date: CursorDate = ""
+    time: SageTime = ""
+    seen: dict[Annotated[str, Field(max_length=64)], Annotated[str, AfterValidator(_seen_entry)]] = Field(
+        default_factory=dict
+    )
+
+
+LineKey = Annotated[str, Field(min_length=1, max_length=30)]
+SourceKey = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class ReceiptLineIn(Strict, ReceiptLine):
+    line_key: LineKey
+    quantity: Quantity
+
+
+class InvoiceLineIn(Strict, InvoiceLine):
+    line_key: LineKey
+    quantity: Quantity
+    unit_cost: Amount | None = None
+    account: Annotated[str, Field(max_length=30)] | None = None
+
+
+class LineNoteIn(Strict, LineNote):
+    line_key: LineKey
+
+
+class Credentials(Strict):
     """Sage logon for this call: opens (or reuses) a pooled BOI session for (user, company)."""
 
     user: str = Field(min_length=1, max_length=30)
-    password: SecretStr
+    password: SecretStr = Field(max_length=256)
     company: str = Field(min_length=1, max_length=3)
 
 
-class Call(BaseModel):
+class Call(Strict):
     credentials: Credentials
 
 
 class ChangedRequest(Call):
-    since: ChangeCursor | None = None
-    limit: int | None = Field(None, ge=1)
+    since: CursorIn | None = None
+    limit: int | None = Field(None, ge=1, le=100_000)
 
 
 class PurchaseOrderRequest(Call):
@@ -127,31 +208,31 @@ class PurchaseOrderRequest(Call):
 
 class ReceiveGoodsRequest(Call):
     purchase_order_no: str = Field(min_length=1, max_length=7)
-    lines: list[ReceiptLine]
-    key: str = Field(min_length=1)
-    receipt_date: str | None = None
+    lines: list[ReceiptLineIn]
+    key: SourceKey
+    receipt_date: SageDate | None = None
 
 
 class ReceiveInvoiceRequest(Call):
     purchase_order_no: str = Field(min_length=1, max_length=7)
     invoice_no: str = Field(min_length=1, max_length=10)
-    invoice_date: str
-    lines: list[InvoiceLine]
-    key: str = Field(min_length=1)
-    freight_amount: float = 0.0
+    invoice_date: SageDate
+    lines: list[InvoiceLineIn]
+    key: SourceKey
+    freight_amount: Amount = 0.0
 
 
 class NoteLinesRequest(Call):
     purchase_order_no: str = Field(min_length=1, max_length=7)
-    notes: list[LineNote] = Field(max_length=1000)
+    notes: list[LineNoteIn] = Field(max_length=1000)
 
 
 class PostRequest(Call):
-    posting_date: str | None = None
+    posting_date: SageDate | None = None
 
 
 class KeyRequest(Call):
-    key: str = Field(min_length=1)
+    key: SourceKey
 
 
 STATUS = {SageLockedError: 503, SageNotFoundError: 404, SageValidationError: 422, SageAuthError: 403}
@@ -164,8 +245,12 @@ def create_app(
     policy: RetryPolicy | None = None,
     fault_hook: Callable[[str], None] | None = None,
     max_sessions: int = 8,
+    nonces: Nonces | None = None,
 ) -> SignatureMiddleware:
-    """The agent ASGI app (signature check wrapping FastAPI); `fault_hook` is for crash tests ("after_sage_write")."""
+    """The agent ASGI app (signature check wrapping FastAPI); `fault_hook` is for crash tests ("after_sage_write").
+
+    `nonces` remembers the signed requests already served: pass a `NonceStore` so that survives a restart.
+    """
     policy = policy or RetryPolicy()
     pool = SessionPool(backend, policy, max_sessions=max_sessions, fault_hook=fault_hook)
 
@@ -187,8 +272,18 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()]
-        return JSONResponse({"error": "bad_request", "message": "; ".join(problems), "field": None}, 400)
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
+        message = " ".join("; ".join(problems).split())[:500]  # one line, whatever the input held
+        return JSONResponse({"error": "bad_request", "message": message, "field": None}, 400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        """FastAPI's own refusals (a body that is not JSON it can parse, an unknown path) in our error shape."""
+        kind = "bad_request" if exc.status_code == 400 else "http_error"
+        return JSONResponse({"error": kind, "message": str(exc.detail), "field": None}, exc.status_code)
 
     def run(call: Call, op: Callable[[SageGateway], Any]) -> Any:
         c = call.credentials
@@ -243,6 +338,6 @@ def create_app(
         """Signed like everything else: the backend, pooled BOI sessions and BOI calls made so far."""
         return {"ok": True, "backend": backend.name, "sessions": len(pool), "boi_calls": backend.counter.total()}
 
-    agent = SignatureMiddleware(app, hmac_key, NonceCache())
+    agent = SignatureMiddleware(app, hmac_key, nonces or NonceCache())
     agent.pool = pool
     return agent

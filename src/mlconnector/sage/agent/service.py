@@ -10,6 +10,8 @@ from typing import Any
 import uvicorn
 
 from mlconnector.sage.agent.server import create_app
+from mlconnector.sage.agent.serving import ServerLimits, agent_server
+from mlconnector.sage.agent.signing import NonceStore
 from mlconnector.sage.agent.tls import AgentFiles
 from mlconnector.sage.boi import BoiBackend
 
@@ -39,22 +41,14 @@ def make_backend(kind: str, data: Path | None = None, home: str | None = None) -
     raise ValueError(f"Unknown backend {kind!r}; use simulator or com.")
 
 
-def server(backend: BoiBackend, files: AgentFiles, host: str, port: int) -> uvicorn.Server:
-    """An HTTPS-only uvicorn server for the agent; plain HTTP is never served."""
+def server(
+    backend: BoiBackend, files: AgentFiles, host: str, port: int, limits: ServerLimits | None = None
+) -> uvicorn.Server:
+    """An HTTPS-only server for the agent (plain HTTP is never served), with its connection limits."""
     if not files.exists():
         raise FileNotFoundError(f"No agent identity in {files.directory}; run `ml-connector agent init` first.")
-    app = create_app(backend, files.hmac_key())
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        ssl_certfile=str(files.cert),
-        ssl_keyfile=str(files.key),
-        access_log=False,
-        log_level="info",
-        lifespan="on",
-    )
-    return uvicorn.Server(config)
+    app = create_app(backend, files.hmac_key(), nonces=NonceStore(files.nonces))
+    return agent_server(app, files, host=host, port=port, limits=limits)
 
 
 def install_service(options: dict[str, str]) -> str:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
+from typing import Protocol
 
 TS_HEADER = "x-ml-timestamp"
 NONCE_HEADER = "x-ml-nonce"
@@ -38,8 +41,14 @@ def signed_headers(key: bytes, method: str, path: str, body: bytes, now: float |
     return {TS_HEADER: ts, NONCE_HEADER: nonce, SIG_HEADER: sign(key, method, path, body, ts, nonce)}
 
 
+class Nonces(Protocol):
+    def add(self, nonce: str, now: float) -> bool:
+        """Record the nonce; False if it was already used."""
+        ...
+
+
 class NonceCache:
-    """Nonces seen within the staleness window; a second use of one is a replay."""
+    """Nonces seen within the staleness window, in memory (tests); a second use of one is a replay."""
 
     def __init__(self, ttl: float = 2 * MAX_SKEW_SECONDS, max_entries: int = 200_000) -> None:
         self.ttl = ttl
@@ -60,13 +69,43 @@ class NonceCache:
             return True
 
 
+class NonceStore:
+    """Nonces seen within the staleness window, in a SQLite file beside the agent's key, so a request captured
+    before a restart (or a crash) is still refused after it. Each nonce is committed before its request runs."""
+
+    def __init__(self, path: Path, ttl: float = 2 * MAX_SKEW_SECONDS) -> None:
+        self.path, self.ttl = Path(path), ttl
+        self._lock = threading.Lock()
+        self._pruned = 0.0
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives the process dying at once
+            self._db.execute("CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, seen REAL NOT NULL)")
+            self._db.execute("CREATE INDEX IF NOT EXISTS nonces_seen ON nonces (seen)")
+        except sqlite3.Error as exc:
+            raise OSError(
+                f"Cannot open the agent's replay log {self.path} ({exc}); move it aside to start a new one."
+            ) from None
+
+    def add(self, nonce: str, now: float) -> bool:
+        with self._lock:
+            if now - self._pruned > 60:
+                self._db.execute("DELETE FROM nonces WHERE seen < ?", (now - self.ttl,))
+                self._pruned = now
+            return self._db.execute("INSERT OR IGNORE INTO nonces VALUES (?, ?)", (nonce, now)).rowcount == 1
+
+    def close(self) -> None:
+        self._db.close()
+
+
 def verify(
     key: bytes,
     method: str,
     path: str,
     body: bytes,
     headers: dict[str, str],
-    nonces: NonceCache,
+    nonces: Nonces,
     now: float | None = None,
 ) -> None:
     """Raise SignatureError unless the request is signed with `key`, fresh, and not seen before."""

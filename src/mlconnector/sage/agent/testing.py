@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from mlconnector.sage.agent.client import AgentClient
 from mlconnector.sage.agent.server import SignatureMiddleware, create_app
+from mlconnector.sage.agent.serving import ServerLimits, agent_server
+from mlconnector.sage.agent.signing import NonceStore
 from mlconnector.sage.agent.tls import AgentFiles, init_agent
 from mlconnector.sage.boi import BoiBackend
 from mlconnector.sage.errors import RetryPolicy
@@ -43,25 +43,18 @@ def running_agent(
     *,
     policy: RetryPolicy | None = None,
     fault_hook: Callable[[str], None] | None = None,
+    limits: ServerLimits | None = None,
 ) -> Iterator[RunningAgent]:
     """Serve `backend` over HTTPS until the block ends; creates the agent identity in `directory` if needed."""
     files = AgentFiles(Path(directory))
     if not files.exists():
         init_agent(files.directory)
-    app = create_app(backend, files.hmac_key(), policy=policy, fault_hook=fault_hook)
+    app = create_app(backend, files.hmac_key(), policy=policy, fault_hook=fault_hook, nonces=NonceStore(files.nonces))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        ssl_certfile=str(files.cert),
-        ssl_keyfile=str(files.key),
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
+    server = agent_server(app, files, limits=limits, log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="agent")
     thread.start()
     deadline = time.monotonic() + 15
@@ -75,3 +68,5 @@ def running_agent(
         server.should_exit = True
         thread.join(15)
         sock.close()
+        if isinstance(app.nonces, NonceStore):
+            app.nonces.close()

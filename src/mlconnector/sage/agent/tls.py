@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 CERT_FILE, KEY_FILE, HMAC_FILE = "agent-cert.pem", "agent-key.pem", "agent-hmac.key"
+NONCES_FILE = "agent-nonces.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class AgentFiles:
     @property
     def hmac_key_file(self) -> Path:
         return self.directory / HMAC_FILE
+
+    @property
+    def nonces(self) -> Path:
+        """The replay log: nonces of the signed requests served in the last 10 minutes."""
+        return self.directory / NONCES_FILE
 
     def exists(self) -> bool:
         return self.cert.exists() and self.key.exists() and self.hmac_key_file.exists()
