@@ -69,3 +69,14 @@ def test_show_names_the_elements(tmp_path: Path) -> None:
     shown = runner.invoke(app, ["x12", "show", str(junk)])
     assert shown.exit_code == 0 and "not X12" in shown.stdout
     assert runner.invoke(app, ["x12", "validate", str(junk)]).exit_code == 1
+
+
+def test_isa16_equal_to_the_element_separator_is_invalid_and_answered_with_a_ta1(tmp_path: Path) -> None:
+    text = (SAMPLES / "850_4010_ee_ok.edi").read_text()
+    broken = tmp_path / "isa16.edi"
+    broken.write_text(text[:104] + "*" + text[105:])
+    checked = runner.invoke(app, ["x12", "validate", str(broken)])
+    assert checked.exit_code == 1 and "INVALID" in checked.stdout and "ISA16" in checked.stdout
+    answered = runner.invoke(app, ["x12", "ack", str(broken)])
+    assert answered.exit_code == 0 and answered.exception is None
+    assert "TA1*000003438*101127*1719*R*027" in answered.stdout and validate(answered.stdout).valid

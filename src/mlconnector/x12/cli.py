@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from mlconnector.x12.ack import functional_acks
+from mlconnector.x12.ack import functional_acks, interchange_acks
 from mlconnector.x12.reader import InterchangeStart, Junk, Note, tokens_from_stream
 from mlconnector.x12.report import ValidationReport
 from mlconnector.x12.schemas import base_version, element_name, segment_def
@@ -84,14 +84,15 @@ def ack_command(
     file: Path = typer.Argument(..., help="Inbound X12 file."),
     lenient: bool = typer.Option(False, "--lenient", help="Accept a non-fixed-width ISA with a warning."),
 ) -> None:
-    """Print the 997 answering every group in FILE (997 groups themselves are not acknowledged)."""
+    """Print the 997 answering every group in FILE (997 groups themselves are not acknowledged), and a TA1 for an
+    interchange with an envelope error or one that asks for it (ISA14 = 1)."""
     _check_files([file])
     try:
         data = file.read_bytes()
     except OSError as exc:
         typer.echo(f"error: cannot read {file}: {exc.strerror or exc}", err=True)
         raise typer.Exit(2) from None
-    text = functional_acks(data, lenient=lenient)
+    text = functional_acks(data, lenient=lenient) + interchange_acks(data, lenient=lenient)
     if not text:
         typer.echo(f"{file}: nothing to acknowledge (no functional group other than 997s)", err=True)
         raise typer.Exit(1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from mlconnector.x12.schemas.codes import CODE_LISTS, FRIENDLY, VERSION_5010_CODES
+from mlconnector.x12.schemas.codes import CODE_LISTS, FRIENDLY, ISA_CODES, TA1_NOTES, VERSION_5010_CODES
 from mlconnector.x12.schemas.segments import SEGMENT_TEXT, SHORT_TEXT
 from mlconnector.x12.schemas.sets import SET_TEXT
 
@@ -20,6 +20,7 @@ SUPPORTED_SETS = ("810", "850", "855", "856", "860", "997")
 FUNCTIONAL_IDS = {"810": "IN", "850": "PO", "855": "PR", "856": "SH", "860": "PC", "997": "FA"}
 SUPPORTED_VERSIONS = ("004010", "005010")
 ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+__all__ = ["ISA_CODES", "TA1_NOTES"]
 
 
 @dataclass(frozen=True, slots=True)

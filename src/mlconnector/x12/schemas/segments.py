@@ -32,6 +32,12 @@ ISA Interchange Control Header
 IEA Interchange Control Trailer
   M N0 1/5 I16 Number of Included Functional Groups
   M N0 9/9 I12 Interchange Control Number
+TA1 Interchange Acknowledgment
+  M N0 9/9 I12 Interchange Control Number
+  M DT 6/6 I08 Interchange Date
+  M TM 4/4 I09 Interchange Time
+  M ID 1/1 I17 Interchange Acknowledgment Code
+  M ID 3/3 I18 Interchange Note Code
 GS Functional Group Header
   M ID 2/2 479 Functional Identifier Code
   M AN 2/15 142 Application Sender's Code
