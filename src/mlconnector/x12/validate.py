@@ -27,6 +27,10 @@ from mlconnector.x12.schemas import FUNCTIONAL_IDS, ISA_CODES, SUPPORTED_SETS, b
 from mlconnector.x12.structure import StructureState
 
 _LINE_TAGS = frozenset({"PO1", "IT1", "POC", "LIN"})
+# What CTT01 counts in each set (the transaction set notes of the standard): line items, or HL segments in an 856.
+_COUNTED = {"850": "PO1", "855": "PO1", "860": "POC", "810": "IT1", "856": "HL"}
+# 997 004010 has no AK403 code for a broken semantic note; these are reported as "7" (invalid value) on the element.
+SEMANTIC = "7"
 
 
 @dataclass(slots=True)
@@ -46,7 +50,21 @@ _UNSEEN: Any = object()
 
 
 class _OpenSet:
-    __slots__ = ("checkers", "count", "line", "result", "segments", "state", "version")
+    __slots__ = (
+        "ak5",
+        "ak9",
+        "checkers",
+        "count",
+        "counted",
+        "ctt",
+        "hl_ids",
+        "line",
+        "lines",
+        "result",
+        "segments",
+        "state",
+        "version",
+    )
 
     def __init__(
         self, result: SetResult, state: StructureState | None, version: str, keep: bool, checkers: dict[str, Any]
@@ -58,6 +76,12 @@ class _OpenSet:
         self.count = 1
         self.line: str | None = None
         self.segments: list[list[str]] | None = [] if keep else None
+        self.counted = _COUNTED.get(result.set_id, "")
+        self.lines = 0
+        self.ctt: tuple[int, str] | None = None
+        self.hl_ids: set[str] = set()
+        self.ak5: list[str] = []
+        self.ak9: tuple[int, list[str]] | None = None
 
 
 class Validator:
@@ -128,11 +152,22 @@ class Validator:
                 result.add(e)
             if errors[-1].position == position and errors[-1].code in ("1", "6", "7"):
                 return
+        if tag == open_set.counted:
+            open_set.lines += 1
         if tag in _LINE_TAGS:
             parts = raw.split(self.seps.element, 2)
             open_set.line = parts[1] if len(parts) > 1 and parts[1] else None
         elif tag == "HL":
             open_set.line = None
+            self._hierarchy(open_set, raw, position)
+        elif tag == "CTT":
+            parts = raw.split(self.seps.element, 2)
+            open_set.ctt = (position, parts[1] if len(parts) > 1 else "")
+        elif tag == "AK5":
+            parts = raw.split(self.seps.element, 2)
+            open_set.ak5.append(parts[1] if len(parts) > 1 else "")
+        elif tag == "AK9":
+            open_set.ak9 = (position, raw.split(self.seps.element))
         checkers = open_set.checkers
         chk = checkers.get(tag, _UNSEEN)
         if chk is _UNSEEN:
@@ -146,6 +181,37 @@ class Validator:
         if problems:
             for p in problems:
                 result.add(p)
+
+    def _hierarchy(self, open_set: _OpenSet, raw: str, position: int) -> None:
+        """HL01 is unique in the set; HL02 names an HL that came before (the HL segment's semantic notes)."""
+        parts = raw.split(self.seps.element, 3)
+        hl01 = parts[1] if len(parts) > 1 else ""
+        hl02 = parts[2] if len(parts) > 2 else ""
+        ids = open_set.hl_ids
+        if hl01 and hl01 in ids:
+            open_set.result.add(
+                X12Error("HL", position, 1, SEMANTIC, f"HL (segment {position}): HL01 {hl01!r} is used twice", ELEMENT)
+            )
+        if hl02 and hl02 not in ids:
+            message = f"HL (segment {position}): HL02 parent {hl02!r} is not an HL01 that comes before it"
+            open_set.result.add(X12Error("HL", position, 2, SEMANTIC, message, ELEMENT, bad_value=hl02[:99]))
+        ids.add(hl01)
+
+    def _semantics(self, open_set: _OpenSet) -> None:
+        """Counts and totals the transaction set notes require: CTT01, and a 997's AK9 against its AK5s."""
+        result = open_set.result
+        if open_set.ctt is not None and open_set.counted:
+            position, value = open_set.ctt
+            if _is_count(value, 6) and int(value) != open_set.lines:
+                what = "HL segments" if open_set.counted == "HL" else f"{open_set.counted} line items"
+                message = f"CTT (segment {position}): CTT01 says {value} but the set has {open_set.lines} {what}"
+                result.add(X12Error("CTT", position, 1, SEMANTIC, message, ELEMENT, bad_value=value))
+        if open_set.ak9 is not None:
+            for element, message in ak9_problems(open_set.ak9[1], open_set.ak5):
+                position = open_set.ak9[0]
+                result.add(
+                    X12Error("AK9", position, element, SEMANTIC, f"AK9 (segment {position}): {message}", ELEMENT)
+                )
 
     # --------------------------------------------------------------------------------------------- envelope
     def _envelope(self, raw: str, tag: str) -> None:
@@ -379,6 +445,7 @@ class Validator:
         if open_set.state is not None:
             for e in open_set.state.finish(position):
                 result.add(e)
+            self._semantics(open_set)
         declared = els[1] if len(els) > 1 else ""
         if declared != str(position):
             result.add(
@@ -566,6 +633,32 @@ def isa_problems(els: list[str], seps: Separators) -> list[tuple[int | None, str
         )
     elif len(set(chars)) != len(chars):
         problems.append((11, "026", f"the delimiters {chars!r} (element, component, segment, repetition) repeat"))
+    return problems
+
+
+def ak9_problems(ak9: list[str], ak5: list[str]) -> list[tuple[int, str]]:
+    """Where an AK9 contradicts itself or the AK5s of its 997 (AK904 counts the AK5 A and E)."""
+    els = ak9 + [""] * (5 - len(ak9))
+    status, received, accepted = els[1], els[3], els[4]
+    if not all(_is_count(v, 6) for v in (received, accepted)):
+        return []  # the element checks already reject these
+    got, ok = int(received), int(accepted)
+    passed = sum(1 for a in ak5 if a in ("A", "E"))
+    problems: list[tuple[int, str]] = []
+    if ok > got:
+        problems.append((4, f"AK904 says {ok} sets accepted but AK903 says only {got} received"))
+    if passed > ok:
+        problems.append((4, f"AK904 says {ok} sets accepted but {passed} AK5s say A or E"))
+    if status == "R" and (ok or passed):
+        problems.append((1, f"AK901 R (group rejected) but {max(ok, passed)} set(s) accepted"))
+    elif status in ("A", "E") and ok != got:
+        problems.append((1, f"AK901 {status} (group accepted) but only {ok} of {got} sets accepted"))
+    elif status == "P" and not 0 < ok < got:
+        problems.append(
+            (1, f"AK901 P (partially accepted) needs some but not all sets accepted; AK904 is {ok} of {got}")
+        )
+    if status == "A" and any(a in ("E", "R") for a in ak5):
+        problems.append((1, "AK901 A but an AK5 says E or R"))
     return problems
 
 
