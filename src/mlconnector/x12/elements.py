@@ -93,7 +93,20 @@ def build_pattern(seg: SegmentDef, element: str, component: str, repetition: str
     return re.escape(seg.tag) + suffix
 
 
+_KNOWN_DATES: dict[str, bool] = {}
+
+
 def _valid_date(value: str) -> bool:
+    """Calendar check; a file repeats a handful of dates, so verdicts are remembered (bounded)."""
+    known = _KNOWN_DATES.get(value)
+    if known is None:
+        known = _calendar_date(value)
+        if len(_KNOWN_DATES) < 4096:
+            _KNOWN_DATES[value] = known
+    return known
+
+
+def _calendar_date(value: str) -> bool:
     if not (value.isascii() and value.isdigit()) or len(value) not in (6, 8):
         return False
     year = int(value[:-4]) if len(value) == 8 else 2000 + int(value[:2])
@@ -134,7 +147,9 @@ class SegmentChecker:
         "composite_notes",
         "dates",
         "fast",
+        "full_ok",
         "notes",
+        "plain",
         "quick_notes",
         "repetition",
         "required_notes",
@@ -147,6 +162,7 @@ class SegmentChecker:
         self.sep = element
         self.component = component
         self.composite_notes = tuple(el for el in seg.elements if el.component_notes)
+        self.plain = not seg.notes and not any(el.kind == DT for el in seg.elements) and not self.composite_notes
         self.banned = set(component + (repetition or ""))
         self.repetition = repetition
         pattern = build_pattern(seg, element, component, repetition)
@@ -158,8 +174,19 @@ class SegmentChecker:
             sorted(((min(n.positions), n.kind, n.positions) for n in seg.notes if n.kind != "R"), key=lambda t: t[0])
         )
         self.required_notes = tuple(n.positions for n in seg.notes if n.kind == "R")
+        self.full_ok: dict[int, bool] = {}  # element count → do the notes hold when no element is empty
 
     def _notes_hold(self, els: list[str]) -> bool:
+        """True when every syntax note holds. A segment without empty elements depends only on its length."""
+        if "" in els:
+            return self._notes_hold_slow(els)
+        n = len(els)
+        ok = self.full_ok.get(n)
+        if ok is None:
+            ok = self.full_ok[n] = self._notes_hold_slow(els)
+        return ok
+
+    def _notes_hold_slow(self, els: list[str]) -> bool:
         """True when every syntax note holds; only a False sends the segment to `check_notes` for messages."""
         n = len(els)
         for positions in self.required_notes:
@@ -187,7 +214,7 @@ class SegmentChecker:
         if self.fast is None:
             return self._characters_only(raw, ctx_line, position)
         if self.fast(raw) is not None and raw[-1] != self.sep and raw.isprintable():
-            if not self.notes and not self.dates and not (self.composite_notes and self.component in raw):
+            if self.plain or (not self.notes and not self.dates and self.component not in raw):
                 return None
             els = raw.split(self.sep)
             errors = self._dates(els, ctx_line, position) if self.dates else None

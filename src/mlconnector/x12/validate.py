@@ -27,6 +27,8 @@ from mlconnector.x12.schemas import FUNCTIONAL_IDS, ISA_CODES, SUPPORTED_SETS, b
 from mlconnector.x12.structure import StructureState
 
 _LINE_TAGS = frozenset({"PO1", "IT1", "POC", "LIN"})
+_SPECIAL = _LINE_TAGS | {"HL", "CTT", "AK5", "AK9"}
+_ENVELOPE = frozenset({"SE", "ST", "GE", "GS", "IEA", "ISA"})
 # What CTT01 counts in each set (the transaction set notes of the standard): line items, or HL segments in an 856.
 _COUNTED = {"850": "PO1", "855": "PO1", "860": "POC", "810": "IT1", "856": "HL"}
 # 997 004010 has no AK403 code for a broken semantic note; these are reported as "7" (invalid value) on the element.
@@ -101,6 +103,8 @@ class Validator:
 
     # ------------------------------------------------------------------------------------------------ driver
     def run(self, stream: Iterator[Token]) -> ValidationReport:
+        envelope = _ENVELOPE
+        special = _SPECIAL
         for token in stream:
             if type(token) is str:
                 self.number += 1
@@ -108,10 +112,37 @@ class Validator:
                 sep = self.seps.element
                 cut = token.find(sep)
                 tag = token[:cut] if cut >= 0 else token
-                if open_set is not None and tag not in ("SE", "ST", "GE", "GS", "IEA", "ISA"):
-                    self._in_set(open_set, token, tag)
-                else:
+                if open_set is None or tag in envelope:
                     self._envelope(token, tag)
+                    continue
+                # The hot path (one segment inside a set), inlined: the structure step, then the element check.
+                open_set.count += 1
+                position = open_set.count
+                if open_set.segments is not None:
+                    open_set.segments.append(token.split(sep))
+                state = open_set.state
+                if state is None:
+                    continue
+                if len(tag) > 3 or not tag.isalnum():
+                    stripped = tag.strip()
+                    tag = stripped if stripped.isalnum() and len(stripped) <= 3 else tag
+                errors = state.step(tag, position)
+                if errors:
+                    for e in errors:
+                        open_set.result.add(e)
+                    if errors[-1].position == position and errors[-1].code in ("1", "6", "7"):
+                        continue
+                if tag in special:
+                    self._special(open_set, token, tag, position)
+                chk = open_set.checkers.get(tag, _UNSEEN)
+                if chk is _UNSEEN:
+                    chk = self._checker(open_set, tag)
+                if chk is None:
+                    continue
+                problems = chk.check(token, open_set.line, position)
+                if problems:
+                    for p in problems:
+                        open_set.result.add(p)
             elif isinstance(token, InterchangeStart):
                 self.number = token.segment_number
                 self._start_interchange(token)
@@ -134,53 +165,32 @@ class Validator:
             self.report.errors.append(X12Error("ISA", 0, None, "022", "no X12 interchange (ISA) found", INTERCHANGE))
         return self.report
 
-    def _in_set(self, open_set: _OpenSet, raw: str, tag: str) -> None:
-        open_set.count += 1
-        position = open_set.count
-        if open_set.segments is not None:
-            open_set.segments.append(raw.split(self.seps.element))
-        state = open_set.state
-        if state is None:
-            return
-        result = open_set.result
-        if len(tag) > 3 or not tag.isalnum():
-            stripped = tag.strip()
-            tag = stripped if stripped.isalnum() and len(stripped) <= 3 else tag
-        errors = state.step(tag, position)
-        if errors:
-            for e in errors:
-                result.add(e)
-            if errors[-1].position == position and errors[-1].code in ("1", "6", "7"):
-                return
+    def _special(self, open_set: _OpenSet, raw: str, tag: str, position: int) -> None:
+        """Segments that carry state across the set: line numbers for messages, counts, the HL tree, AK5/AK9."""
+        sep = self.seps.element
         if tag == open_set.counted:
             open_set.lines += 1
         if tag in _LINE_TAGS:
-            parts = raw.split(self.seps.element, 2)
+            parts = raw.split(sep, 2)
             open_set.line = parts[1] if len(parts) > 1 and parts[1] else None
         elif tag == "HL":
             open_set.line = None
             self._hierarchy(open_set, raw, position)
         elif tag == "CTT":
-            parts = raw.split(self.seps.element, 2)
+            parts = raw.split(sep, 2)
             open_set.ctt = (position, parts[1] if len(parts) > 1 else "")
         elif tag == "AK5":
-            parts = raw.split(self.seps.element, 2)
+            parts = raw.split(sep, 2)
             open_set.ak5.append(parts[1] if len(parts) > 1 else "")
         elif tag == "AK9":
-            open_set.ak9 = (position, raw.split(self.seps.element))
-        checkers = open_set.checkers
-        chk = checkers.get(tag, _UNSEEN)
-        if chk is _UNSEEN:
-            seg = segment_def(tag, open_set.version)
-            seps = self.seps
-            chk = checker(seg, seps.element, seps.component, seps.repetition) if seg else None
-            checkers[tag] = chk
-        if chk is None:
-            return
-        problems = chk.check(raw, open_set.line, position)
-        if problems:
-            for p in problems:
-                result.add(p)
+            open_set.ak9 = (position, raw.split(sep))
+
+    def _checker(self, open_set: _OpenSet, tag: str) -> Any:
+        seg = segment_def(tag, open_set.version)
+        seps = self.seps
+        chk = checker(seg, seps.element, seps.component, seps.repetition) if seg else None
+        open_set.checkers[tag] = chk
+        return chk
 
     def _hierarchy(self, open_set: _OpenSet, raw: str, position: int) -> None:
         """HL01 is unique in the set; HL02 names an HL that came before (the HL segment's semantic notes)."""
