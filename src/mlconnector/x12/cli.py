@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="x12",
-    help="Validate, acknowledge (997) and inspect X12 files.",
+    help="Validate, acknowledge (997, TA1) and inspect X12 files.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
