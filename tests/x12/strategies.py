@@ -301,28 +301,44 @@ segment_errors = st.builds(
     loop_id=opt(st.sampled_from(["PO1", "N1"])),
     elements=st.lists(element_errors, max_size=2).map(tuple),
 )
-functional_acks_docs = st.builds(
-    FunctionalAck,
-    functional_id=st.sampled_from(["PO", "SH", "IN", "PR"]),
-    group_control_number=digits(1, 9),
-    status=st.sampled_from(["A", "E", "P", "R"]),
-    sets=st.lists(
-        st.builds(
-            SetAck,
-            set_id=st.sampled_from(["850", "856", "810"]),
-            control_number=digits(4, 9),
-            status=st.sampled_from(["A", "E", "R"]),
-            segment_errors=st.lists(segment_errors, max_size=2).map(tuple),
-            error_codes=st.lists(st.sampled_from(["1", "2", "3", "4", "5"]), max_size=2).map(tuple),
-        ),
-        max_size=3,
-    ).map(tuple),
-    sets_included=st.integers(0, 999),
-    sets_received=st.integers(0, 999),
-    sets_accepted=st.integers(0, 999),
-    error_codes=st.lists(st.sampled_from(["1", "2", "3", "4", "5"]), max_size=2).map(tuple),
-)
+
+
+@st.composite
+def functional_acks_docs(draw: st.DrawFn) -> FunctionalAck:
+    """A 997 whose AK9 agrees with its AK5s (the validator holds a 997 to that), with any mix of statuses."""
+    sets = draw(
+        st.lists(
+            st.builds(
+                SetAck,
+                set_id=st.sampled_from(["850", "856", "810"]),
+                control_number=digits(4, 9),
+                status=st.sampled_from(["A", "E", "R"]),
+                segment_errors=st.lists(segment_errors, max_size=2).map(tuple),
+                error_codes=st.lists(st.sampled_from(["1", "2", "3", "4", "5"]), max_size=2).map(tuple),
+            ),
+            max_size=3,
+        ).map(tuple)
+    )
+    received = len(sets) + draw(st.integers(0, 3))  # AK2 loops may be left out for some sets
+    accepted = sum(1 for a in sets if a.status != "R")
+    if accepted and accepted == received:
+        status = "A" if all(a.status == "A" for a in sets) else "E"
+    elif accepted:
+        status = "P"
+    else:
+        status = "R"
+    return FunctionalAck(
+        functional_id=draw(st.sampled_from(["PO", "SH", "IN", "PR"])),
+        group_control_number=draw(digits(1, 9)),
+        status=status,
+        sets=sets,
+        sets_included=draw(st.integers(0, 999)),
+        sets_received=received,
+        sets_accepted=accepted,
+        error_codes=tuple(draw(st.lists(st.sampled_from(["1", "2", "3", "4", "5"]), max_size=2))),
+    )
+
 
 any_document = st.one_of(
-    purchase_orders, purchase_order_changes, purchase_order_acks, ship_notices(), invoices, functional_acks_docs
+    purchase_orders, purchase_order_changes, purchase_order_acks, ship_notices(), invoices, functional_acks_docs()
 )

@@ -69,3 +69,30 @@ def test_show_names_the_elements(tmp_path: Path) -> None:
     shown = runner.invoke(app, ["x12", "show", str(junk)])
     assert shown.exit_code == 0 and "not X12" in shown.stdout
     assert runner.invoke(app, ["x12", "validate", str(junk)]).exit_code == 1
+
+
+def test_isa16_equal_to_the_element_separator_is_invalid_and_answered_with_a_ta1(tmp_path: Path) -> None:
+    text = (SAMPLES / "850_4010_ee_ok.edi").read_text()
+    broken = tmp_path / "isa16.edi"
+    broken.write_text(text[:104] + "*" + text[105:])
+    checked = runner.invoke(app, ["x12", "validate", str(broken)])
+    assert checked.exit_code == 1 and "INVALID" in checked.stdout and "ISA16" in checked.stdout
+    answered = runner.invoke(app, ["x12", "ack", str(broken)])
+    assert answered.exit_code == 0 and answered.exception is None
+    assert "TA1*000003438*101127*1719*R*027" in answered.stdout and validate(answered.stdout).valid
+
+
+def test_the_x12_commands_import_only_the_validator() -> None:
+    """`x12 validate` needs the reader, schemas and validator; the mappers, writer and 997 code load on demand."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mlconnector.x12.cli\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('mlconnector.'))\n"
+        "print(' '.join(loaded))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert "mlconnector.x12.validate" in loaded
+    unused = {"mlconnector.x12." + m for m in ("mapping", "writer", "ack", "inbound", "documents")}
+    assert not [m for m in loaded if m in unused or m.rsplit(".", 1)[0] in unused]

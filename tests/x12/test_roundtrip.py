@@ -73,7 +73,7 @@ def test_business_documents_round_trip(strategy: st.SearchStrategy[Document]) ->
 
 
 @SETTINGS
-@given(s.functional_acks_docs, st.sampled_from(DELIMITERS))
+@given(s.functional_acks_docs(), st.sampled_from(DELIMITERS))
 def test_functional_acks_round_trip(document: Document, delimiters: Delimiters) -> None:
     _round_trip(document, delimiters)
 

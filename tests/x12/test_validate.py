@@ -165,11 +165,19 @@ def test_group_header_dates_and_envelope_errors_invalidate_read_documents() -> N
 
 
 def test_junk_between_interchanges_is_reported_and_the_rest_still_read() -> None:
-    text = interchange() + "NOT X12 AT ALL\n" + interchange()
+    second = interchange(isa=ISA.replace("000000042", "000000043")).replace("IEA*1*000000042", "IEA*1*000000043")
+    text = interchange() + "NOT X12 AT ALL\n" + second
     report = validate(text)
     assert not report.valid and len(report.interchanges) == 2
     assert "this is not X12" in report.errors[0].message
     assert all(ic.valid for ic in report.interchanges)
+
+
+def test_the_same_interchange_control_number_twice_is_a_duplicate() -> None:
+    report = validate(interchange() + interchange())
+    assert report.interchanges[0].valid
+    [error] = report.interchanges[1].errors
+    assert (error.segment, error.element, error.code) == ("ISA", 13, "025")
 
 
 def test_syntax_note_kinds_e_and_l() -> None:

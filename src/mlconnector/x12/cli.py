@@ -5,21 +5,19 @@ Whatever the bytes, the commands answer with a verdict or a clear message, never
 
 from __future__ import annotations
 
-import json
+import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from mlconnector.x12.ack import functional_acks
-from mlconnector.x12.reader import InterchangeStart, Junk, Note, tokens_from_stream
-from mlconnector.x12.report import ValidationReport
-from mlconnector.x12.schemas import base_version, element_name, segment_def
-from mlconnector.x12.validate import validate_stream
+if TYPE_CHECKING:
+    from mlconnector.x12.report import ValidationReport
 
 app = typer.Typer(
     name="x12",
-    help="Validate, acknowledge (997) and inspect X12 files.",
+    help="Validate, acknowledge (997, TA1) and inspect X12 files.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -59,6 +57,8 @@ def validate_command(
     lenient: bool = typer.Option(False, "--lenient", help="Accept a non-fixed-width ISA with a warning."),
 ) -> None:
     """Check envelopes, structure, elements and syntax notes; exit 0 all valid, 1 any invalid, 2 usage error."""
+    from mlconnector.x12.validate import validate_stream  # each command imports only what it uses
+
     _check_files(files)
     results: list[dict] = []
     all_valid = True
@@ -75,6 +75,8 @@ def validate_command(
         else:
             typer.echo(_summary(path, report))
     if as_json:
+        import json
+
         typer.echo(json.dumps(results, indent=2))
     raise typer.Exit(0 if all_valid else 1)
 
@@ -84,14 +86,17 @@ def ack_command(
     file: Path = typer.Argument(..., help="Inbound X12 file."),
     lenient: bool = typer.Option(False, "--lenient", help="Accept a non-fixed-width ISA with a warning."),
 ) -> None:
-    """Print the 997 answering every group in FILE (997 groups themselves are not acknowledged)."""
+    """Print the 997 answering every group in FILE (997 groups themselves are not acknowledged), and a TA1 for an
+    interchange with an envelope error or one that asks for it (ISA14 = 1)."""
+    from mlconnector.x12.ack import functional_acks, interchange_acks
+
     _check_files([file])
     try:
         data = file.read_bytes()
     except OSError as exc:
         typer.echo(f"error: cannot read {file}: {exc.strerror or exc}", err=True)
         raise typer.Exit(2) from None
-    text = functional_acks(data, lenient=lenient)
+    text = functional_acks(data, lenient=lenient) + interchange_acks(data, lenient=lenient)
     if not text:
         typer.echo(f"{file}: nothing to acknowledge (no functional group other than 997s)", err=True)
         raise typer.Exit(1)
@@ -101,6 +106,9 @@ def ack_command(
 @app.command("show")
 def show_command(file: Path = typer.Argument(..., help="X12 file to print segment by segment.")) -> None:
     """Print every segment with the names of its elements."""
+    from mlconnector.x12.reader import InterchangeStart, Junk, Note, tokens_from_stream
+    from mlconnector.x12.schemas import base_version
+
     _check_files([file])
     version = "004010"
     element = "*"
@@ -125,6 +133,8 @@ def show_command(file: Path = typer.Argument(..., help="X12 file to print segmen
 
 
 def _print_segment(number: int, els: list[str], version: str) -> None:
+    from mlconnector.x12.schemas import element_name, segment_def
+
     tag = els[0]
     seg = segment_def(tag, version) if len(tag) <= 3 else None
     title = seg.name if seg and seg.name != tag else ("" if seg else "(unknown segment)")
@@ -133,3 +143,8 @@ def _print_segment(number: int, els: list[str], version: str) -> None:
         if value:
             name = element_name(tag, position, version) or "(beyond the segment's elements)"
             typer.echo(f"{'':>8}{tag}{position:02d}  {name}: {value}")
+
+
+def main() -> None:
+    """`python -m mlconnector.x12 …`: the x12 commands alone, without the connector's other imports."""
+    app(args=sys.argv[1:], prog_name="ml-connector x12")

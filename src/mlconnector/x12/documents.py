@@ -357,6 +357,33 @@ class FunctionalAck:
     error_codes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class InterchangeAck:
+    """TA1: the answer to one whole interchange (ISA … IEA). `interchange_control` is the ISA13 it answers;
+    `status` A accepted, E accepted with errors, R rejected; `note_code` the TA105 reason ("000" … "031");
+    `reason` that code in plain words."""
+
+    interchange_control: str
+    date: str
+    time: str
+    status: str
+    note_code: str
+    reason: str
+    sender_qualifier: str = ""
+    sender_id: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in ("A", "E")
+
+    @property
+    def message(self) -> str:
+        """One line for an exception or a log: who said what about which interchange."""
+        who = self.sender_id or "the partner"
+        verdict = {"A": "accepted", "E": "accepted with errors", "R": "rejected"}.get(self.status, "answered")
+        return f"{who} {verdict} interchange {self.interchange_control}: {self.reason} (TA1 code {self.note_code})"
+
+
 Document = PurchaseOrder | PurchaseOrderChange | PurchaseOrderAck | ShipNotice | Invoice | FunctionalAck
 
 

@@ -14,10 +14,11 @@ from datetime import date
 from functools import cache
 
 from mlconnector.x12.report import ELEMENT, X12Error
-from mlconnector.x12.schemas import COMPOSITE, DT, ID, NUM, TM, ElementDef, SegmentDef, SyntaxNote
+from mlconnector.x12.schemas import AN, COMPOSITE, DT, ID, NUM, TM, ElementDef, SegmentDef, SyntaxNote
 from mlconnector.x12.schemas import R as REAL
 
 _CONTROL = "\x00-\x1f\x7f\ufffd"
+_ANY_SEPARATOR = "\x00SEP\x00"  # placeholder in element patterns, replaced by the escaped element separator
 _NUMERIC = re.compile(r"-?\d+", re.ASCII)
 _REAL = re.compile(r"-?(?:\d+\.?\d*|\.\d+)", re.ASCII)
 _TIME = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d(?:[0-5]\d\d{0,2})?", re.ASCII)
@@ -38,7 +39,22 @@ def _date_pattern(el: ElementDef) -> str:
     return century + "(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\\d|3[01])" if el.min_len in (6, 8) else "(?!)"
 
 
-def _element_pattern(el: ElementDef, cls: str, composite_cls: str) -> str:
+def _composite_pattern(el: ElementDef, cls: str, component: str) -> str:
+    """Components joined by the component separator, built like a segment: trailing optional ones may be left off."""
+    sep = re.escape(component)
+    first, *rest = el.components
+    suffix = ""
+    all_optional = True
+    for comp in reversed(rest):
+        pat = _element_pattern(comp, cls, cls)
+        piece = f"{sep}(?:{pat})" if comp.mandatory else f"{sep}(?:{pat})?"
+        all_optional = all_optional and not comp.mandatory
+        suffix = f"(?:{piece}{suffix})?" if all_optional else f"{piece}{suffix}"
+    head = _element_pattern(first, cls, cls)
+    return f"(?:{head}){suffix}" if first.mandatory else f"(?:{head})?{suffix}"
+
+
+def _element_pattern(el: ElementDef, cls: str, composite_cls: str, component: str = "") -> str:
     if el.kind == NUM:
         return f"-?\\d{{{el.min_len},{el.max_len}}}"
     if el.kind == REAL:
@@ -51,9 +67,13 @@ def _element_pattern(el: ElementDef, cls: str, composite_cls: str) -> str:
     if el.kind == TM:
         return _time_pattern(el.min_len, el.max_len)
     if el.kind == COMPOSITE:
-        return composite_cls + "+"
+        return _composite_pattern(el, cls, component) if el.components and component else composite_cls + "+"
     if el.codes is not None:
         return "(?:" + "|".join(re.escape(c) for c in sorted(el.codes, key=len, reverse=True)) + ")"
+    if el.coded:
+        return f"[A-Z0-9]{{{el.min_len},{el.max_len}}}"
+    if el.kind == AN and el.mandatory:
+        return f"(?! *(?:{_ANY_SEPARATOR}|$)){cls}{{{el.min_len},{el.max_len}}}"  # not only spaces
     return f"{cls}{{{el.min_len},{el.max_len}}}"
 
 
@@ -66,14 +86,27 @@ def build_pattern(seg: SegmentDef, element: str, component: str, repetition: str
     suffix = ""
     all_optional = True
     for el in reversed(elements):
-        pat = _element_pattern(el, cls, composite_cls)
+        pat = _element_pattern(el, cls, composite_cls, component).replace(_ANY_SEPARATOR, sep)
         piece = f"{sep}(?:{pat})" if el.mandatory else f"{sep}(?:{pat})?"
         all_optional = all_optional and not el.mandatory
         suffix = f"(?:{piece}{suffix})?" if all_optional else f"{piece}{suffix}"
     return re.escape(seg.tag) + suffix
 
 
+_KNOWN_DATES: dict[str, bool] = {}
+
+
 def _valid_date(value: str) -> bool:
+    """Calendar check; a file repeats a handful of dates, so verdicts are remembered (bounded)."""
+    known = _KNOWN_DATES.get(value)
+    if known is None:
+        known = _calendar_date(value)
+        if len(_KNOWN_DATES) < 4096:
+            _KNOWN_DATES[value] = known
+    return known
+
+
+def _calendar_date(value: str) -> bool:
     if not (value.isascii() and value.isdigit()) or len(value) not in (6, 8):
         return False
     year = int(value[:-4]) if len(value) == 8 else 2000 + int(value[:2])
@@ -108,11 +141,28 @@ _LINE_TAGS = frozenset({"PO1", "IT1", "POC", "LIN", "SN1", "ACK"})
 class SegmentChecker:
     """Checks one segment type under one set of delimiters."""
 
-    __slots__ = ("banned", "dates", "fast", "notes", "quick_notes", "repetition", "required_notes", "seg", "sep")
+    __slots__ = (
+        "banned",
+        "component",
+        "composite_notes",
+        "dates",
+        "fast",
+        "full_ok",
+        "notes",
+        "plain",
+        "quick_notes",
+        "repetition",
+        "required_notes",
+        "seg",
+        "sep",
+    )
 
     def __init__(self, seg: SegmentDef, element: str, component: str, repetition: str | None) -> None:
         self.seg = seg
         self.sep = element
+        self.component = component
+        self.composite_notes = tuple(el for el in seg.elements if el.component_notes)
+        self.plain = not seg.notes and not any(el.kind == DT for el in seg.elements) and not self.composite_notes
         self.banned = set(component + (repetition or ""))
         self.repetition = repetition
         pattern = build_pattern(seg, element, component, repetition)
@@ -124,8 +174,19 @@ class SegmentChecker:
             sorted(((min(n.positions), n.kind, n.positions) for n in seg.notes if n.kind != "R"), key=lambda t: t[0])
         )
         self.required_notes = tuple(n.positions for n in seg.notes if n.kind == "R")
+        self.full_ok: dict[int, bool] = {}  # element count → do the notes hold when no element is empty
 
     def _notes_hold(self, els: list[str]) -> bool:
+        """True when every syntax note holds. A segment without empty elements depends only on its length."""
+        if "" in els:
+            return self._notes_hold_slow(els)
+        n = len(els)
+        ok = self.full_ok.get(n)
+        if ok is None:
+            ok = self.full_ok[n] = self._notes_hold_slow(els)
+        return ok
+
+    def _notes_hold_slow(self, els: list[str]) -> bool:
         """True when every syntax note holds; only a False sends the segment to `check_notes` for messages."""
         n = len(els)
         for positions in self.required_notes:
@@ -152,8 +213,8 @@ class SegmentChecker:
         """None when the segment is clean; otherwise its element errors (AK403 codes)."""
         if self.fast is None:
             return self._characters_only(raw, ctx_line, position)
-        if self.fast(raw) is not None and raw.isprintable():
-            if not self.notes and not self.dates:
+        if self.fast(raw) is not None and raw[-1] != self.sep and raw.isprintable():
+            if self.plain or (not self.notes and not self.dates and self.component not in raw):
                 return None
             els = raw.split(self.sep)
             errors = self._dates(els, ctx_line, position) if self.dates else None
@@ -161,6 +222,13 @@ class SegmentChecker:
                 note_errors = check_notes(self.seg, self.notes, els, Context(self.seg.tag, position, ctx_line))
                 if note_errors:
                     errors = (errors or []) + note_errors
+            if self.composite_notes and self.component in raw:
+                ctx = Context(self.seg.tag, position, ctx_line)
+                for el in self.composite_notes:
+                    if el.position < len(els) and self.component in els[el.position]:
+                        found = self._composite_notes(el, els[el.position].split(self.component), ctx)
+                        if found:
+                            errors = (errors or []) + found
             return errors
         els = raw.split(self.sep)
         ctx = Context(self.seg.tag, position, ctx_line)
@@ -169,9 +237,12 @@ class SegmentChecker:
         return errors or None
 
     def _characters_only(self, raw: str, ctx_line: str | None, position: int) -> list[X12Error] | None:
+        ctx = Context(self.seg.tag, position, ctx_line)
+        if raw.endswith(self.sep):
+            msg = f"{ctx.describe()}: the segment ends with an element separator (nothing after it)"
+            return [_err(ctx, raw.count(self.sep), "3", msg, None)]
         if raw.isprintable() and "\ufffd" not in raw:
             return None
-        ctx = Context(self.seg.tag, position, ctx_line)
         for i, value in enumerate(raw.split(self.sep)[1:], 1):
             if not value.isprintable() or "\ufffd" in value:
                 return [_err(ctx, i, "6", f"{ctx.describe()}: {self.seg.tag}{i:02d} holds an invalid character", value)]
@@ -201,15 +272,74 @@ class SegmentChecker:
         for el in defs:
             value = els[el.position] if el.position < len(els) else ""
             name = f"{tag}{el.position:02d} {el.name}"
-            if not value:
+            if not value or (el.mandatory and el.kind == AN and not value.strip(" ")):
                 if el.mandatory:
                     errors.append(_err(ctx, el.position, "1", f"{where}: {name} is required but missing", None, el))
+                continue
+            if el.components:
+                errors.extend(self._composite(el, value, ctx))
                 continue
             problem = element_problem(el, value, self.banned, self.repetition)
             if problem:
                 code, text = problem
                 errors.append(_err(ctx, el.position, code, f"{where}: {name} {value!r} {text}", value, el))
+        if len(els) > 1 and els[-1] == "":
+            errors.append(
+                _err(
+                    ctx,
+                    len(els) - 1,
+                    "3",
+                    f"{where}: the segment ends with an element separator (nothing after it)",
+                    None,
+                )
+            )
         return errors
+
+    def _composite(self, el: ElementDef, value: str, ctx: Context) -> list[X12Error]:
+        """Component by component: types, lengths, codes, then the composite's own syntax notes."""
+        where = ctx.describe()
+        name = f"{ctx.tag}{el.position:02d} {el.name}"
+        if self.repetition and self.repetition in value:
+            return [_err(ctx, el.position, "6", f"{where}: {name} {value!r} holds the repetition separator", value, el)]
+        parts = value.split(self.component)
+        comps = el.components
+        if len(parts) > len(comps):
+            msg = f"{where}: {name} {value!r} has {len(parts)} components; {el.ref} has at most {len(comps)}"
+            return [_err(ctx, el.position, "3", msg, value, el, len(comps) + 1)]
+        errors: list[X12Error] = []
+        for i, comp in enumerate(comps, 1):
+            part = parts[i - 1] if i <= len(parts) else ""
+            label = f"{name} component {i} ({comp.name})"
+            if not part:
+                if comp.mandatory:
+                    errors.append(_err(ctx, el.position, "1", f"{where}: {label} is required", None, comp, i))
+                continue
+            problem = element_problem(comp, part, self.banned, self.repetition)
+            if problem:
+                code, text = problem
+                errors.append(_err(ctx, el.position, code, f"{where}: {label} {part!r} {text}", part, comp, i))
+        if el.component_notes:
+            errors.extend(self._composite_notes(el, parts, ctx))
+        return errors
+
+    def _composite_notes(self, el: ElementDef, parts: list[str], ctx: Context) -> list[X12Error]:
+        pseudo = SegmentDef(el.ref, el.name, el.components, el.component_notes)
+        found = check_notes(pseudo, el.component_notes, [el.ref, *parts], Context(el.ref, ctx.position, ctx.line))
+        where = ctx.describe()
+        return [
+            X12Error(
+                ctx.tag,
+                ctx.position,
+                el.position,
+                e.code,
+                f"{where}: {ctx.tag}{el.position:02d} " + e.message.split(": ", 1)[-1],
+                ELEMENT,
+                component=e.element,
+                reference=e.reference,
+                bad_value=e.bad_value,
+            )
+            for e in found
+        ]
 
 
 def element_problem(
@@ -247,11 +377,24 @@ def element_problem(
         return "5", f"is too long (at most {el.max_len} characters)"
     if kind == ID and el.codes is not None and value not in el.codes:
         return "7", "is not a valid code here"
+    if (
+        kind == ID
+        and el.codes is None
+        and el.coded
+        and not (value.isascii() and value.isalnum() and value == value.upper())
+    ):
+        return "7", "is not a valid code (X12 codes are upper-case letters and digits)"
     return None
 
 
 def _err(
-    ctx: Context, position: int, code: str, message: str, value: str | None, el: ElementDef | None = None
+    ctx: Context,
+    position: int,
+    code: str,
+    message: str,
+    value: str | None = None,
+    el: ElementDef | None = None,
+    component: int | None = None,
 ) -> X12Error:
     return X12Error(
         segment=ctx.tag,
@@ -260,6 +403,7 @@ def _err(
         code=code,
         message=message,
         level=ELEMENT,
+        component=component,
         reference=el.ref if el and el.ref else None,
         bad_value=value[:99] if value else None,
     )

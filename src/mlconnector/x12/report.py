@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Levels say which 997 field `code` belongs to: element → AK403, segment → AK304, set → AK502,
-# group → AK905; interchange problems have no 997 code (a TA1 would carry them) and use "".
+# Levels say which acknowledgment field `code` belongs to: element → AK403, segment → AK304, set → AK502,
+# group → AK905, interchange → TA105 (the TA1 note code, "001" … "027").
 ELEMENT, SEGMENT, SET, GROUP, INTERCHANGE = "element", "segment", "set", "group", "interchange"
 MAX_ERRORS_PER_SET = 200
 
@@ -52,6 +52,7 @@ class SetResult:
     segment_count: int = 0
     supported: bool = True
     dropped_errors: int = 0
+    trailer_control: str = ""
 
     @property
     def valid(self) -> bool:
@@ -86,6 +87,7 @@ class GroupResult:
     errors: list[X12Error] = field(default_factory=list)
     warnings: list[X12Error] = field(default_factory=list)
     declared_sets: int | None = None
+    trailer_control: str = ""
 
     @property
     def valid(self) -> bool:
@@ -115,6 +117,10 @@ class InterchangeResult:
     errors: list[X12Error] = field(default_factory=list)
     warnings: list[X12Error] = field(default_factory=list)
     separators: Any = None  # reader.Separators of this interchange
+    date: str = ""
+    time: str = ""
+    ack_requested: str = ""
+    ta1s: list[list[str]] = field(default_factory=list)  # TA1 segments (elements) found in this interchange
 
     @property
     def valid(self) -> bool:

@@ -23,10 +23,16 @@ from mlconnector.x12.report import (
     ValidationReport,
     X12Error,
 )
-from mlconnector.x12.schemas import FUNCTIONAL_IDS, SUPPORTED_SETS, base_version, segment_def, set_schema
+from mlconnector.x12.schemas import FUNCTIONAL_IDS, ISA_CODES, SUPPORTED_SETS, base_version, segment_def, set_schema
 from mlconnector.x12.structure import StructureState
 
 _LINE_TAGS = frozenset({"PO1", "IT1", "POC", "LIN"})
+_SPECIAL = _LINE_TAGS | {"HL", "CTT", "AK5", "AK9"}
+_ENVELOPE = frozenset({"SE", "ST", "GE", "GS", "IEA", "ISA"})
+# What CTT01 counts in each set (the transaction set notes of the standard): line items, or HL segments in an 856.
+_COUNTED = {"850": "PO1", "855": "PO1", "860": "POC", "810": "IT1", "856": "HL"}
+# 997 004010 has no AK403 code for a broken semantic note; these are reported as "7" (invalid value) on the element.
+SEMANTIC = "7"
 
 
 @dataclass(slots=True)
@@ -46,7 +52,21 @@ _UNSEEN: Any = object()
 
 
 class _OpenSet:
-    __slots__ = ("checkers", "count", "line", "result", "segments", "state", "version")
+    __slots__ = (
+        "ak5",
+        "ak9",
+        "checkers",
+        "count",
+        "counted",
+        "ctt",
+        "hl_ids",
+        "line",
+        "lines",
+        "result",
+        "segments",
+        "state",
+        "version",
+    )
 
     def __init__(
         self, result: SetResult, state: StructureState | None, version: str, keep: bool, checkers: dict[str, Any]
@@ -58,6 +78,12 @@ class _OpenSet:
         self.count = 1
         self.line: str | None = None
         self.segments: list[list[str]] | None = [] if keep else None
+        self.counted = _COUNTED.get(result.set_id, "")
+        self.lines = 0
+        self.ctt: tuple[int, str] | None = None
+        self.hl_ids: set[str] = set()
+        self.ak5: list[str] = []
+        self.ak9: tuple[int, list[str]] | None = None
 
 
 class Validator:
@@ -73,9 +99,12 @@ class Validator:
         self.seps = Separators("*", ">", "~")
         self.number = 0
         self._checkers: dict[str, dict[str, Any]] = {}
+        self._group_controls: set[str] = set()
 
     # ------------------------------------------------------------------------------------------------ driver
     def run(self, stream: Iterator[Token]) -> ValidationReport:
+        envelope = _ENVELOPE
+        special = _SPECIAL
         for token in stream:
             if type(token) is str:
                 self.number += 1
@@ -83,10 +112,37 @@ class Validator:
                 sep = self.seps.element
                 cut = token.find(sep)
                 tag = token[:cut] if cut >= 0 else token
-                if open_set is not None and tag not in ("SE", "ST", "GE", "GS", "IEA", "ISA"):
-                    self._in_set(open_set, token, tag)
-                else:
+                if open_set is None or tag in envelope:
                     self._envelope(token, tag)
+                    continue
+                # The hot path (one segment inside a set), inlined: the structure step, then the element check.
+                open_set.count += 1
+                position = open_set.count
+                if open_set.segments is not None:
+                    open_set.segments.append(token.split(sep))
+                state = open_set.state
+                if state is None:
+                    continue
+                if len(tag) > 3 or not tag.isalnum():
+                    stripped = tag.strip()
+                    tag = stripped if stripped.isalnum() and len(stripped) <= 3 else tag
+                errors = state.step(tag, position)
+                if errors:
+                    for e in errors:
+                        open_set.result.add(e)
+                    if errors[-1].position == position and errors[-1].code in ("1", "6", "7"):
+                        continue
+                if tag in special:
+                    self._special(open_set, token, tag, position)
+                chk = open_set.checkers.get(tag, _UNSEEN)
+                if chk is _UNSEEN:
+                    chk = self._checker(open_set, tag)
+                if chk is None:
+                    continue
+                problems = chk.check(token, open_set.line, position)
+                if problems:
+                    for p in problems:
+                        open_set.result.add(p)
             elif isinstance(token, InterchangeStart):
                 self.number = token.segment_number
                 self._start_interchange(token)
@@ -97,7 +153,7 @@ class Validator:
                         "ISA",
                         token.segment_number,
                         None,
-                        "",
+                        "022",
                         f"expected an ISA interchange header, found {token.text[:30]!a}: this is not X12",
                         INTERCHANGE,
                     )
@@ -106,45 +162,66 @@ class Validator:
                 self.report.warnings.append(X12Error("", token.segment_number, None, "", token.message, INTERCHANGE))
         self._end_of_data()
         if not self.report.interchanges and not self.report.errors:
-            self.report.errors.append(X12Error("ISA", 0, None, "", "no X12 interchange (ISA) found", INTERCHANGE))
+            self.report.errors.append(X12Error("ISA", 0, None, "022", "no X12 interchange (ISA) found", INTERCHANGE))
         return self.report
 
-    def _in_set(self, open_set: _OpenSet, raw: str, tag: str) -> None:
-        open_set.count += 1
-        position = open_set.count
-        if open_set.segments is not None:
-            open_set.segments.append(raw.split(self.seps.element))
-        state = open_set.state
-        if state is None:
-            return
-        result = open_set.result
-        if len(tag) > 3 or not tag.isalnum():
-            stripped = tag.strip()
-            tag = stripped if stripped.isalnum() and len(stripped) <= 3 else tag
-        errors = state.step(tag, position)
-        if errors:
-            for e in errors:
-                result.add(e)
-            if errors[-1].position == position and errors[-1].code in ("1", "6", "7"):
-                return
+    def _special(self, open_set: _OpenSet, raw: str, tag: str, position: int) -> None:
+        """Segments that carry state across the set: line numbers for messages, counts, the HL tree, AK5/AK9."""
+        sep = self.seps.element
+        if tag == open_set.counted:
+            open_set.lines += 1
         if tag in _LINE_TAGS:
-            parts = raw.split(self.seps.element, 2)
+            parts = raw.split(sep, 2)
             open_set.line = parts[1] if len(parts) > 1 and parts[1] else None
         elif tag == "HL":
             open_set.line = None
-        checkers = open_set.checkers
-        chk = checkers.get(tag, _UNSEEN)
-        if chk is _UNSEEN:
-            seg = segment_def(tag, open_set.version)
-            seps = self.seps
-            chk = checker(seg, seps.element, seps.component, seps.repetition) if seg else None
-            checkers[tag] = chk
-        if chk is None:
-            return
-        problems = chk.check(raw, open_set.line, position)
-        if problems:
-            for p in problems:
-                result.add(p)
+            self._hierarchy(open_set, raw, position)
+        elif tag == "CTT":
+            parts = raw.split(sep, 2)
+            open_set.ctt = (position, parts[1] if len(parts) > 1 else "")
+        elif tag == "AK5":
+            parts = raw.split(sep, 2)
+            open_set.ak5.append(parts[1] if len(parts) > 1 else "")
+        elif tag == "AK9":
+            open_set.ak9 = (position, raw.split(sep))
+
+    def _checker(self, open_set: _OpenSet, tag: str) -> Any:
+        seg = segment_def(tag, open_set.version)
+        seps = self.seps
+        chk = checker(seg, seps.element, seps.component, seps.repetition) if seg else None
+        open_set.checkers[tag] = chk
+        return chk
+
+    def _hierarchy(self, open_set: _OpenSet, raw: str, position: int) -> None:
+        """HL01 is unique in the set; HL02 names an HL that came before (the HL segment's semantic notes)."""
+        parts = raw.split(self.seps.element, 3)
+        hl01 = parts[1] if len(parts) > 1 else ""
+        hl02 = parts[2] if len(parts) > 2 else ""
+        ids = open_set.hl_ids
+        if hl01 and hl01 in ids:
+            open_set.result.add(
+                X12Error("HL", position, 1, SEMANTIC, f"HL (segment {position}): HL01 {hl01!r} is used twice", ELEMENT)
+            )
+        if hl02 and hl02 not in ids:
+            message = f"HL (segment {position}): HL02 parent {hl02!r} is not an HL01 that comes before it"
+            open_set.result.add(X12Error("HL", position, 2, SEMANTIC, message, ELEMENT, bad_value=hl02[:99]))
+        ids.add(hl01)
+
+    def _semantics(self, open_set: _OpenSet) -> None:
+        """Counts and totals the transaction set notes require: CTT01, and a 997's AK9 against its AK5s."""
+        result = open_set.result
+        if open_set.ctt is not None and open_set.counted:
+            position, value = open_set.ctt
+            if _is_count(value, 6) and int(value) != open_set.lines:
+                what = "HL segments" if open_set.counted == "HL" else f"{open_set.counted} line items"
+                message = f"CTT (segment {position}): CTT01 says {value} but the set has {open_set.lines} {what}"
+                result.add(X12Error("CTT", position, 1, SEMANTIC, message, ELEMENT, bad_value=value))
+        if open_set.ak9 is not None:
+            for element, message in ak9_problems(open_set.ak9[1], open_set.ak5):
+                position = open_set.ak9[0]
+                result.add(
+                    X12Error("AK9", position, element, SEMANTIC, f"AK9 (segment {position}): {message}", ELEMENT)
+                )
 
     # --------------------------------------------------------------------------------------------- envelope
     def _envelope(self, raw: str, tag: str) -> None:
@@ -165,11 +242,13 @@ class Validator:
                 self._env_error(
                     INTERCHANGE,
                     "ISA",
-                    "",
+                    "023",
                     f"a new ISA (file segment {self.number}) starts before the IEA trailer of "
                     "the interchange it sits in",
                 )
             )
+        elif tag == "TA1" and self.ic is not None and self.group is None:
+            self._ta1(els)
         else:
             target = self.ic.errors if self.ic else self.report.errors
             target.append(
@@ -177,7 +256,7 @@ class Validator:
                     tag[:3],
                     self.number,
                     None,
-                    "2",
+                    "024",
                     f"segment {tag[:10]!r} (file segment {self.number}) sits outside any transaction set (ST … SE)",
                     INTERCHANGE,
                 )
@@ -201,9 +280,18 @@ class Validator:
             version=els[12],
             usage=els[15],
             separators=token.separators,
+            date=els[9],
+            time=els[10],
+            ack_requested=els[14],
+        )
+        duplicate = any(
+            other.control == ic.control
+            and (other.sender_qualifier, other.sender_id) == (ic.sender_qualifier, ic.sender_id)
+            for other in self.report.interchanges
         )
         self.report.interchanges.append(ic)
         self.ic = ic
+        self._group_controls = set()
         if not token.fixed_width:
             detail = "; ".join(token.width_problems)
             message = (
@@ -213,22 +301,37 @@ class Validator:
             if self.lenient:
                 ic.warnings.append(self._env_error(INTERCHANGE, "ISA", "", message + " Accepted in lenient mode."))
             else:
-                ic.errors.append(self._env_error(INTERCHANGE, "ISA", "", message))
-        checks = (
-            (9, els[9].isdigit() and len(els[9]) == 6 and _valid_date(els[9]), "8", "ISA09 date {v!r} is not YYMMDD"),
-            (10, _valid_time4(els[10]), "9", "ISA10 time {v!r} is not HHMM"),
-            (12, els[12].isdigit() and len(els[12]) == 5, "6", "ISA12 version {v!r} is not 5 digits (00401, 00501)"),
-            (13, els[13].isdigit() and len(els[13]) == 9, "6", "ISA13 control number {v!r} is not 9 digits"),
-            (14, els[14] in ("0", "1"), "7", "ISA14 acknowledgment requested {v!r} must be 0 or 1"),
-            (15, els[15] in ("P", "T", "I"), "7", "ISA15 usage indicator {v!r} must be P (production) or T (test)"),
-        )
-        for position, ok, code, template in checks:
-            if not ok:
-                ic.errors.append(self._env_error(INTERCHANGE, "ISA", code, template.format(v=els[position]), position))
+                ic.errors.append(self._env_error(INTERCHANGE, "ISA", "022", message))
+        for position, code, message in isa_problems(els, token.separators):
+            ic.errors.append(self._env_error(INTERCHANGE, "ISA", code, message, position))
+        if duplicate:
+            ic.errors.append(
+                self._env_error(
+                    INTERCHANGE,
+                    "ISA",
+                    "025",
+                    f"interchange control number {ic.control} from {ic.sender_id} is used twice in this file",
+                    13,
+                )
+            )
+
+    def _ta1(self, els: list[str]) -> None:
+        """A TA1 (interchange acknowledgment) sits between ISA and the first GS."""
+        assert self.ic is not None
+        ic = self.ic
+        if ic.groups:
+            ic.errors.append(self._env_error(INTERCHANGE, "TA1", "024", "TA1 after a functional group (GS … GE)"))
+        ic.ta1s.append(els)
+        seg = segment_def("TA1")
+        assert seg is not None
+        for p in checker(seg, self.seps.element, self.seps.component, self.seps.repetition).slow(
+            els, Context("TA1", self.number)
+        ):
+            ic.errors.append(X12Error("TA1", self.number, p.element, "024", p.message, INTERCHANGE))
 
     def _start_group(self, els: list[str]) -> None:
         if self.ic is None:
-            self.report.errors.append(self._env_error(INTERCHANGE, "GS", "", "GS group header before any ISA"))
+            self.report.errors.append(self._env_error(INTERCHANGE, "GS", "024", "GS group header before any ISA"))
             return
         if self.group is not None:
             self._close_group_missing_trailer()
@@ -244,6 +347,17 @@ class Validator:
         )
         self.ic.groups.append(group)
         self.group = group
+        if els[6] and els[6] in self._group_controls:
+            self.ic.errors.append(
+                self._env_error(
+                    INTERCHANGE,
+                    "GS",
+                    "024",
+                    f"group control number {els[6]} (GS06) is used twice in interchange {self.ic.control}",
+                    6,
+                )
+            )
+        self._group_controls.add(els[6])
         seg = segment_def("GS")
         assert seg is not None
         problems = checker(seg, self.seps.element, self.seps.component, self.seps.repetition).slow(
@@ -269,7 +383,7 @@ class Validator:
             self._close_set_missing_trailer()
         if self.group is None:
             target = self.ic.errors if self.ic else self.report.errors
-            target.append(self._env_error(INTERCHANGE, "ST", "", "ST set header outside a functional group (no GS)"))
+            target.append(self._env_error(INTERCHANGE, "ST", "024", "ST set header outside a functional group (no GS)"))
             if self.ic is None:
                 return
             self.group = GroupResult("", "", "", base_version="004010")
@@ -322,15 +436,15 @@ class Validator:
                 )
             )
         if any(s.control == control for s in group.sets[:-1]):
-            result.warnings.append(
-                X12Error("ST", 1, 2, "", f"set control number {control} is used twice in group {group.control}", SET)
+            result.add(
+                X12Error("ST", 1, 2, "23", f"set control number {control} is used twice in group {group.control}", SET)
             )
 
     def _end_set(self, els: list[str]) -> None:
         open_set = self.open_set
         if open_set is None:
-            target = self.group.errors if self.group else (self.ic.errors if self.ic else self.report.errors)
-            target.append(self._env_error(GROUP, "SE", "", "SE set trailer without a matching ST"))
+            target = self.ic.errors if self.ic else self.report.errors
+            target.append(self._env_error(INTERCHANGE, "SE", "024", "SE set trailer without a matching ST"))
             return
         open_set.count += 1
         position = open_set.count
@@ -341,6 +455,7 @@ class Validator:
         if open_set.state is not None:
             for e in open_set.state.finish(position):
                 result.add(e)
+            self._semantics(open_set)
         declared = els[1] if len(els) > 1 else ""
         if declared != str(position):
             result.add(
@@ -354,6 +469,7 @@ class Validator:
                 )
             )
         trailer_control = els[2] if len(els) > 2 else ""
+        result.trailer_control = trailer_control
         if trailer_control != result.control:
             result.add(
                 X12Error(
@@ -386,10 +502,12 @@ class Validator:
         group = self.group
         if group is None:
             target = self.ic.errors if self.ic else self.report.errors
-            target.append(self._env_error(INTERCHANGE, "GE", "", "GE group trailer without a matching GS"))
+            target.append(self._env_error(INTERCHANGE, "GE", "024", "GE group trailer without a matching GS"))
             return
         declared = els[1] if len(els) > 1 else ""
-        group.declared_sets = int(declared) if declared.isdigit() else None
+        # isdigit() alone admits "²" and other Unicode digits, and int() refuses more than 4,300 digits.
+        group.declared_sets = int(declared) if _is_count(declared, 6) else None
+        group.trailer_control = els[2] if len(els) > 2 else ""
         if declared != str(len(group.sets)):
             group.errors.append(
                 self._env_error(
@@ -414,7 +532,7 @@ class Validator:
             self._close_group_missing_trailer()
         ic = self.ic
         if ic is None:
-            self.report.errors.append(self._env_error(INTERCHANGE, "IEA", "", "IEA trailer without a matching ISA"))
+            self.report.errors.append(self._env_error(INTERCHANGE, "IEA", "022", "IEA trailer without a matching ISA"))
             return
         declared = els[1] if len(els) > 1 else ""
         if declared != str(len(ic.groups)):
@@ -422,7 +540,7 @@ class Validator:
                 self._env_error(
                     INTERCHANGE,
                     "IEA",
-                    "",
+                    "021",
                     f"IEA01 says {declared or 'nothing'} groups but interchange {ic.control} has {len(ic.groups)}",
                     1,
                 )
@@ -431,7 +549,11 @@ class Validator:
         if control != ic.control:
             ic.errors.append(
                 self._env_error(
-                    INTERCHANGE, "IEA", "", f"IEA02 control number {control!r} does not match ISA13 {ic.control!r}", 2
+                    INTERCHANGE,
+                    "IEA",
+                    "001",
+                    f"IEA02 control number {control!r} does not match ISA13 {ic.control!r}",
+                    2,
                 )
             )
         self.ic = None
@@ -465,7 +587,7 @@ class Validator:
             self._close_group_missing_trailer()
         assert self.ic is not None
         self.ic.errors.append(
-            self._env_error(INTERCHANGE, "IEA", "", f"interchange {self.ic.control} has no IEA trailer")
+            self._env_error(INTERCHANGE, "IEA", "023", f"interchange {self.ic.control} has no IEA trailer")
         )
         self.ic = None
 
@@ -479,7 +601,84 @@ class Validator:
 
 
 def _valid_time4(value: str) -> bool:
-    return len(value) == 4 and value.isdigit() and int(value[:2]) < 24 and int(value[2:]) < 60
+    return len(value) == 4 and value.isascii() and value.isdigit() and int(value[:2]) < 24 and int(value[2:]) < 60
+
+
+def isa_problems(els: list[str], seps: Separators) -> list[tuple[int | None, str, str]]:
+    """(element, TA105 code, message) for every ISA value outside its code list or format, and for delimiters that
+    collide. `els` holds the 16 ISA elements after the tag."""
+    problems: list[tuple[int | None, str, str]] = []
+    version = els[12]
+    for position, code, ok, message in (
+        (1, "010", els[1] in ISA_CODES[1], "ISA01 authorization qualifier {v!r} is not a code of list I01 (00 … 06)"),
+        (3, "012", els[3] in ISA_CODES[3], "ISA03 security qualifier {v!r} is not 00 or 01"),
+        (5, "005", els[5] in ISA_CODES[5], "ISA05 sender ID qualifier {v!r} is not a code of list I05 (01, ZZ …)"),
+        (6, "006", bool(els[6].strip()), "ISA06 sender ID is blank"),
+        (7, "007", els[7] in ISA_CODES[5], "ISA07 receiver ID qualifier {v!r} is not a code of list I05 (01, ZZ …)"),
+        (8, "008", bool(els[8].strip()), "ISA08 receiver ID is blank"),
+        (9, "014", _valid_isa_date(els[9]), "ISA09 date {v!r} is not YYMMDD"),
+        (10, "015", _valid_time4(els[10]), "ISA10 time {v!r} is not HHMM"),
+        (
+            11,
+            "016",
+            (els[11] == "U") if version < "00403" else seps.repetition is not None,
+            "ISA11 {v!r} must be U (before 00403) or a repetition separator that is not a letter or digit",
+        ),
+        (12, "017", version in ISA_CODES[12], "ISA12 version {v!r} is not a known control version (00401, 00501 …)"),
+        (13, "018", _is_count(els[13], 9) and len(els[13]) == 9, "ISA13 control number {v!r} is not 9 digits"),
+        (14, "019", els[14] in ("0", "1"), "ISA14 acknowledgment requested {v!r} must be 0 or 1"),
+        (15, "020", els[15] in ("P", "T", "I"), "ISA15 usage indicator {v!r} must be P (production) or T (test)"),
+    ):
+        if not ok:
+            problems.append((position, code, message.format(v=els[position])))
+    chars = [seps.element, seps.component, seps.segment] + ([seps.repetition] if seps.repetition else [])
+    if seps.component == seps.element or seps.component.isalnum() or seps.component == " ":
+        problems.append(
+            (
+                16,
+                "027",
+                f"ISA16 component separator {seps.component!r} is not usable: it must be a single character that is "
+                "neither a letter, a digit, a space nor the element separator",
+            )
+        )
+    elif len(set(chars)) != len(chars):
+        problems.append((11, "026", f"the delimiters {chars!r} (element, component, segment, repetition) repeat"))
+    return problems
+
+
+def ak9_problems(ak9: list[str], ak5: list[str]) -> list[tuple[int, str]]:
+    """Where an AK9 contradicts itself or the AK5s of its 997 (AK904 counts the AK5 A and E)."""
+    els = ak9 + [""] * (5 - len(ak9))
+    status, received, accepted = els[1], els[3], els[4]
+    if not all(_is_count(v, 6) for v in (received, accepted)):
+        return []  # the element checks already reject these
+    got, ok = int(received), int(accepted)
+    passed = sum(1 for a in ak5 if a in ("A", "E"))
+    problems: list[tuple[int, str]] = []
+    if ok > got:
+        problems.append((4, f"AK904 says {ok} sets accepted but AK903 says only {got} received"))
+    if passed > ok:
+        problems.append((4, f"AK904 says {ok} sets accepted but {passed} AK5s say A or E"))
+    if status == "R" and (ok or passed):
+        problems.append((1, f"AK901 R (group rejected) but {max(ok, passed)} set(s) accepted"))
+    elif status in ("A", "E") and ok != got:
+        problems.append((1, f"AK901 {status} (group accepted) but only {ok} of {got} sets accepted"))
+    elif status == "P" and not 0 < ok < got:
+        problems.append(
+            (1, f"AK901 P (partially accepted) needs some but not all sets accepted; AK904 is {ok} of {got}")
+        )
+    if status == "A" and any(a in ("E", "R") for a in ak5):
+        problems.append((1, "AK901 A but an AK5 says E or R"))
+    return problems
+
+
+def _valid_isa_date(value: str) -> bool:
+    return len(value) == 6 and value.isascii() and value.isdigit() and _valid_date(value)
+
+
+def _is_count(value: str, width: int) -> bool:
+    """ASCII digits only, at most `width` of them (what an N0 count or control number may hold)."""
+    return 0 < len(value) <= width and value.isascii() and value.isdigit()
 
 
 def validate(data: bytes | str, *, lenient: bool = False) -> ValidationReport:

@@ -60,9 +60,11 @@ def render_interchange(
     *,
     when: datetime | None = None,
     scrub: bool = False,
+    leading: Sequence[Segment] = (),
 ) -> str:
     """Render already-mapped sets as an interchange (used by the writer and the 997 generator).
 
+    `leading` segments (TA1s) go right after the ISA.
     `scrub` drops delimiter and control characters from values instead of refusing them: a 997 echoes the
     partner's own (possibly broken) control numbers and IDs and must still be sendable.
     """
@@ -104,6 +106,8 @@ def render_interchange(
             if ch in value:
                 raise WriterError(f"ISA value {value!r} contains the delimiter {ch!r}")
     out = [d.element.join(isa) + end]
+    for segment in leading:  # TA1s sit between the ISA and the first GS
+        out.append(_render(segment, d.element, d.component, banned, scrub) + end)
     for fid, sender, receiver, gs08, sets in groups:
         for what, value in (("GS02 application sender", sender), ("GS03 application receiver", receiver)):
             if not 2 <= len(value) <= 15 and not scrub:

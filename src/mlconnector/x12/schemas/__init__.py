@@ -6,12 +6,12 @@ walks without allocation (tuples, dicts of child indices).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
-from mlconnector.x12.schemas.codes import CODE_LISTS, FRIENDLY, VERSION_5010_CODES
-from mlconnector.x12.schemas.segments import SEGMENT_TEXT, SHORT_TEXT
-from mlconnector.x12.schemas.sets import SET_TEXT
+from mlconnector.x12.schemas.codes import CODE_LISTS, FRIENDLY, ISA_CODES, TA1_NOTES, VERSION_5010_CODES
+from mlconnector.x12.schemas.segments import COMPOSITE_TEXT, SEGMENT_TEXT, SEGMENT_TEXT_5010, SHORT_TEXT
+from mlconnector.x12.schemas.sets import SET_TEXT, SET_TEXT_5010
 
 AN, ID, NUM, R, DT, TM, COMPOSITE = range(7)
 _KINDS = {"AN": AN, "ID": ID, "N0": NUM, "N1": NUM, "N2": NUM, "N3": NUM, "N4": NUM, "R": R, "DT": DT, "TM": TM}
@@ -20,6 +20,9 @@ SUPPORTED_SETS = ("810", "850", "855", "856", "860", "997")
 FUNCTIONAL_IDS = {"810": "IN", "850": "PO", "855": "PR", "856": "SH", "860": "PC", "997": "FA"}
 SUPPORTED_VERSIONS = ("004010", "005010")
 ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+# ID elements whose codes are maintained outside X12 (postal codes, industry codes) and may hold any characters.
+EXTERNAL_CODE_SOURCES = frozenset({"116", "1271"})
+__all__ = ["ISA_CODES", "TA1_NOTES"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,14 @@ class ElementDef:
     ref: str
     name: str
     codes: frozenset[str] | None = None
+    components: tuple[ElementDef, ...] = ()  # a composite's component elements (C001, C040 …)
+    component_notes: tuple[SyntaxNote, ...] = ()
+
+    @property
+    def coded(self) -> bool:
+        """An ID element whose codes come from an X12 code list: a code is upper-case letters and digits even
+        where the full list is not in our tables (postal and industry codes come from outside X12)."""
+        return self.kind == ID and self.ref not in EXTERNAL_CODE_SOURCES
 
     @property
     def label(self) -> str:
@@ -110,10 +121,35 @@ def _element(position: int, spec: str, name: str | None, tag: str) -> ElementDef
     lo, hi = (int(x) for x in lengths.split("/"))
     kind = COMPOSITE if type_name == "C" else _KINDS[type_name]
     codes = CODE_LISTS.get((tag, position))
-    return ElementDef(position, req == "M", kind, type_name, lo, hi, ref, label, codes)
+    components: tuple[ElementDef, ...] = ()
+    component_notes: tuple[SyntaxNote, ...] = ()
+    if kind == COMPOSITE and ref in COMPOSITES:
+        components, component_notes = COMPOSITES[ref]
+        label = rest[1] if len(rest) > 1 else COMPOSITE_NAMES[ref]
+    return ElementDef(position, req == "M", kind, type_name, lo, hi, ref, label, codes, components, component_notes)
 
 
-def _parse_dictionary() -> dict[str, SegmentDef]:
+def _parse_composites() -> tuple[dict[str, tuple[tuple[ElementDef, ...], tuple[SyntaxNote, ...]]], dict[str, str]]:
+    found: dict[str, tuple[tuple[ElementDef, ...], tuple[SyntaxNote, ...]]] = {}
+    names: dict[str, str] = {}
+    ref = ""
+    elements: list[ElementDef] = []
+    notes: list[SyntaxNote] = []
+    for raw in COMPOSITE_TEXT.strip().splitlines():
+        line = raw.strip()
+        if not raw.startswith(" "):
+            ref, _, name = line.partition(" ")
+            names[ref] = name
+            elements, notes = [], []
+        elif line.startswith("="):
+            notes.extend(_parse_notes(line[1:]))
+        else:
+            elements.append(_element(len(elements) + 1, line, None, ref))
+        found[ref] = (tuple(elements), tuple(notes))
+    return found, names
+
+
+def _parse_dictionary(text: str | None = None) -> dict[str, SegmentDef]:
     segments: dict[str, SegmentDef] = {}
     tag = ""
     name = ""
@@ -124,7 +160,7 @@ def _parse_dictionary() -> dict[str, SegmentDef]:
         if tag:
             segments[tag] = SegmentDef(tag, name, tuple(elements), tuple(notes))
 
-    for raw in SEGMENT_TEXT.strip().splitlines():
+    for raw in (text or SEGMENT_TEXT).strip().splitlines():
         line = raw.strip()
         if not raw.startswith(" "):
             flush()
@@ -142,11 +178,14 @@ def _parse_dictionary() -> dict[str, SegmentDef]:
         else:
             elements.append(_element(len(elements) + 1, line, None, tag))
     flush()
+    if text is not None:
+        return segments
     for line in SHORT_TEXT.replace("\\\n", "").strip().splitlines():
         tag, _, rest = line.partition(" ")
+        rest, _, note_text = rest.partition("=")
         specs = [s.strip() for s in rest.split(",")]
         elements = [_element(i, spec, None, tag) for i, spec in enumerate(specs, 1)]
-        segments[tag] = SegmentDef(tag, tag, tuple(elements))
+        segments[tag] = SegmentDef(tag, tag, tuple(elements), _parse_notes(note_text))
     return segments
 
 
@@ -188,12 +227,14 @@ def _index(loop: Loop) -> None:
 
 def _all_structure_tags() -> frozenset[str]:
     tags: set[str] = set()
-    for set_id, text in SET_TEXT.items():
+    for set_id, text in [*SET_TEXT.items(), *SET_TEXT_5010.items()]:
         tags |= _parse_structure(set_id, text)[1]
     return frozenset(tags)
 
 
+COMPOSITES, COMPOSITE_NAMES = _parse_composites()
 DICTIONARY: dict[str, SegmentDef] = _parse_dictionary()
+DICTIONARY_5010: dict[str, SegmentDef] = {**DICTIONARY, **_parse_dictionary(SEGMENT_TEXT_5010)}
 STRUCTURE_TAGS: frozenset[str] = _all_structure_tags()
 
 
@@ -208,30 +249,24 @@ def base_version(gs08: str) -> str | None:
 @cache
 def segment_def(tag: str, version: str = "004010") -> SegmentDef | None:
     """The dictionary entry for `tag` in `version`, or a position-only entry for a tag that sets use."""
-    seg = DICTIONARY.get(tag)
+    seg = (DICTIONARY_5010 if version == "005010" else DICTIONARY).get(tag)
     if version == "005010" and seg is not None:
-        seg = _apply_5010(seg)
+        seg = _codes_5010(seg)
     if seg is None and tag in STRUCTURE_TAGS:
         return SegmentDef(tag, tag, (), (), described=False)
     return seg
 
 
-def _apply_5010(seg: SegmentDef) -> SegmentDef:
-    extra = {
-        "ST": "O AN 1/35 1705 Implementation Convention Reference",
-        "AK1": "O AN 1/12 480 Version / Release / Industry Identifier Code",
-        "AK2": "O AN 1/35 1705 Implementation Convention Reference",
-    }.get(seg.tag)
+def _codes_5010(seg: SegmentDef) -> SegmentDef:
+    """005010 code lists where they differ (the 997 error codes gained I-codes)."""
     elements = list(seg.elements)
-    if extra:
-        elements.append(_element(len(elements) + 1, extra, None, seg.tag))
+    changed = False
     for i, el in enumerate(elements):
         codes = VERSION_5010_CODES.get((seg.tag, el.position))
         if codes is not None:
-            elements[i] = ElementDef(
-                el.position, el.mandatory, el.kind, el.type_name, el.min_len, el.max_len, el.ref, el.name, codes
-            )
-    return SegmentDef(seg.tag, seg.name, tuple(elements), seg.notes, seg.described)
+            elements[i] = replace(el, codes=codes)
+            changed = True
+    return replace(seg, elements=tuple(elements)) if changed else seg
 
 
 @cache
@@ -239,7 +274,8 @@ def set_schema(set_id: str, version: str) -> SetSchema | None:
     """The structure of a supported transaction set in a supported base version, else None."""
     if set_id not in SET_TEXT or version not in SUPPORTED_VERSIONS:
         return None
-    body, tags = _parse_structure(set_id, SET_TEXT[set_id])
+    text = SET_TEXT_5010.get(set_id, SET_TEXT[set_id]) if version == "005010" else SET_TEXT[set_id]
+    body, tags = _parse_structure(set_id, text)
     return SetSchema(set_id, version, body, frozenset(tags))
 
 

@@ -26,7 +26,60 @@ _SET_ACK = _codes("A E M R W X")
 _GROUP_ACK = _codes("A E M P R W X")
 _SEGMENT_ERROR = _codes("1 2 3 4 5 6 7 8")
 
+# Interchange envelope code lists (I01, I03, I05, I11) and the TA1 codes (I17, I18), from the published
+# X12 control segment tables.
+ISA_CODES: dict[int, frozenset[str]] = {
+    1: _codes("00 01 02 03 04 05 06"),
+    3: _codes("00 01"),
+    5: _codes(
+        "01 02 03 04 07 08 09 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 "
+        "AM NR SN ZZ"
+    ),
+    12: _codes(
+        "00200 00201 00204 00300 00301 00302 00303 00304 00305 00306 00307 00400 00401 00402 00403 00404 00405 "
+        "00406 00500 00501 00502 00503 00504 00505 00600 00601 00602 00603 00604 00605 00700 00701 00702 00703 "
+        "00704 00705 00706 00800 00801"
+    ),
+}
+TA1_STATUS = _codes("A E R")
+TA1_NOTES: dict[str, str] = {
+    "000": "no error",
+    "001": "the interchange control numbers in ISA13 and IEA02 do not match",
+    "002": "the standard named in ISA11 is not supported",
+    "003": "this version of the interchange envelope is not supported",
+    "004": "the segment terminator is invalid",
+    "005": "the sender ID qualifier (ISA05) is invalid",
+    "006": "the sender ID (ISA06) is invalid",
+    "007": "the receiver ID qualifier (ISA07) is invalid",
+    "008": "the receiver ID (ISA08) is invalid",
+    "009": "the receiver ID (ISA08) is unknown to the partner",
+    "010": "the authorization information qualifier (ISA01) is invalid",
+    "011": "the authorization information (ISA02) is invalid",
+    "012": "the security information qualifier (ISA03) is invalid",
+    "013": "the security information (ISA04) is invalid",
+    "014": "the interchange date (ISA09) is invalid",
+    "015": "the interchange time (ISA10) is invalid",
+    "016": "the interchange standards identifier (ISA11) is invalid",
+    "017": "the interchange version (ISA12) is invalid",
+    "018": "the interchange control number (ISA13) is invalid",
+    "019": "the acknowledgment requested flag (ISA14) is invalid",
+    "020": "the test/production indicator (ISA15) is invalid",
+    "021": "the number of included groups (IEA01) is wrong",
+    "022": "the interchange structure is invalid",
+    "023": "the file ended before the interchange did (premature end of file)",
+    "024": "the interchange content is invalid (for example a bad GS segment)",
+    "025": "the interchange control number was used before (duplicate interchange)",
+    "026": "the data element separator is invalid",
+    "027": "the component element separator (ISA16) is invalid",
+    "028": "the delivery date of a deferred delivery request is invalid",
+    "029": "the delivery time of a deferred delivery request is invalid",
+    "030": "the delivery time code of a deferred delivery request is invalid",
+    "031": "the grade of service code is invalid",
+}
+
 CODE_LISTS: dict[tuple[str, int], frozenset[str]] = {
+    ("TA1", 4): TA1_STATUS,
+    ("TA1", 5): frozenset(TA1_NOTES),
     ("BEG", 1): _PURPOSE,
     ("BAK", 1): _PURPOSE,
     ("BAK", 2): _ACK_TYPE,

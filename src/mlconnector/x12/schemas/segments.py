@@ -32,6 +32,12 @@ ISA Interchange Control Header
 IEA Interchange Control Trailer
   M N0 1/5 I16 Number of Included Functional Groups
   M N0 9/9 I12 Interchange Control Number
+TA1 Interchange Acknowledgment
+  M N0 9/9 I12 Interchange Control Number
+  M DT 6/6 I08 Interchange Date
+  M TM 4/4 I09 Interchange Time
+  M ID 1/1 I17 Interchange Acknowledgment Code
+  M ID 3/3 I18 Interchange Note Code
 GS Functional Group Header
   M ID 2/2 479 Functional Identifier Code
   M AN 2/15 142 Application Sender's Code
@@ -449,34 +455,107 @@ AK9 Functional Group Response Trailer
   O ID 1/3 716 Functional Group Syntax Error Code
 """
 
-# Segments the connector neither reads nor writes: element counts, types and lengths only, no names.
+# 005010: every segment whose definition differs from 004010, written out whole (the rest are the same text).
+SEGMENT_TEXT_5010 = """
+ST Transaction Set Header
+  M ID 3/3 143 Transaction Set Identifier Code
+  M AN 4/9 329 Transaction Set Control Number
+  O AN 1/35 1705 Implementation Convention Reference
+REF Reference Information
+  M ID 2/3 128 Reference Identification Qualifier
+  X AN 1/50 127 Reference Identification
+  X AN 1/80 352 Description
+  O C 1/1 C040 Reference Identifier
+  = R0203
+N9 Extended Reference Information
+  M ID 2/3 128 Reference Identification Qualifier
+  X AN 1/50 127 Reference Identification
+  X AN 1/45 369 Free-form Description
+  O DT 8/8 373 Date
+  X TM 4/8 337 Time
+  O ID 2/2 623 Time Code
+  O C 1/1 C040 Reference Identifier
+  = R0203 C0605
+AK1 Functional Group Response Header
+  M ID 2/2 479 Functional Identifier Code
+  M N0 1/9 28 Group Control Number
+  O AN 1/12 480 Version / Release / Industry Identifier Code
+AK2 Transaction Set Response Header
+  M ID 3/3 143 Transaction Set Identifier Code
+  M AN 4/9 329 Transaction Set Control Number
+  O AN 1/35 1705 Implementation Convention Reference
+"""
+
+# Composite data elements: a header "Cnnn Name", then one line per component (as for segments) and "= NOTES".
+COMPOSITE_TEXT = """
+C001 Composite Unit of Measure
+  M ID 2/2 355 Unit or Basis for Measurement Code
+  O R 1/15 1018 Exponent
+  O R 1/10 649 Multiplier
+  X ID 2/2 355 Unit or Basis for Measurement Code
+  X R 1/15 1018 Exponent
+  X R 1/10 649 Multiplier
+  X ID 2/2 355 Unit or Basis for Measurement Code
+  X R 1/15 1018 Exponent
+  X R 1/10 649 Multiplier
+  X ID 2/2 355 Unit or Basis for Measurement Code
+  X R 1/15 1018 Exponent
+  X R 1/10 649 Multiplier
+  X ID 2/2 355 Unit or Basis for Measurement Code
+  X R 1/15 1018 Exponent
+  X R 1/10 649 Multiplier
+  = C0504 C0604 C0807 C0907 C1110 C1210 C1413 C1513
+C002 Actions Indicated
+  M ID 1/2 704 Paperwork/Report Action Code
+  O ID 1/2 704 Paperwork/Report Action Code
+  O ID 1/2 704 Paperwork/Report Action Code
+  O ID 1/2 704 Paperwork/Report Action Code
+  O ID 1/2 704 Paperwork/Report Action Code
+C030 Position in Segment
+  M N0 1/2 722 Element Position in Segment
+  O N0 1/2 1528 Component Data Element Position in Composite
+C040 Reference Identifier
+  M ID 2/3 128 Reference Identification Qualifier
+  M AN 1/30 127 Reference Identification
+  X ID 2/3 128 Reference Identification Qualifier
+  X AN 1/30 127 Reference Identification
+  X ID 2/3 128 Reference Identification Qualifier
+  X AN 1/30 127 Reference Identification
+  = P0304 P0506
+"""
+
+# Segments the connector neither reads nor writes: element counts, types, lengths, composites and syntax notes
+# ("= NOTES" at the end of the line), no names.
 SHORT_TEXT = """
-TAX O AN 1/20, X ID 1/2, X AN 1/30, X ID 1/2, X AN 1/30, X ID 1/2, X AN 1/30, X ID 1/2, X AN 1/30, X ID 1/2, \
-X AN 1/30, O ID 1/1, O ID 1/1
-CTP O ID 2/2, O ID 3/3, X R 1/17, X R 1/15, X C 1/1, O ID 3/3, O R 1/10, O R 1/18, O ID 2/2, O AN 1/10, O N0 1/2
-PAM O ID 2/2, X R 1/15, X C 1/1, X ID 1/3, X R 1/18, X ID 2/2, X ID 3/3, X DT 8/8, X TM 4/8, X ID 3/3, X DT 8/8, \
+TAX X AN 1/20, X ID 1/2, X AN 1/30, X ID 1/2, X AN 1/30, X ID 1/2, X AN 1/30, X ID 1/2, X AN 1/30, X ID 1/2, \
+X AN 1/30, O ID 1/1, O ID 1/1 = R0103 P0203 P0405 P0607 P0809 P1011
+CTP O ID 2/2, X ID 3/3, X R 1/17, X R 1/15, X C 1/1 C001, O ID 3/3, X R 1/10, O R 1/18, O ID 2/2, O AN 1/10, \
+O N0 1/2 = P0405 C0607 C0902 C1002 C1103
+PAM O ID 2/2, X R 1/15, X C 1/1 C001, X ID 1/3, X R 1/18, X ID 2/2, X ID 3/3, X DT 8/8, X TM 4/8, X ID 3/3, X DT 8/8, \
 X TM 4/8, O ID 1/2, O R 1/10, O ID 1/1
 CSH O ID 1/2, X ID 1/2, X N2 1/15, O AN 1/35, O DT 8/8, X ID 2/2, O AN 2/10, O ID 1/2, X R 1/10, X ID 1/2
 TC2 M ID 1/1, M AN 1/30
 DIS M ID 3/3, M ID 2/2, M R 1/10, M ID 2/3, M R 1/10, O R 1/10
-INC M ID 2/2, M C 1/1, M R 1/15, M R 1/15, O R 1/18
+INC M ID 2/2, M C 1/1 C001, M R 1/15, M R 1/15, O R 1/18
 LDT M ID 2/2, M R 1/15, M ID 2/2, O DT 8/8
 SI M ID 2/2, M ID 2/2, M AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, \
-X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48
-PWK M ID 2/2, O ID 1/2, O N0 1/2, X ID 2/3, X ID 1/2, X AN 2/80, O AN 1/80, O C 1/1, O ID 1/2
+X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48 \
+= P0405 P0607 P0809 P1011 P1213 P1415 P1617 P1819 P2021
+PWK M ID 2/2, O ID 1/2, O N0 1/2, X ID 2/3, X ID 1/2, X AN 2/80, O AN 1/80, O C 1/1 C002, O ID 1/2 = P0506
 TD3 X ID 2/2, O AN 1/4, X AN 1/10, O ID 1/2, X R 1/10, X ID 2/2, O ID 1/1, O ID 2/2, O AN 2/15, O ID 4/4
 TD4 X ID 2/3, X ID 1/1, X AN 1/4, X AN 1/80, O ID 1/1
 PCT M ID 1/2, M R 1/10
 CTB M ID 2/2, X AN 1/80, X ID 2/2, X R 1/15, X ID 1/3, X N2 1/15
-TXI M ID 2/2, X R 1/18, X R 1/10, X ID 2/2, X AN 1/10, X ID 1/1, O ID 1/1, O R 1/9, O AN 1/20, O AN 1/20
+TXI M ID 2/2, X R 1/18, X R 1/10, X ID 2/2, X AN 1/10, X ID 1/1, O ID 1/1, X R 1/9, O AN 1/20, O AN 1/20 \
+= R020306 P0405 C0803
 FA1 M ID 2/2, O ID 4/4, O ID 1/1
 FA2 M ID 2/2, M AN 1/80
 NX2 M ID 2/2, M AN 1/55, O ID 5/5
 LM M ID 2/2, O AN 1/15
-LQ O ID 1/3, X AN 1/30
+LQ O ID 1/3, X AN 1/30 = C0102
 SPI M ID 2/2, X ID 2/3, X AN 1/30, O AN 1/132, O AN 1/80, O ID 1/1, O ID 2/2, O ID 2/2, O ID 2/2, O ID 2/2, \
 O AN 1/15, O R 1/6, O ID 1/1, O ID 1/3, O ID 4/4
-G61 M ID 2/2, M AN 1/60, X ID 2/2, X AN 1/80, O AN 1/20
+G61 M ID 2/2, M AN 1/60, X ID 2/2, X AN 1/80, O AN 1/20 = P0304
 CB1 M ID 2/2, O ID 1/1
 ADV M ID 2/2, M ID 2/2, O R 1/20, O R 1/20, O AN 1/6, O ID 2/2, O R 1/20
 MTX O ID 3/3, X AN 1/4096, X AN 1/4096, O ID 2/2
@@ -487,16 +566,17 @@ X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2
 X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48
 SDQ M ID 2/2, O ID 1/2, M AN 2/80, M R 1/15, X AN 2/80, X R 1/15, X AN 2/80, X R 1/15, X AN 2/80, X R 1/15, \
 X AN 2/80, X R 1/15, X AN 2/80, X R 1/15, X AN 2/80, X R 1/15, X AN 2/80, X R 1/15, X AN 2/80, X R 1/15, X AN 2/80, \
-X R 1/15, O AN 1/30
-IT3 X R 1/10, X ID 2/2, X ID 2/2, X R 1/9, X ID 2/2
-QTY M ID 2/2, X R 1/15, O C 1/1, X AN 1/30
+X R 1/15, O AN 1/30 = P0506 P0708 P0910 P1112 P1314 P1516 P1718 P1920 P2122
+IT3 X R 1/10, X ID 2/2, X ID 2/2, X R 1/9, X ID 2/2 = P0102
+QTY M ID 2/2, X R 1/15, O C 1/1 C001, X AN 1/30 = R0204 E0204
 SCH M R 1/15, M ID 2/2, X ID 2/3, X AN 1/60, M ID 3/3, M DT 8/8, O TM 4/8, X ID 3/3, X DT 8/8, O TM 4/8, \
-O AN 1/45, O AN 1/20
+O AN 1/45, O AN 1/20 = C0304
 LS M AN 1/6
 LE M AN 1/6
-SLN M AN 1/20, O AN 1/20, M ID 1/1, X R 1/15, X C 1/1, X R 1/17, X ID 2/2, O ID 1/1, X ID 2/2, X AN 1/48, \
+SLN M AN 1/20, O AN 1/20, M ID 1/1, X R 1/15, X C 1/1 C001, X R 1/17, X ID 2/2, O ID 1/1, X ID 2/2, X AN 1/48, \
 X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, \
-X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48
+X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48, X ID 2/2, X AN 1/48 \
+= P0405 C0706 C0805 P0910 P1112 P1314 P1516 P1718 P1920 P2122 P2324 P2526 P2728
 G53 M ID 3/3
 TSD O AN 1/20, O ID 1/3
 PAL O ID 1/2, O N0 1/3, O N0 1/3, O N0 1/6, X R 1/8, X ID 2/2, X R 1/8, X R 1/8, X R 1/8, X ID 2/2, X R 1/9, \
@@ -505,15 +585,15 @@ ETD M ID 1/2, M ID 1/1, O ID 2/3, O AN 1/30, O ID 1/2
 GF O ID 2/3, X AN 1/30, X AN 1/30, X R 1/18, O ID 2/3, O AN 1/30, O AN 1/30, O ID 2/3, O AN 1/30
 YNQ X ID 2/2, M ID 1/1, X ID 2/3, X DT 1/35, X AN 1/264, O AN 1/264, O AN 1/264, O ID 1/3, X AN 1/30, X AN 1/264
 V1 X AN 1/8, X AN 2/28, O ID 2/3, O AN 2/10, O ID 2/4, O ID 1/1, O ID 2/2, O ID 1/1, O ID 1/2
-R4 M ID 1/1, X ID 1/2, X AN 1/30, O AN 2/24, O ID 2/3, O AN 2/30, O ID 1/4, O ID 2/2
-DMG O ID 2/3, X AN 1/35, O ID 1/1, O ID 1/1, O C 1/1, O ID 1/2, O ID 2/3, O ID 1/2, O R 1/15
+R4 M ID 1/1, X ID 1/2, X AN 1/30, O AN 2/24, O ID 2/3, O AN 2/30, O ID 1/4, O ID 2/2 = C0203
+DMG X ID 2/3, X AN 1/35, O ID 1/1, O ID 1/1, O C 1/1, O ID 1/2, O ID 2/3, O ID 1/2, O R 1/15 = P0102
 L7 O N0 1/3, O AN 1/4, O AN 1/7, O AN 1/2, O AN 1/16, O N0 1/2, O AN 2/5, O AN 1/4, O ID 4/4, O DT 8/8, O AN 1/6, \
 O AN 1/2, O N0 1/5, O ID 1/1, O AN 2/30, O ID 2/2
 BAL M ID 1/2, M ID 1/3, M R 1/18
 CRC M ID 2/2, M ID 1/1, M ID 2/2, O ID 2/2, O ID 2/2, O ID 2/2, O ID 2/2
-CAD O ID 1/2, X AN 1/4, X AN 1/10, X ID 2/4, X AN 1/35, O ID 2/2, X ID 2/3, X AN 1/30, O ID 2/2
-ISS X R 1/10, X ID 2/2, X R 1/10, X ID 2/2, X R 1/8, X ID 2/2, O R 1/15, O R 1/10
+CAD O ID 1/2, X AN 1/4, X AN 1/10, X ID 2/4, X AN 1/35, O ID 2/2, X ID 2/3, X AN 1/30, O ID 2/2 = R0504 C0708
+ISS X R 1/10, X ID 2/2, X R 1/10, X ID 2/2, X R 1/8, X ID 2/2, O R 1/15, O R 1/10 = P0102 P0304 P0506
 SR O AN 1/20, O AN 1/7, O TM 4/8, O TM 4/8, O AN 1/60, O R 1/17, O R 1/15, O DT 8/8, O DT 8/8, O AN 1/48, O AN 1/48
 LH1 M ID 2/2, M N0 1/7, O ID 6/6, O AN 1/6, O AN 1/30, O ID 2/2, O R 1/15, O ID 1/1, O ID 1/1, O ID 1/3, O AN 1/5
-CLD M N0 1/5, M R 1/10, O AN 3/5, X R 1/8, X ID 2/2
+CLD M N0 1/5, M R 1/10, O AN 3/5, X R 1/8, X ID 2/2 = P0405
 """

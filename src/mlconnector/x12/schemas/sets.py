@@ -235,3 +235,73 @@ SET_TEXT: dict[str, str] = {
     AK9 M 1
 """,
 }
+
+
+# 005010 structures that differ from 004010, each a whole table of its own. The 005010 850 carries MTX (not MSG)
+# in both N9 loops, header and PO1.
+SET_TEXT_5010: dict[str, str] = {
+    "850": """    BEG M 1, CUR O 1, REF O >1, PER O 3, TAX O >1, FOB O >1, CTP O >1, PAM O 10, CSH O 5, TC2 O >1
+    SAC O 25
+      CUR O 1
+    ITD O >1, DIS O 20, INC O 1, DTM O 10, LDT O 12, LIN O 5, SI O >1, PID O 200, MEA O 40, PWK O 25
+    PKG O 200, TD1 O 2, TD5 O 12, TD3 O 12, TD4 O 5, MAN O 10, PCT O >1, CTB O 5, TXI O >1, AMT O >1
+      REF O >1, DTM O 1, PCT O >1, FA1 O >1
+        FA2 M >1
+    N9 O 1000
+      DTM O >1, MTX O >1
+    N1 O 200
+      N2 O 2, N3 O 2, N4 O >1, NX2 O >1, REF O 12, PER O >1, SI O >1, FOB O 1, TD1 O 2, TD5 O 12, TD3 O 12
+      TD4 O 5, PKG O 200
+    LM O >1
+      LQ M >1
+    SPI O >1
+      REF O 5, DTM O 5, MSG O 50, N1 O 20
+        N2 O 2, N3 O 2, N4 O 1, REF O 20, G61 O 1, MSG O 50
+      CB1 O >1
+        REF O 20, DTM O 5, LDT O 1, MSG O 50
+    ADV O >1
+      DTM O >1, MTX O >1
+    PO1 M 100000
+      LIN O >1, SI O >1, CUR O 1, CN1 O 1, PO3 O 25, CTP O >1
+        CUR O 1
+      PAM O 10, MEA O 40, PID O 1000
+        MEA O 10
+      PWK O 25, PO4 O >1, REF O >1, PER O 3, SAC O 25
+        CUR O 1, CTP O 1
+      IT8 O 1, CSH O >1, ITD O 2, DIS O 20, INC O 1, TAX O >1, FOB O >1, SDQ O 500, IT3 O 5, DTM O 10
+      TC2 O >1, TD1 O 1, TD5 O 12, TD3 O 12, TD4 O 5, PCT O >1, MAN O 10, MSG O >1, SPI O >1, TXI O >1
+      CTB O >1, QTY O >1
+        SI O >1
+      SCH O 200
+        TD1 O 2, TD5 O 12, TD3 O 12, TD4 O 5, REF O >1
+      PKG O 200
+        MEA O >1
+      LS O 1
+        LDT M >1
+          QTY O >1, MSG O 1, REF O 3, LM O >1
+            LQ M >1
+        LE M 1
+      N9 O 1000
+        DTM O >1, MEA O 40, MTX O >1
+      N1 O 200
+        N2 O 2, N3 O 2, N4 O 1, QTY O >1, NX2 O >1, REF O 12, PER O 3, SI O >1, DTM O 1, FOB O 1, SCH O 200
+        TD1 O 2, TD5 O 12, TD3 O 12, TD4 O 5, PKG O 200, LDT O >1
+          MAN O 10, QTY O 5, MSG O 1, REF O 3
+      SLN O 1000
+        MSG O >1, SI O >1, PID O 1000, PO3 O 104, TC2 O >1, ADV O >1, DTM O 10, CTP O 25, PAM O 10, PO4 O 1
+        TAX O 3, N9 O >1
+          DTM O >1, MSG O >1
+        SAC O 25
+          CUR O 1, CTP O 1
+        QTY O >1
+          SI O >1
+        N1 O 10
+          N2 O 2, N3 O 2, N4 O 1, NX2 O >1, REF O 12, PER O 3, SI O >1
+      AMT O >1
+        REF O 1, PCT O >1
+      LM O >1
+        LQ M >1
+    CTT O 1
+      AMT O 1
+""",
+}

@@ -1,0 +1,140 @@
+"""The rules issue 10 found missing: envelope code lists, codes by form, composites, syntax notes of the compact
+segments, blank and trailing values, control-number uniqueness, semantic notes, and 005010 as its own tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlconnector.x12 import functional_ack_documents, validate
+
+from .helpers import ISA, PO_BODY, interchange, transaction_set
+
+ISA_5010 = ISA.replace("*U*00401*", "*^*00501*")
+
+
+def errors_of(text: str) -> list[tuple[str, int | None, str]]:
+    return [(e.segment, e.element, e.code) for e in validate(text).all_errors()]
+
+
+def po(*extra_lines: str, before_n1: tuple[str, ...] = (), **kwargs: str) -> str:
+    """The baseline 850 with `extra_lines` after the first PO1 and `before_n1` between BEG and N1."""
+    body = [PO_BODY[0], *before_n1, PO_BODY[1], PO_BODY[2], *extra_lines, *PO_BODY[3:]]
+    return interchange([transaction_set(body)], **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "element", "code"),
+    [
+        ("ISA*00*", "ISA*99*", 1, "010"),
+        ("*00*          *ZZ*SENDER", "*02*          *ZZ*SENDER", 3, "012"),
+        ("*ZZ*SENDER ", "*XX*SENDER ", 5, "005"),
+        ("*ZZ*RECEIVER ", "*Z1*RECEIVER ", 7, "007"),
+        ("*U*00401*", "*^*00401*", 11, "016"),
+        ("*U*00401*", "*U*00999*", 12, "017"),
+    ],
+)
+def test_isa_values_are_checked_against_their_code_lists(old: str, new: str, element: int, code: str) -> None:
+    assert ("ISA", element, code) in errors_of(interchange(isa=ISA.replace(old, new)))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (interchange([transaction_set(["BEG*00*sa*PO123**20260301", *PO_BODY[1:]])]), ("BEG", 2, "7")),
+        (po("SLN*1**I*2*PCX>11.1"), ("SLN", 5, "5")),  # C00101 unit of measure is 2 characters
+        (po("SLN*1**I*2*PC>X"), ("SLN", 5, "6")),  # C00102 exponent is a number
+        (po("SLN*1**I*2*" + ">".join(["EA"] * 17)), ("SLN", 5, "3")),  # C001 has 15 components
+        (po("SLN*1**I*2*EA>>>>5"), ("SLN", 5, "2")),  # C0504: an exponent C00105 needs its unit C00104
+        (po("SLN*1**I*2*EA****VP"), ("SLN", 10, "2")),  # P0910
+        (po("SLN*1**I*2"), ("SLN", 5, "2")),  # P0405
+        (po("QTY*01"), ("QTY", 2, "2")),  # R0204
+        (po("SDQ*EA**A1*5*A2"), ("SDQ", 6, "2")),  # P0506
+        (interchange([transaction_set(["BEG*00*SA*   **20260301", *PO_BODY[1:]])]), ("BEG", 3, "1")),
+        (po(before_n1=("REF*DP*038*",)), ("REF", 3, "3")),  # a trailing element separator
+    ],
+)
+def test_codes_composites_notes_and_blank_values(text: str, expected: tuple) -> None:
+    assert expected in errors_of(text)
+
+
+def test_clean_composites_and_notes_pass() -> None:
+    text = po("SLN*1**I*2*EA>1>1*3*PE", "QTY*01*5", before_n1=("REF*DP*038**DP>A1>PO>B2",))
+    assert validate(text).valid, [e.message for e in validate(text).all_errors()]
+
+
+INVOICE = ["BIG*20260301*INV1**PO123", "IT1*1*10*EA*2.5**VP*WIDGET-1"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("CAD*M", ("CAD", 5, "2")),  # R0504 after IT1 (in the IT1 loop)
+        ("TXI*ST", ("TXI", 2, "2")),  # R020306
+    ],
+)
+def test_invoice_line_notes(line: str, expected: tuple) -> None:
+    body = [*INVOICE, line, "TDS*2500", "CTT*1"]
+    assert expected in errors_of(interchange([transaction_set(body, set_id="810")], gs01="IN"))
+
+
+def test_iss_pairs_its_quantity_and_unit() -> None:
+    body = [*INVOICE, "TDS*2500", "ISS*10", "CTT*1"]
+    assert ("ISS", 2, "2") in errors_of(interchange([transaction_set(body, set_id="810")], gs01="IN"))
+    good = [*INVOICE, "TDS*2500", "ISS*10*CT", "CTT*1"]
+    assert validate(interchange([transaction_set(good, set_id="810")], gs01="IN")).valid
+
+
+def test_control_numbers_are_unique_in_their_group_and_interchange() -> None:
+    text = interchange([transaction_set(PO_BODY), transaction_set(PO_BODY)]).replace("GE*2*7", "GE*2*7")
+    [ack] = functional_ack_documents(validate(text))
+    assert [s.status for s in ack.sets] == ["A", "R"] and ack.sets[1].error_codes == ("23",)
+    group = "GS*PO*SENDER*RECEIVER*20260301*1200*7*X*004010~\n"
+    one = interchange()
+    start = one.index("GS*")
+    end = one.index("IEA*")
+    twice = one[:end] + one[start:end] + "IEA*2*000000042~\n"
+    assert group in twice
+    assert ("GS", 6, "024") in errors_of(twice)
+
+
+def test_semantic_notes_counts_and_hierarchy() -> None:
+    assert ("CTT", 1, "7") in errors_of(po().replace("CTT*2", "CTT*3"))
+    notice = [
+        "BSN*00*SHIP1*20260301*1200",
+        "HL*1**S",
+        "HL*2*1*O",
+        "PRF*PO123",
+        "HL*3*9*I",
+        "LIN**VP*WIDGET-1",
+        "SN1**10*EA",
+        "HL*2*1*O",
+        "CTT*4",
+    ]
+    errors = errors_of(interchange([transaction_set(notice, set_id="856")], gs01="SH"))
+    assert ("HL", 2, "7") in errors and ("HL", 1, "7") in errors and not [e for e in errors if e[0] == "CTT"]
+    bad_hl03 = [line.replace("HL*1**S", "HL*1**s") for line in notice[:4]] + ["CTT*2"]
+    assert ("HL", 3, "7") in errors_of(interchange([transaction_set(bad_hl03, set_id="856")], gs01="SH"))
+
+
+def test_ak9_must_agree_with_the_ak5s() -> None:
+    def fa(ak9: str, ak5: str = "AK5*A") -> list[tuple[str, int | None, str]]:
+        body = ["AK1*PO*7", "AK2*850*0001", ak5, ak9]
+        return errors_of(interchange([transaction_set(body, set_id="997")], gs01="FA"))
+
+    assert fa("AK9*A*1*1*1") == []
+    assert ("AK9", 1, "7") in fa("AK9*R*1*1*0")  # every AK5 accepted, yet the group rejected
+    assert ("AK9", 4, "7") in fa("AK9*A*1*1*2")
+    assert ("AK9", 1, "7") in fa("AK9*P*1*1*1")
+    assert ("AK9", 1, "7") in fa("AK9*A*1*1*1", "AK5*R*5")
+
+
+def test_005010_is_its_own_table() -> None:
+    long_ref = "REF*DP*" + "A" * 40
+    assert ("REF", 2, "5") in errors_of(po(before_n1=(long_ref,)))
+    assert validate(po(before_n1=(long_ref,), isa=ISA_5010, gs08="005010")).valid
+    mtx = ("N9*ZZ*NOTES", "MTX**CALL BEFORE DELIVERY")
+    msg = ("N9*ZZ*NOTES", "MSG*CALL BEFORE DELIVERY")
+    assert validate(po(before_n1=mtx, isa=ISA_5010, gs08="005010")).valid
+    assert not validate(po(before_n1=msg, isa=ISA_5010, gs08="005010")).valid
+    assert validate(po(before_n1=msg)).valid
+    assert not validate(po(before_n1=mtx)).valid
