@@ -32,8 +32,12 @@ def payload_hash(payload: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
+def insert_for(session: Session):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which has ON CONFLICT (upserts: a race between two runs resolves without an error)."""
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+_insert = insert_for
 
 
 # ------------------------------------------------------------------------------------------------ cursors
@@ -45,11 +49,9 @@ def get_cursor(session: Session, name: str) -> str | None:
 
 
 def set_cursor(session: Session, name: str, value: str) -> None:
-    row = session.get(Cursor, name)
-    if row is None:
-        session.add(Cursor(name=name, value=value))
-    else:
-        row.value = value
+    """Upsert: a recovered run and a new one may save the same cursor at once."""
+    stmt = _insert(session)(Cursor).values(name=name, value=value, updated_at=utcnow())
+    session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"value": value, "updated_at": utcnow()}))
 
 
 # ------------------------------------------------------------------------------------------ control numbers
@@ -59,6 +61,17 @@ def set_cursor(session: Session, name: str, value: str) -> None:
 class AllocatedControls:
     interchange: int
     group: int
+
+
+def lock_control_numbers(session: Session, partner: str) -> None:
+    """Hold the partner's counter row for the rest of the caller's transaction (SQLite: the write lock; PostgreSQL:
+    the row lock), so a check made after it cannot be overtaken by another worker staging for the same partner."""
+    stmt = _insert(session)(ControlNumberCounter).values(partner=partner, last_interchange=0, last_group=0)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["partner"]))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(ControlNumberCounter.partner).where(ControlNumberCounter.partner == partner).with_for_update()
+        )
 
 
 def allocate_control_numbers(session: Session, partner: str) -> AllocatedControls:
