@@ -22,7 +22,7 @@ from mlconnector.flows.connector import Connector
 from mlconnector.flows.outbound import Sender
 from mlconnector.flows.purchase_orders import Buyer
 from mlconnector.flows.receiving import Tolerances
-from mlconnector.flows.status import store_status
+from mlconnector.flows.status import store_status, waiting_documents
 from mlconnector.sage.agent.client import AgentClient, AgentError
 from mlconnector.sage.errors import SageError
 from mlconnector.store.models import AuditEntry, ExceptionRecord
@@ -188,7 +188,16 @@ def status() -> None:
         table.add_row(f"997 {key}", str(count))
     for key, count in sorted(st.open_exceptions.items()):
         table.add_row(f"[red]exception {key}[/red]", str(count))
+    for key, count in sorted(st.inbound.items()):
+        table.add_row(f"inbound {key}", str(count))
     console.print(table)
+    for group in waiting_documents(ctx.store):
+        line = f"waiting {group.kind}: {group.waiting}, oldest {str(group.oldest_age).split('.')[0]}"
+        if group.retrying:
+            line += f"; {group.retrying} retrying"
+            line += f", next {group.next_attempt:%H:%M:%S} UTC" if group.next_attempt else ""
+            line += f" — last error: {group.last_error}"
+        console.print(line, markup=False)
     for doc_type, at in sorted(st.last_activity.items()):
         console.print(f"last {doc_type}: {at:%Y-%m-%d %H:%M:%S} UTC")
     now = datetime.now(UTC)

@@ -44,7 +44,15 @@ from mlconnector.store.models import (
     utcnow,
 )
 from mlconnector.store.models import GLAccount as CachedGLAccount
-from mlconnector.store.ops import audit, get_cursor, raise_exception, replace_gl_cache, resolve_exceptions, set_cursor
+from mlconnector.store.ops import (
+    audit,
+    get_cursor,
+    insert_for,
+    raise_exception,
+    replace_gl_cache,
+    resolve_exceptions,
+    set_cursor,
+)
 
 PO_CURSOR = "purchase_orders"
 log = logging.getLogger("mlconnector.connector")
@@ -111,15 +119,18 @@ class Connector:
             found = self.cleo.list_partners(alias=alias)
             if not found:
                 continue
-            partner = TradingPartner(
-                alias=alias,
-                cleo_id=found[0].id,
-                isa_qualifier=found[0].isa_qualifier,
-                isa_id=found[0].isa_id,
-                gs_id=found[0].gs_id,
-            )
+            values = {
+                "alias": alias,
+                "cleo_id": found[0].id,
+                "isa_qualifier": found[0].isa_qualifier,
+                "isa_id": found[0].isa_id,
+                "gs_id": found[0].gs_id,
+                "refreshed_at": utcnow(),
+            }
             with self.store.transaction() as session:
-                known[alias] = session.merge(partner)
+                # An upsert: a recovered tick and a new one may look the same partner up at the same moment.
+                session.execute(insert_for(session)(TradingPartner).values(**values).on_conflict_do_nothing())
+                known[alias] = session.get(TradingPartner, alias, populate_existing=True) or TradingPartner(**values)
         return known
 
     def _departments(self) -> dict[str, str]:
