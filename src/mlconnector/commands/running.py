@@ -7,7 +7,7 @@ import binascii
 import logging
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -19,6 +19,7 @@ from mlconnector.cleo import CleoClient, CleoCredentials, CleoError
 from mlconnector.commands.context import Context, fail, guarded
 from mlconnector.engine import next_run
 from mlconnector.flows.connector import Connector
+from mlconnector.flows.liveness import Backoff
 from mlconnector.flows.outbound import Sender
 from mlconnector.flows.purchase_orders import Buyer
 from mlconnector.flows.receiving import Tolerances
@@ -92,6 +93,11 @@ def open_connector(ctx: Context) -> Connector:
         cleo_client(ctx),
         sender,
         fa_overdue_hours=tolerances.fa_overdue_hours,
+        backoff=Backoff(
+            first_seconds=ctx.settings.retry.first_seconds,
+            max_seconds=ctx.settings.retry.max_seconds,
+            stalled_after=timedelta(hours=ctx.settings.retry.stalled_after_hours),
+        ),
         tolerances=Tolerances(
             over_shipment_percent=tolerances.over_shipment_percent,
             price_variance_percent=tolerances.price_variance_percent,
