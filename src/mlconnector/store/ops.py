@@ -231,16 +231,21 @@ def replace_gl_cache(session: Session, accounts: Iterable[GLAccountRow], *, at: 
     session.query(GLAccount).delete()
     count = 0
     for account in accounts:
-        session.add(
-            GLAccount(
-                account_key=account.account_key,
-                account=account.account,
-                main_account=account.main_account,
-                division=account.division,
-                department=account.department,
-                description=account.description,
-                active=account.active,
-                refreshed_at=refreshed,
+        values = {
+            "account_key": account.account_key,
+            "account": account.account,
+            "main_account": account.main_account,
+            "division": account.division,
+            "department": account.department,
+            "description": account.description,
+            "active": account.active,
+            "refreshed_at": refreshed,
+        }
+        # An upsert: two workers refreshing at once (a recovered run and a new one) both end with the fresh chart.
+        stmt = insert_for(session)(GLAccount).values(**values)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["account_key"], set_={k: v for k, v in values.items() if k != "account_key"}
             )
         )
         count += 1
