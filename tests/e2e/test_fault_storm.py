@@ -96,8 +96,9 @@ class Storm:
             when = self.rng.choice(["before", "after"])
             admin.add_fault("drop", count=self.rng.randint(1, 3), method="POST", when=when)
             self.kills["cleo-faults"] += 1
-        except (httpx.HTTPError, RuntimeError):
+        except (httpx.HTTPError, RuntimeError) as exc:
             self.kills["cleo-faults-missed"] += 1  # the sandbox was down at that moment: nothing to arm
+            print(f"cleo faults not armed: {exc!r}")
         finally:
             admin.close()
 

@@ -55,6 +55,7 @@ from mlconnector.store.ops import (
 )
 
 PO_CURSOR = "purchase_orders"
+VENDOR_CURSOR = "vendors"
 log = logging.getLogger("mlconnector.connector")
 
 
@@ -62,9 +63,6 @@ def _work_key(work: str) -> str:
     """The document key of a work item `key#attempt` (the attempt only makes the workflow id new)."""
     key, sep, attempt = work.rpartition("#")
     return key if sep and attempt.isdigit() else work
-
-
-VENDOR_CURSOR = "vendors"
 
 
 class SageReader(SageReceiving, Protocol):
@@ -217,6 +215,8 @@ class Connector:
             log.warning("document %s waits (%s): %s", key, failure.cause or "permanent", failure.message)
         with self.store.transaction() as session:
             row = session.scalars(select(model).where(model.idempotency_key == key)).one()
+            if row.status not in ("pending", *OPEN_STATUSES):
+                return str(row.status)  # another worker finished it meanwhile: nothing waits
             if failure.transient:
                 mark_waiting(row, failure, self.backoff, utcnow())
                 return "retrying"
