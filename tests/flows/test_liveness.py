@@ -182,3 +182,50 @@ def test_one_unreadable_file_among_good_ones_blocks_nothing(world: World) -> Non
             select(InboundDocument.idempotency_key).where(InboundDocument.status.in_(("received", "applying")))
         ).all()
         assert open_docs == []
+
+
+@pytest.mark.partners("perfect", 0.0)
+def test_our_997s_wait_for_cleo_with_backoff_and_each_goes_once(world: World) -> None:
+    connector = world.connector
+    world.create_po("01-V0001", lines=1)
+    send_all(world)
+    admin = world.sandbox.admin()
+    process_until(world, {"997": 1, "855": 1, "856": 1, "810": 1})
+    admin.add_fault("500", count=10_000, method="POST", path="/api/messages")
+    world.create_po("01-V0002", lines=1)
+    for work in connector.collect_purchase_orders():
+        connector.send_outbound(work)  # deferred: Cleo 500s every post
+    with world.store.transaction() as session:
+        deferred = session.scalars(select(OutboundDocument).where(OutboundDocument.status == "pending")).one()
+        assert deferred.waiting_on == "cleo" and deferred.attempts == 1
+    admin.clear_faults()
+    for work in connector.collect_purchase_orders():
+        assert connector.send_outbound(work) == "sent"
+    connector.backoff = connector.receiving.backoff = Backoff(first_seconds=3600, max_seconds=3600)
+    work: list[str] = []
+    for _ in range(100):  # store BRAVO's 997, 855, 856 and 810 (and acknowledge them in Cleo) without applying
+        work = connector.collect_inbound()
+        if len(work) == 4:
+            break
+    assert len(work) == 4
+    # Now every POST to /api/messages… fails: our 997s (and acknowledgments, of which none are left to do).
+    admin.add_fault("500", count=10_000, method="POST", path="/api/messages")
+    assert sorted(connector.process_inbound(w) for w in work) == ["applied"] * 4
+    with world.store.transaction() as session:
+        pending = session.scalars(select(InboundDocument).where(InboundDocument.ack_status == "pending")).all()
+    assert len(pending) == 3  # BRAVO's 855, 856 and 810 are applied; our 997s for them wait for Cleo
+    assert all(
+        p.ack_attempts == 1 and p.ack_next_attempt_at and "CleoUnavailable" in (p.ack_last_error or "") for p in pending
+    )
+    (acks,) = [w for w in waiting_documents(world.store) if w.kind.startswith("our 997s")]
+    assert acks.waiting == 3 and acks.retrying == 3
+    admin.clear_faults()
+    connector.collect_inbound()  # Cleo answers: the backoff of an hour does not hold them back
+    with world.store.transaction() as session:
+        assert (
+            session.scalars(select(InboundDocument.ack_status).where(InboundDocument.ack_status == "pending")).all()
+            == []
+        )
+    ours = [m for m in world.outbound_messages() if m["document_type"] == "997"]
+    assert len(ours) == 6  # one per inbound group of the two POs, none twice
+    assert exception_summaries(world) == []
