@@ -206,6 +206,8 @@ class Receiving:
                 row.status = "applying"
                 # Re-opened: a new attempt number, so the engine never hands back an earlier attempt's result.
                 row.attempts = (row.attempts or 0) + 1
+            if row.ack_status == "failed" and row.ack_payload is not None:
+                row.ack_status = "pending"  # our 997 Cleo refused: sent again at the next poll
         return self.process(key)
 
     def send_ack(self, key: str) -> str:
