@@ -21,7 +21,14 @@ from sqlalchemy import func, select
 
 from mlconnector.cleo import CleoClient, CleoCredentials
 from mlconnector.cleo.sandbox.server import SandboxAdmin
-from mlconnector.demo import Stack, cleo_outbound_messages, create_purchase_orders, demo_environment, start_stack
+from mlconnector.demo import (
+    Stack,
+    cleo_outbound_messages,
+    create_purchase_orders,
+    demo_environment,
+    start_stack,
+    wait_for_port,
+)
 from mlconnector.store.models import ControlNumberCounter, InboundDocument, OutboundDocument
 
 pytestmark = pytest.mark.slow
@@ -83,8 +90,11 @@ class Storm:
         self.kills[name.split("-")[0] if name.startswith("connector") else name] += 1
 
     def restart(self, name: str) -> None:
+        """Start it again and wait until it listens (under load a start-up takes seconds; the storm goes on after)."""
         env = self.sandbox_env if name == "cleo-sandbox" else None
-        self.processes.start(name, self.args[name], env=env)
+        process = self.processes.start(name, self.args[name], env=env)
+        port = int(self.args[name][self.args[name].index("--port") + 1])
+        wait_for_port(port, process, name, self.processes.logs / f"{name}.log", timeout=60)
 
     def cleo_faults(self) -> None:
         """500s on the next calls and dropped connections on the next POSTs (half of them after the POST was
