@@ -51,6 +51,15 @@ class EngineSettings(BaseModel):
     queue_poll_seconds: float = 0.1
 
 
+class RetrySettings(BaseModel):
+    """Per-document backoff after a transient failure (agent, Sage lock, Cleo): first wait, doubling up to the cap;
+    documents waiting longer than `stalled_after_hours` open a `stalled` exception (and keep being retried)."""
+
+    first_seconds: float = 30.0
+    max_seconds: float = 1800.0
+    stalled_after_hours: float = 4.0
+
+
 class ToleranceSettings(BaseModel):
     over_shipment_percent: float = 0.0
     price_variance_percent: float = 2.0
@@ -108,6 +117,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     sage_company: str = "ABC"
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
     cleo: CleoSettings = Field(default_factory=CleoSettings)
     edi: EdiSettings = Field(default_factory=EdiSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
@@ -178,6 +188,11 @@ inbound_seconds = 300
 [engine]
 workers = 8                   # documents one process works on at once
 queue_poll_seconds = 0.1      # how often it looks for queued documents
+
+[retry]                       # a document that failed for a passing cause (agent, Sage lock, Cleo) is retried
+first_seconds = 30            # first wait, doubling each time …
+max_seconds = 1800            # … up to this; it goes at once when the agent or Cleo answers again
+stalled_after_hours = 4       # waiting longer than this → a `stalled` exception naming the cause (still retried)
 
 [tolerances]
 over_shipment_percent = 0.0   # an ASN may ship this much over the open quantity

@@ -14,6 +14,7 @@ from mlconnector.cleo import CleoClient, CleoCredentials, RetryPolicy
 from mlconnector.cleo.sandbox import RunningSandbox, running_sandbox
 from mlconnector.cleo.sandbox.partners import parse_partner_book
 from mlconnector.flows.connector import Connector
+from mlconnector.flows.liveness import Backoff
 from mlconnector.flows.outbound import Sender
 from mlconnector.flows.purchase_orders import Buyer
 from mlconnector.sage.agent.client import AgentClient
@@ -28,6 +29,8 @@ PARTNERS = {"01-V0001": "ALPHA", "01-V0002": "BRAVO", "01-V0004": "CHARLIE"}
 FAST_CLEO = RetryPolicy(
     attempts=6, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01, total_timeout=30, retry_after_max=0.05
 )
+# Tests poll in a loop rather than every few minutes: a transient failure is due again almost at once.
+FAST_BACKOFF = Backoff(first_seconds=0.01, max_seconds=0.05)
 SENDER = Sender(
     qualifier="ZZ", id="ABCDIST", application_id="ABCDIST", usage="T", buyer=Buyer("ABC Distribution", "ABC")
 )
@@ -102,7 +105,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> 
                 sandbox,
                 agent_client,
                 cleo,
-                Connector(store, agent_client, cleo, SENDER),
+                Connector(store, agent_client, cleo, SENDER, backoff=FAST_BACKOFF),
                 clerk,
                 random.Random(5),
             )

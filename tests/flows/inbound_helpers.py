@@ -58,6 +58,7 @@ def process_until(
 
 
 def document_type(world: World, key: str) -> str:
+    key = key.rsplit("#", 1)[0]  # work items are `key#attempt`
     with world.store.transaction() as session:
         query = select(InboundDocument.document_type).where(InboundDocument.idempotency_key == key)
         return session.scalars(query).one()

@@ -6,7 +6,7 @@ import base64
 import binascii
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,10 +18,11 @@ from mlconnector.cleo import CleoClient, CleoCredentials, CleoError
 from mlconnector.commands.context import Context, fail, guarded
 from mlconnector.engine import next_run
 from mlconnector.flows.connector import Connector
+from mlconnector.flows.liveness import Backoff
 from mlconnector.flows.outbound import Sender
 from mlconnector.flows.purchase_orders import Buyer
 from mlconnector.flows.receiving import Tolerances
-from mlconnector.flows.status import store_status
+from mlconnector.flows.status import store_status, waiting_documents
 from mlconnector.observability import runtime as observability
 from mlconnector.sage.agent.client import AgentClient, AgentError
 from mlconnector.sage.errors import SageError
@@ -92,6 +93,11 @@ def open_connector(ctx: Context) -> Connector:
         cleo_client(ctx),
         sender,
         fa_overdue_hours=tolerances.fa_overdue_hours,
+        backoff=Backoff(
+            first_seconds=ctx.settings.retry.first_seconds,
+            max_seconds=ctx.settings.retry.max_seconds,
+            stalled_after=timedelta(hours=ctx.settings.retry.stalled_after_hours),
+        ),
         tolerances=Tolerances(
             over_shipment_percent=tolerances.over_shipment_percent,
             price_variance_percent=tolerances.price_variance_percent,
@@ -195,7 +201,16 @@ def status() -> None:
         table.add_row(f"997 {key}", str(count))
     for key, count in sorted(st.open_exceptions.items()):
         table.add_row(f"[red]exception {key}[/red]", str(count))
+    for key, count in sorted(st.inbound.items()):
+        table.add_row(f"inbound {key}", str(count))
     console.print(table)
+    for group in waiting_documents(ctx.store):
+        line = f"waiting {group.kind}: {group.waiting}, oldest {str(group.oldest_age).split('.')[0]}"
+        if group.retrying:
+            line += f"; {group.retrying} retrying"
+            line += f", next {group.next_attempt:%H:%M:%S} UTC" if group.next_attempt else ""
+            line += f" — last error: {group.last_error}"
+        console.print(line, markup=False)
     for doc_type, at in sorted(st.last_activity.items()):
         console.print(f"last {doc_type}: {at:%Y-%m-%d %H:%M:%S} UTC")
     now = datetime.now(UTC)

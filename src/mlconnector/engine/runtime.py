@@ -3,7 +3,9 @@
 A job is two plain functions from the flows: `collect()` (one checkpointed step that finds the work and returns an
 idempotency key per item) and `handle(key)` (one item). Each scheduled tick is a DBOS workflow whose id is
 `sched-<job>-<time>`, so several workers on one PostgreSQL database run a tick once; each item is a child workflow
-whose id is the item's idempotency key, so a restart resumes it and a second enqueue of the same key is a no-op.
+whose id is `<job>:<key>#<attempt>` (the flows return `key#attempt`), so a restart resumes it and a second enqueue of
+the same attempt is a no-op, while a new attempt after a transient failure is a new workflow: DBOS never hands a
+failed attempt's result back as final (the flows count attempts and keep the backoff in the store).
 The flows own every side effect's idempotency (ICN de-dup at Cleo, the key stored in the Sage record), because DBOS
 steps are at-least-once: a step in flight when the process dies runs again.
 """

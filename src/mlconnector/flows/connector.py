@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -11,8 +12,19 @@ from sqlalchemy.exc import IntegrityError
 from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
 from mlconnector.engine import Job
 from mlconnector.flows import faults, inbound
+from mlconnector.flows.liveness import (
+    Backoff,
+    Cause,
+    Failure,
+    classify,
+    mark_moved,
+    mark_waiting,
+    review_stalled,
+    waiting_causes,
+    wake,
+)
 from mlconnector.flows.outbound import Sender, outbox_row, pending_work, release_held, send, stage
-from mlconnector.flows.receiving import Receiving, SageReceiving, Tolerances
+from mlconnector.flows.receiving import OPEN_STATUSES, Receiving, SageReceiving, Tolerances
 from mlconnector.flows.reference import (
     COST_CENTRE_LOOKUP,
     GL_LOOKUP,
@@ -23,12 +35,34 @@ from mlconnector.flows.reference import (
 )
 from mlconnector.sage.models import ChangeCursor, ChangedPurchaseOrders, ChangedVendors, GLAccount
 from mlconnector.store import Store
-from mlconnector.store.models import ExceptionRecord, InboundDocument, OutboundDocument, PartnerMapping, TradingPartner
+from mlconnector.store.models import (
+    ExceptionRecord,
+    InboundDocument,
+    OutboundDocument,
+    PartnerMapping,
+    TradingPartner,
+    utcnow,
+)
 from mlconnector.store.models import GLAccount as CachedGLAccount
-from mlconnector.store.ops import audit, get_cursor, raise_exception, replace_gl_cache, resolve_exceptions, set_cursor
+from mlconnector.store.ops import (
+    audit,
+    get_cursor,
+    insert_for,
+    raise_exception,
+    replace_gl_cache,
+    resolve_exceptions,
+    set_cursor,
+)
 
 PO_CURSOR = "purchase_orders"
 VENDOR_CURSOR = "vendors"
+log = logging.getLogger("mlconnector.connector")
+
+
+def _work_key(work: str) -> str:
+    """The document key of a work item `key#attempt` (the attempt only makes the workflow id new)."""
+    key, sep, attempt = work.rpartition("#")
+    return key if sep and attempt.isdigit() else work
 
 
 class SageReader(SageReceiving, Protocol):
@@ -56,14 +90,16 @@ class Connector:
         fa_overdue_hours: float = 24.0,
         page_size: int = 500,
         tolerances: Tolerances | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.page_size = page_size
+        self.backoff = backoff or Backoff()
         self.store = store
         self.sage = sage
         self.cleo = cleo
         self.sender = sender
         self.fa_overdue_hours = fa_overdue_hours
-        self.receiving = Receiving(store, sage, cleo, tolerances or Tolerances())
+        self.receiving = Receiving(store, sage, cleo, tolerances or Tolerances(), self.backoff)
 
     # ------------------------------------------------------------------------------------------------ outbound
 
@@ -81,15 +117,18 @@ class Connector:
             found = self.cleo.list_partners(alias=alias)
             if not found:
                 continue
-            partner = TradingPartner(
-                alias=alias,
-                cleo_id=found[0].id,
-                isa_qualifier=found[0].isa_qualifier,
-                isa_id=found[0].isa_id,
-                gs_id=found[0].gs_id,
-            )
+            values = {
+                "alias": alias,
+                "cleo_id": found[0].id,
+                "isa_qualifier": found[0].isa_qualifier,
+                "isa_id": found[0].isa_id,
+                "gs_id": found[0].gs_id,
+                "refreshed_at": utcnow(),
+            }
             with self.store.transaction() as session:
-                known[alias] = session.merge(partner)
+                # An upsert: a recovered tick and a new one may look the same partner up at the same moment.
+                session.execute(insert_for(session)(TradingPartner).values(**values).on_conflict_do_nothing())
+                known[alias] = session.get(TradingPartner, alias, populate_existing=True) or TradingPartner(**values)
         return known
 
     def _departments(self) -> dict[str, str]:
@@ -122,26 +161,112 @@ class Connector:
                 set_cursor(session, PO_CURSOR, cursor.model_dump_json())
             if cursor.complete:
                 break
+        self._wake({Cause.SAGE_AGENT})  # Sage just answered through the agent
+        self._probe_cleo()
         with self.store.transaction() as session:
+            review_stalled(session, self.backoff)
             return pending_work(session)
 
     def send_outbound(self, work: str) -> str:
-        return send(self.store, self.cleo, work)
+        """Send one outbox row (`key#attempt`); whatever goes wrong leaves it due again later, never stuck."""
+        try:
+            return send(self.store, self.cleo, work, self.backoff)
+        except Exception as exc:
+            return self._waiting(OutboundDocument, work, exc)
+
+    # ---------------------------------------------------------------------------------------------- liveness
+
+    def _wake(self, causes: set[Cause]) -> None:
+        with self.store.transaction() as session:
+            woken = wake(session, causes)
+        if woken:
+            log.info("%s answered again: %d document(s) due now", ", ".join(sorted(causes)), woken)
+
+    def _probe_cleo(self) -> None:
+        """When documents wait on Cleo, ask it something cheap: if it answers they all go now."""
+        with self.store.transaction() as session:
+            if Cause.CLEO not in waiting_causes(session):
+                return
+        try:
+            self.cleo.list_inbound(start=0, count=1)
+        except CleoError:
+            return
+        self._wake({Cause.CLEO})
+
+    def _probe_agent(self) -> None:
+        """When documents wait on the Sage agent, ask it something cheap: if it answers they all go now."""
+        with self.store.transaction() as session:
+            if Cause.SAGE_AGENT not in waiting_causes(session):
+                return
+        try:
+            self.sage.changed_vendors(None, limit=1)
+        except Exception as exc:  # the probe only decides whether to wake
+            log.info("Sage agent still not answering: %s", exc)
+            return
+        self._wake({Cause.SAGE_AGENT})
+
+    def _waiting(self, model: type[OutboundDocument] | type[InboundDocument], work: str, exc: Exception) -> str:
+        """A document's attempt failed outside the flow's own handling: transient → backoff, permanent → exception."""
+        key = _work_key(work)
+        failure = classify(exc)
+        if failure.cause == Cause.UNEXPECTED:
+            log.error("document %s: unexpected failure, retried later: %s", key, failure.message)
+        else:
+            log.warning("document %s waits (%s): %s", key, failure.cause or "permanent", failure.message)
+        with self.store.transaction() as session:
+            row = session.scalars(select(model).where(model.idempotency_key == key)).one()
+            if row.status not in ("pending", *OPEN_STATUSES):
+                return str(row.status)  # another worker finished it meanwhile: nothing waits
+            if failure.transient:
+                mark_waiting(row, failure, self.backoff, utcnow())
+                return "retrying"
+            mark_moved(row)
+            row.status = "exception" if model is InboundDocument else "failed"
+            raise_exception(
+                session,
+                kind="document_failed",
+                what=f"Document {key} could not be processed",
+                why=f"It failed in a way a retry will not fix: {failure.message}",
+                suggested_fix="Correct the cause named above (in Sage or Cleo), then `ml-connector exceptions retry`.",
+                document_ref=f"DOC:{key}",
+                idempotency_key=key,
+            )
+            return str(row.status)
 
     # ------------------------------------------------------------------------------------------------- inbound
 
     def collect_inbound(self) -> list[str]:
-        """Flag overdue 997s, resend our 997s Cleo did not take, retry invoices still waiting for their goods, then
-        store (and acknowledge in Cleo) every new inbound message; returns the documents to apply."""
+        """Wake documents whose service answers again, flag overdue 997s, resend our 997s Cleo did not take, retry
+        invoices still waiting for their goods, then store (and acknowledge in Cleo) every new inbound message;
+        returns the documents due to apply as `key#attempt`."""
+        self._probe_cleo()
+        self._probe_agent()
         inbound.flag_overdue(self.store, hours=self.fa_overdue_hours)
         for key in self.receiving.pending_acks():
             self.receiving.send_ack(key)
-        self.receiving.retry_waiting_invoices()
-        return inbound.receive(self.store, self.cleo)
+        try:
+            self.receiving.retry_waiting_invoices()
+        except Exception as exc:  # an invoice left mid-retry is `applying`, so it is due again below
+            log.warning("waiting invoices not retried this time: %s", classify(exc).message)
+        keys = inbound.receive(self.store, self.cleo)
+        with self.store.transaction() as session:
+            review_stalled(session, self.backoff)
+        return keys
 
-    def process_inbound(self, key: str) -> str:
-        """Answer one stored interchange with our 997 and apply it (997 / 855 / 856 / 810)."""
-        return self.receiving.process(key)
+    def process_inbound(self, work: str) -> str:
+        """Answer one stored interchange (`key#attempt`) with our 997 and apply it (997 / 855 / 856 / 810)."""
+        key = _work_key(work)
+        try:
+            status = self.receiving.process(key)
+        except Exception as exc:
+            return self._waiting(InboundDocument, work, exc)
+        with self.store.transaction() as session:
+            row = session.scalars(select(InboundDocument).where(InboundDocument.idempotency_key == key)).one()
+            if row.status in OPEN_STATUSES:  # not finished: a new attempt (and workflow id) later
+                mark_waiting(row, Failure(Cause.UNEXPECTED, "processing did not finish"), self.backoff, utcnow())
+            else:
+                mark_moved(row)
+        return status
 
     def retry_exception(self, exception_id: int) -> str:
         """Re-run the document behind an exception after its cause was fixed; a no-op where Sage already has it."""
@@ -161,7 +286,10 @@ class Connector:
                 )
             record.retries += 1
         assert key is not None
-        status = self.receiving.retry(key)
+        try:
+            status = self.receiving.retry(key)
+        except Exception as exc:
+            status = self._waiting(InboundDocument, key, exc)
         with self.store.transaction() as session:
             record = session.get(ExceptionRecord, exception_id)
             audit(

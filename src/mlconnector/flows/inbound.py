@@ -7,20 +7,26 @@ Applying documents to Sage (855/856/810) and answering them with our 997 is `rec
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from mlconnector.cleo import CleoClient, Message
+from mlconnector.cleo import CleoClient, CleoError, Message
+from mlconnector.flows.liveness import due
 from mlconnector.store import Store
 from mlconnector.store.models import InboundDocument, OutboundDocument, utcnow
-from mlconnector.store.ops import audit, raise_exception, resolve_exceptions
+from mlconnector.store.ops import audit, insert_for, raise_exception, resolve_exceptions
 from mlconnector.x12 import read_documents
 from mlconnector.x12.documents import FunctionalAck, SetAck
 
 FA_STATUS = {"A": "accepted", "E": "accepted_with_errors", "P": "accepted_with_errors", "R": "rejected"}
 FA_REJECTED = "fa_rejected"
 FA_OVERDUE = "fa_overdue"
+
+
+UNREADABLE = "unreadable_document"
+log = logging.getLogger("mlconnector.inbound")
 
 
 def inbound_key(message: Message, payload: str) -> str:
@@ -31,45 +37,90 @@ def inbound_key(message: Message, payload: str) -> str:
     return f"{message.partner}:cleo-{message.id}"
 
 
+def _guarded_key(message: Message, payload: str) -> tuple[str, str | None]:
+    """(key, None), or (the Cleo-message key, why) when the X12 layer cannot even read the envelope: whatever it
+    raises, one bad file must never stop the poll for every partner."""
+    try:
+        return inbound_key(message, payload), None
+    except Exception as exc:  # any input at all: a record, never a stopped poll
+        return f"{message.partner}:cleo-{message.id}", f"{type(exc).__name__}: {exc}"
+
+
+def _storable(payload: str) -> str:
+    """PostgreSQL text cannot hold NUL; everything else is kept exactly as Cleo delivered it."""
+    return payload.replace("\x00", "\ufffd")
+
+
 def receive(store: Store, cleo: CleoClient) -> list[str]:
-    """Store every new inbound message, acknowledge it in Cleo, and return the documents still to process
-    (never started, or interrupted while being applied)."""
-    for message in list(cleo.iter_inbound()):
-        payload = cleo.fetch_content(message)
-        key = inbound_key(message, payload)
-        with store.transaction() as session:
-            known = session.scalars(select(InboundDocument.id).where(InboundDocument.idempotency_key == key)).first()
-            if known is None:
-                session.add(
-                    InboundDocument(
-                        idempotency_key=key,
-                        document_type=message.document_type,
-                        partner=message.partner,
-                        cleo_message_id=message.id,
-                        interchange_control=key.rsplit(":", 1)[1][:9],
-                        status="received",
-                        payload=payload,
-                    )
-                )
-            audit(
-                session,
-                direction="IN",
-                document_type=message.document_type,
-                source_id=message.id,
-                status="received" if known is None else "duplicate",
-                idempotency_key=key,
-                message=None if known is None else "Cleo delivered this interchange again; kept the first copy",
-                payload=payload if known is None else None,
-            )
-        cleo.acknowledge(message)
+    """Store every new inbound message, acknowledge it in Cleo, and return the documents due to process (never
+    started, interrupted, or retried after a transient failure), as `key#attempt` for their workflow ids.
+
+    A message that cannot be read is stored raw as an `unreadable_document` exception and acknowledged, so it blocks
+    nothing; if Cleo stops answering mid-poll, the rest is read at the next poll."""
+    try:
+        for message in list(cleo.iter_inbound()):
+            _receive_one(store, cleo, message)
+    except CleoError as exc:
+        log.warning("inbound poll stopped early, the rest is read next time: %s", exc)
+    return due_documents(store)
+
+
+def due_documents(store: Store) -> list[str]:
     with store.transaction() as session:
-        return list(
-            session.scalars(
-                select(InboundDocument.idempotency_key)
-                .where(InboundDocument.status.in_(("received", "applying")))
-                .order_by(InboundDocument.id)
-            )
+        rows = session.execute(
+            select(InboundDocument.idempotency_key, InboundDocument.attempts)
+            .where(InboundDocument.status.in_(("received", "applying")), due(InboundDocument.next_attempt_at, utcnow()))
+            .order_by(InboundDocument.id)
+        ).all()
+    return [f"{key}#{attempts}" for key, attempts in rows]
+
+
+def _receive_one(store: Store, cleo: CleoClient, message: Message) -> None:
+    payload = _storable(cleo.fetch_content(message))
+    key, unreadable = _guarded_key(message, payload)
+    with store.transaction() as session:
+        # An upsert: a recovered tick and a new one may store the same message at the same moment.
+        stmt = insert_for(session)(InboundDocument).values(
+            idempotency_key=key,
+            document_type=message.document_type or "X12",
+            partner=message.partner,
+            cleo_message_id=message.id,
+            interchange_control=key.rsplit(":", 1)[1][:9],
+            status="received" if unreadable is None else "exception",
+            ack_status="none" if unreadable is None else "failed",
+            payload=payload,
+            received_at=utcnow(),
+            processed_at=None if unreadable is None else utcnow(),
+            attempts=0,
+            ack_attempts=0,
         )
+        inserted = session.execute(
+            stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(InboundDocument.id)
+        ).first()
+        audit(
+            session,
+            direction="IN",
+            document_type=message.document_type or "X12",
+            source_id=message.id,
+            status=("received" if unreadable is None else "unreadable") if inserted else "duplicate",
+            idempotency_key=key,
+            message=(unreadable if inserted else "Cleo delivered this interchange again; kept the first copy"),
+            payload=payload if inserted else None,
+        )
+        if inserted and unreadable is not None:
+            raise_exception(
+                session,
+                kind=UNREADABLE,
+                what=f"A message from {message.partner} could not be read (Cleo message {message.id})",
+                why=f"Its X12 envelope is damaged, so it cannot be read or answered with a 997 ({unreadable}). "
+                "Nothing was written to Sage; every other message went on.",
+                suggested_fix="Ask the partner to send the document again; the raw copy is kept "
+                "(`ml-connector audit list`). Then resolve this exception.",
+                document_ref=f"X12:{key}",
+                idempotency_key=key,
+                details={"partner": message.partner, "cleo_message": message.id},
+            )
+    cleo.acknowledge(message)
 
 
 def reconcile(session, partner: str, ack: FunctionalAck, *, source: str) -> None:  # type: ignore[no-untyped-def]

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
+from mlconnector.cleo import CleoClient, CleoError
 from mlconnector.flows import faults
+from mlconnector.flows.liveness import Backoff, classify, due, mark_moved, mark_waiting
 from mlconnector.flows.purchase_orders import (
     Buyer,
     UnmappablePurchaseOrder,
@@ -32,6 +34,7 @@ from mlconnector.store.ops import (
     PreallocatedControls,
     allocate_control_numbers,
     audit,
+    lock_control_numbers,
     partner_for_vendor,
     raise_exception,
     resolve_exceptions,
@@ -173,7 +176,13 @@ def render(
     A PO that cannot be expressed in X12 as it stands (say, a unit of measure with no X12 code) raises an
     exception record instead; it is staged again when it next changes in Sage.
     """
-    state = session.get(PurchaseOrderState, po.purchase_order_no)
+    # The caller's "is this version new?" check ran before any lock; a recovered tick and a new one (or two workers)
+    # can stage the same Sage page at once. Take the partner's counter first, then read the PO's state again: a
+    # version another run staged a moment ago is not rendered a second time as a "change" with a new ICN.
+    lock_control_numbers(session, partner.alias)
+    state = session.get(PurchaseOrderState, po.purchase_order_no, populate_existing=True)
+    if state is not None and state.version_hash == digest:
+        return None
     action = action_for(po, previously_sent=state is not None)
     if action is None:
         return None
@@ -278,18 +287,21 @@ def outbox_row(session: Session, key: str) -> OutboundDocument:
     return session.scalars(select(OutboundDocument).where(OutboundDocument.idempotency_key == key)).one()
 
 
-def pending_work(session: Session) -> list[str]:
-    """Outbox rows waiting to be sent, as `key#attempt` (a new attempt gets a new workflow id)."""
+def pending_work(session: Session, now: datetime | None = None) -> list[str]:
+    """Outbox rows due to be sent (never tried, or their backoff is over), as `key#attempt`: a new attempt gets a
+    new workflow id, so a failed one is never handed back as final."""
     rows = session.execute(
         select(OutboundDocument.idempotency_key, OutboundDocument.attempts)
-        .where(OutboundDocument.status == "pending")
+        .where(OutboundDocument.status == "pending", due(OutboundDocument.next_attempt_at, now or utcnow()))
         .order_by(OutboundDocument.id)
     )
     return [f"{key}#{attempts}" for key, attempts in rows]
 
 
-def send(store: Store, cleo: CleoClient, work: str) -> str:
-    """Send one outbox row; safe to repeat (the ICN makes Cleo answer a second post with 409)."""
+def send(store: Store, cleo: CleoClient, work: str, backoff: Backoff | None = None) -> str:
+    """Send one outbox row; safe to repeat (the ICN makes Cleo answer a second post with 409).
+
+    A transient failure (see `liveness.FAILURES`) leaves the row pending with its backoff: "deferred"."""
     key = work.rsplit("#", 1)[0]
     with store.transaction() as session:
         row = outbox_row(session, key)
@@ -300,15 +312,29 @@ def send(store: Store, cleo: CleoClient, work: str) -> str:
     assert partner and payload
     try:
         result = cleo.send_document(partner, payload, document_type=document_type, icn=icn)
-    except CleoHTTPError as exc:
+    except CleoError as exc:
+        failure = classify(exc)
         with store.transaction() as session:
             row = outbox_row(session, key)
+            if failure.transient:
+                mark_waiting(row, failure, backoff or Backoff(), utcnow())
+                audit(
+                    session,
+                    direction="OUT",
+                    document_type=document_type,
+                    source_id=po_number,
+                    status="deferred",
+                    idempotency_key=key,
+                    message=f"Cleo unavailable, retried from {row.next_attempt_at:%H:%M:%S} UTC: {exc}",
+                )
+                return "deferred"
             row.status = "failed"
+            mark_moved(row)
             raise_exception(
                 session,
                 kind=REFUSED,
                 what=f"Cleo refused the {document_type} for PO {po_number}",
-                why=f"Cleo answered {exc.status}: {exc}",
+                why=f"Cleo answered {getattr(exc, 'status', '?')}: {exc}",
                 suggested_fix="Fix the cause in Cleo or Sage, then `ml-connector exceptions retry` for this PO.",
                 document_ref=po_ref(po_number),
                 idempotency_key=key,
@@ -323,24 +349,11 @@ def send(store: Store, cleo: CleoClient, work: str) -> str:
                 message=str(exc),
             )
         return "failed"
-    except CleoError as exc:
-        with store.transaction() as session:
-            row = outbox_row(session, key)
-            row.attempts += 1
-            audit(
-                session,
-                direction="OUT",
-                document_type=document_type,
-                source_id=po_number,
-                status="deferred",
-                idempotency_key=key,
-                message=f"Cleo unavailable, will retry next run: {exc}",
-            )
-        return "deferred"
     faults.point("after_post_before_recording")
     with store.transaction() as session:
         row = outbox_row(session, key)
         row.status, row.sent_at, row.cleo_message_id = "sent", utcnow(), result.message_id
+        mark_moved(row)
         audit(
             session,
             direction="OUT",

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from mlconnector.cleo import CleoClient, CleoError
 from mlconnector.flows import faults
 from mlconnector.flows.inbound import reconcile
+from mlconnector.flows.liveness import Backoff, classify, due, mark_ack_moved, mark_ack_waiting
 from mlconnector.flows.matching import (
     GLEntry,
     InvoicePlan,
@@ -157,8 +158,16 @@ def _yyyymmdd(value: object) -> str:
 class Receiving:
     """Applies stored inbound interchanges to Sage and the connector's data; one call per document, any worker."""
 
-    def __init__(self, store: Store, sage: SageReceiving, cleo: CleoClient, tolerances: Tolerances) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sage: SageReceiving,
+        cleo: CleoClient,
+        tolerances: Tolerances,
+        backoff: Backoff | None = None,
+    ) -> None:
         self.store, self.sage, self.cleo, self.tolerances = store, sage, cleo, tolerances
+        self.backoff = backoff or Backoff()
 
     # ---------------------------------------------------------------------------------------------- entry points
 
@@ -195,6 +204,10 @@ class Receiving:
             row = session.scalars(select(InboundDocument).where(InboundDocument.idempotency_key == key)).one()
             if row.status not in ("applied", "duplicate"):
                 row.status = "applying"
+                # Re-opened: a new attempt number, so the engine never hands back an earlier attempt's result.
+                row.attempts = (row.attempts or 0) + 1
+            if row.ack_status == "failed" and row.ack_payload is not None:
+                row.ack_status = "pending"  # our 997 Cleo refused: sent again at the next poll
         return self.process(key)
 
     def send_ack(self, key: str) -> str:
@@ -207,20 +220,28 @@ class Receiving:
         try:
             result = self.cleo.send_document(partner, payload, document_type="997", icn=icn)
         except CleoError as exc:
+            failure = classify(exc)
             with self.store.transaction() as session:
+                row = session.scalars(select(InboundDocument).where(InboundDocument.idempotency_key == key)).one()
+                if failure.transient:  # retried with backoff; a `stalled` exception if Cleo stays away
+                    mark_ack_waiting(row, failure, self.backoff, utcnow())
+                    return "pending"
+                row.ack_status = "failed"
+                mark_ack_moved(row)
                 raise_exception(
                     session,
                     kind="ack_not_sent",
-                    what=f"Our 997 for {partner}'s interchange {key.rsplit(':', 1)[1]} is not sent yet",
+                    what=f"Our 997 for {partner}'s interchange {key.rsplit(':', 1)[1]} was refused by Cleo",
                     why=f"Cleo did not take it: {exc}",
-                    suggested_fix="Nothing to do if Cleo is back soon: it is sent again at every inbound poll.",
+                    suggested_fix="Check the partner's set-up in Cleo, then `ml-connector exceptions retry` this.",
                     document_ref=f"997:{key}",
                     idempotency_key=key,
                 )
-            return "pending"
+            return "failed"
         with self.store.transaction() as session:
             row = session.scalars(select(InboundDocument).where(InboundDocument.idempotency_key == key)).one()
             row.ack_status = "sent"
+            mark_ack_moved(row)
             _settle(session, f"997:{key}", set())
             audit(
                 session,
@@ -234,9 +255,14 @@ class Receiving:
         return "sent"
 
     def pending_acks(self) -> list[str]:
+        """Our 997s not yet in Cleo whose backoff is over."""
         with self.store.transaction() as session:
             return list(
-                session.scalars(select(InboundDocument.idempotency_key).where(InboundDocument.ack_status == "pending"))
+                session.scalars(
+                    select(InboundDocument.idempotency_key).where(
+                        InboundDocument.ack_status == "pending", due(InboundDocument.ack_next_attempt_at, utcnow())
+                    )
+                )
             )
 
     # ------------------------------------------------------------------------------------------------------ 997

@@ -78,6 +78,12 @@ class OutboundDocument(Base):
     source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Backoff after a transient failure (see flows/liveness.py): due again at next_attempt_at; `attempts` is also
+    # part of the workflow id, so a new attempt is a new workflow while Cleo's ICN check keeps the effect once.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    waiting_on: Mapped[str | None] = mapped_column(String(24))
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         UniqueConstraint("partner", "interchange_control", name="uq_outbound_documents_partner_isa"),
@@ -123,6 +129,18 @@ class InboundDocument(Base):
     ack_status: Mapped[str] = mapped_column(String(16), default="none")
     ack_interchange: Mapped[int | None] = mapped_column(Integer)
     ack_payload: Mapped[str | None] = mapped_column(Text)
+    # Backoff after a transient failure applying the document (see flows/liveness.py); `attempts` is part of the
+    # workflow id, so a new attempt is a new workflow while the keys stored in Sage keep every write once.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    waiting_on: Mapped[str | None] = mapped_column(String(24))
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The same for sending our 997 (always waiting on Cleo).
+    ack_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    ack_next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ack_last_error: Mapped[str | None] = mapped_column(Text)
+    ack_waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PurchaseOrderLineAck(Base):

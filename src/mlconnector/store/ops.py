@@ -33,8 +33,12 @@ def payload_hash(payload: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
+def insert_for(session: Session):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which has ON CONFLICT (upserts: a race between two runs resolves without an error)."""
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+_insert = insert_for
 
 
 # ------------------------------------------------------------------------------------------------ cursors
@@ -46,11 +50,9 @@ def get_cursor(session: Session, name: str) -> str | None:
 
 
 def set_cursor(session: Session, name: str, value: str) -> None:
-    row = session.get(Cursor, name)
-    if row is None:
-        session.add(Cursor(name=name, value=value))
-    else:
-        row.value = value
+    """Upsert: a recovered run and a new one may save the same cursor at once."""
+    stmt = _insert(session)(Cursor).values(name=name, value=value, updated_at=utcnow())
+    session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"value": value, "updated_at": utcnow()}))
 
 
 # ------------------------------------------------------------------------------------------ control numbers
@@ -60,6 +62,17 @@ def set_cursor(session: Session, name: str, value: str) -> None:
 class AllocatedControls:
     interchange: int
     group: int
+
+
+def lock_control_numbers(session: Session, partner: str) -> None:
+    """Hold the partner's counter row for the rest of the caller's transaction (SQLite: the write lock; PostgreSQL:
+    the row lock), so a check made after it cannot be overtaken by another worker staging for the same partner."""
+    stmt = _insert(session)(ControlNumberCounter).values(partner=partner, last_interchange=0, last_group=0)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["partner"]))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(ControlNumberCounter.partner).where(ControlNumberCounter.partner == partner).with_for_update()
+        )
 
 
 def allocate_control_numbers(session: Session, partner: str) -> AllocatedControls:
@@ -222,16 +235,21 @@ def replace_gl_cache(session: Session, accounts: Iterable[GLAccountRow], *, at: 
     session.query(GLAccount).delete()
     count = 0
     for account in accounts:
-        session.add(
-            GLAccount(
-                account_key=account.account_key,
-                account=account.account,
-                main_account=account.main_account,
-                division=account.division,
-                department=account.department,
-                description=account.description,
-                active=account.active,
-                refreshed_at=refreshed,
+        values = {
+            "account_key": account.account_key,
+            "account": account.account,
+            "main_account": account.main_account,
+            "division": account.division,
+            "department": account.department,
+            "description": account.description,
+            "active": account.active,
+            "refreshed_at": refreshed,
+        }
+        # An upsert: two workers refreshing at once (a recovered run and a new one) both end with the fresh chart.
+        stmt = insert_for(session)(GLAccount).values(**values)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["account_key"], set_={k: v for k, v in values.items() if k != "account_key"}
             )
         )
         count += 1
