@@ -282,6 +282,8 @@ class HealthCheck(Base):
     failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class ConsoleUser(Base):
     """A person who may sign in to the web console: a scrypt password hash (never the password) and a role."""
 
