@@ -13,11 +13,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from mlconnector.commands.context import Context, fail, guarded
+from mlconnector.commands.context import Context, fail
 from mlconnector.config import config_path, write_config
 from mlconnector.store.models import AuditEntry, ExceptionRecord, utcnow
 from mlconnector.store.ops import map_vendor
-from mlconnector.vault import ENTRY_NAMES, VaultError, load_master_key, write_key_file
+from mlconnector.vault import ENTRY_NAMES, write_key_file
 
 console = Console()
 
@@ -29,7 +29,6 @@ FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {
 }
 
 
-@guarded
 def init(
     tenant: Annotated[str, typer.Option(help="Tenant name (one per Sage company / Cleo tenant).")] = "default",
     data_dir: Annotated[str, typer.Option(help="Where the database, key file and logs live.")] = "var",
@@ -89,7 +88,6 @@ def _read_fields(name: str, from_stdin: bool) -> dict[str, str]:
 
 
 @credentials_app.command("set")
-@guarded
 def credentials_set(
     name: Annotated[str, typer.Argument(help="sage, cleo or agent")],
     stdin: Annotated[bool, typer.Option("--stdin", help="Read a JSON object from standard input.")] = False,
@@ -104,7 +102,6 @@ def credentials_set(
 
 
 @credentials_app.command("list")
-@guarded
 def credentials_list() -> None:
     """Which credentials are stored (never their values)."""
     ctx = Context.open()
@@ -114,7 +111,6 @@ def credentials_list() -> None:
 
 
 @credentials_app.command("rotate-key")
-@guarded
 def credentials_rotate_key() -> None:
     """Re-encrypt every credential under a new master key, then replace the key file."""
     ctx = Context.open()
@@ -131,11 +127,10 @@ def credentials_rotate_key() -> None:
     console.print(f"Re-encrypted {count} credential(s); new master key {new_key.key_id}. Back up {key_file}.")
 
 
-map_app = typer.Typer(help="Mappings between Sage and Cleo.", no_args_is_help=True)
+map_app = typer.Typer(help="Which Sage vendor trades with which Cleo partner.", no_args_is_help=True)
 
 
 @map_app.command("vendor")
-@guarded
 def map_vendor_command(
     vendor_no: Annotated[str, typer.Argument(help="Sage vendor number, e.g. 01-ACME")],
     partner: Annotated[str, typer.Argument(help="Cleo trading partner alias")],
@@ -163,7 +158,6 @@ def _parse_since(since: str | None) -> datetime | None:
 
 
 @audit_app.command("list")
-@guarded
 def audit_list(
     since: Annotated[str | None, typer.Option(help="ISO date/time.")] = None,
     source: Annotated[str | None, typer.Option(help="Only this source id (PO number, message id …).")] = None,
@@ -193,7 +187,6 @@ def audit_list(
 
 
 @audit_app.command("show")
-@guarded
 def audit_show(entry_id: int) -> None:
     """One audit line with its payload."""
     ctx = Context.open()
@@ -219,7 +212,6 @@ def audit_show(entry_id: int) -> None:
 
 
 @audit_app.command("export")
-@guarded
 def audit_export(
     output: Annotated[Path, typer.Option("--output", "-o", help="Write JSON lines here.")],
     since: Annotated[str | None, typer.Option(help="ISO date/time.")] = None,
@@ -242,7 +234,6 @@ exceptions_app = typer.Typer(help="Exceptions: what went wrong, why, and how to 
 
 
 @exceptions_app.command("list")
-@guarded
 def exceptions_list(
     all_: Annotated[bool, typer.Option("--all", help="Include resolved ones.")] = False,
 ) -> None:
@@ -260,7 +251,6 @@ def exceptions_list(
 
 
 @exceptions_app.command("show")
-@guarded
 def exceptions_show(exception_id: int) -> None:
     """One exception in full."""
     ctx = Context.open()
@@ -275,7 +265,6 @@ def exceptions_show(exception_id: int) -> None:
 
 
 @exceptions_app.command("resolve")
-@guarded
 def exceptions_resolve(exception_id: int) -> None:
     """Mark an exception handled by hand (it stays in the log)."""
     ctx = Context.open()
@@ -287,12 +276,22 @@ def exceptions_resolve(exception_id: int) -> None:
     console.print(f"Exception {exception_id} resolved.")
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(init)
-    app.add_typer(credentials_app, name="credentials")
-    app.add_typer(map_app, name="map")
-    app.add_typer(audit_app, name="audit")
-    app.add_typer(exceptions_app, name="exceptions")
+@credentials_app.command("test")
+def credentials_test() -> None:
+    """Check Sage (through the agent) and Cleo with the stored credentials, in plain words."""
+    from mlconnector.commands.running import credentials_test as test
+
+    test()
 
 
-__all__ = ["VaultError", "load_master_key", "register"]
+@exceptions_app.command("retry")
+def exceptions_retry(
+    exception_id: Annotated[int, typer.Argument(help="Exception id (from `exceptions list`).")],
+) -> None:
+    """Run the document behind an exception again after its cause is fixed (a mapping, a GL account, a PO).
+
+    Safe to repeat: what Sage already holds is found by its idempotency key and not written twice.
+    """
+    from mlconnector.commands.running import exceptions_retry as retry
+
+    retry(exception_id)

@@ -10,13 +10,14 @@ import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
+import stamina.instrumentation
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
 from mlconnector.cleo import CleoClient, CleoCredentials, CleoError
-from mlconnector.commands.context import Context, fail, guarded
+from mlconnector.commands.context import Context, fail
 from mlconnector.engine import next_run
 from mlconnector.flows.connector import Connector
 from mlconnector.flows.outbound import Sender
@@ -30,6 +31,9 @@ from mlconnector.store.models import AuditEntry, ExceptionRecord
 if TYPE_CHECKING:
     from mlconnector.engine.runtime import Engine
 
+# Retries are counted and reported by the code that owns them; stamina's own per-retry log lines are noise on a
+# clerk's terminal.
+stamina.instrumentation.set_on_retry_hooks([])
 console = Console()
 JOB_NAMES = ("pos", "vendors", "gl", "inbound")
 
@@ -125,7 +129,6 @@ def make_engine(ctx: Context, connector: Connector) -> Engine:
     )
 
 
-@guarded
 def run() -> None:
     """Run the scheduler and workers until Ctrl-C (start more processes on PostgreSQL to share the work)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -152,7 +155,6 @@ sync_app = typer.Typer(help="Run jobs now instead of waiting for their schedule.
 
 
 @sync_app.command("now")
-@guarded
 def sync_now(
     jobs: Annotated[list[str] | None, typer.Argument(help="pos, vendors, gl, inbound (default: all)")] = None,
 ) -> None:
@@ -176,7 +178,6 @@ def sync_now(
         console.print(f"{name}: {result['items']} item(s), {result['done']} done")
 
 
-@guarded
 def status() -> None:
     """Counts, open exceptions, last activity, and whether the agent and Cleo answer."""
     ctx = Context.open()
@@ -218,7 +219,6 @@ def _reachability(ctx: Context) -> None:
         console.print(f"Cleo: [red]not usable[/red] — {exc}")
 
 
-@guarded
 def replay(
     entry: Annotated[int | None, typer.Argument(help="Audit line id (from `audit list`).")] = None,
     since: Annotated[str | None, typer.Option(help="Replay every outbound document since this ISO time.")] = None,
@@ -250,7 +250,6 @@ def replay(
     console.print(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "Nothing to replay.")
 
 
-@guarded
 def exceptions_retry(
     exception_id: Annotated[int, typer.Argument(help="Exception id (from `exceptions list`).")],
 ) -> None:
@@ -287,14 +286,3 @@ def credentials_test() -> None:
     """Check Sage (through the agent) and Cleo with the stored credentials, in plain words."""
     ctx = Context.open()
     _reachability(ctx)
-
-
-def register(app: typer.Typer, credentials_app: typer.Typer) -> None:
-    app.command()(run)
-    app.add_typer(sync_app, name="sync")
-    app.command()(status)
-    app.command()(replay)
-    credentials_app.command("test")(guarded(credentials_test))
-    from mlconnector.commands.admin import exceptions_app  # the `exceptions` group is admin's; retry runs the flows
-
-    exceptions_app.command("retry")(exceptions_retry)
