@@ -264,7 +264,7 @@ def start_stack(
             "--partners",
             str(workdir / "partners.json"),
         ],
-        env={"CLEO_SANDBOX_USERS": f"{TENANT}:{cleo_password}"},
+        env={"MLC_CLEO_SANDBOX_USERS": f"{TENANT}:{cleo_password}"},
     )
     wait_for_port(agent_port, agent, "the agent", workdir / "logs" / "agent.log")
     wait_for_port(cleo_port, sandbox, "the Cleo sandbox", workdir / "logs" / "cleo-sandbox.log")
