@@ -481,11 +481,11 @@ def exceptions_resolve(exception_id: int) -> None:
 
 
 @credentials_app.command("test")
-def credentials_test() -> None:
-    """Check Sage (through the agent) and Cleo with the stored credentials, in plain words."""
+def credentials_test(as_json: JsonOption = False) -> None:
+    """Check Sage (through the agent) and Cleo with the stored credentials; exit 1 when either cannot be used."""
     from mlconnector.commands.running import credentials_test as test
 
-    test()
+    test(as_json)
 
 
 @exceptions_app.command("retry")

@@ -10,6 +10,9 @@ from sqlalchemy import func, select
 from mlconnector.store import Store
 from mlconnector.store.models import AuditEntry, ExceptionRecord, InboundDocument, OutboundDocument
 
+DONE = ("sent", "received", "published", "synced", "cached", "invoiced", "replayed")
+"""Audit statuses that mean a document actually moved: `last 850` is the last one sent, not the last one held."""
+
 
 @dataclass
 class StoreStatus:
@@ -49,7 +52,9 @@ def store_status(store: Store) -> StoreStatus:
         )
         status.last_activity = dict(
             session.execute(
-                select(AuditEntry.document_type, func.max(AuditEntry.at)).group_by(AuditEntry.document_type)
+                select(AuditEntry.document_type, func.max(AuditEntry.at))
+                .where(AuditEntry.status.in_(DONE))
+                .group_by(AuditEntry.document_type)
             ).all()
         )
     return status

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from mlconnector.networds import transport_words
 from mlconnector.sage.agent.signing import signed_headers
 from mlconnector.sage.errors import (
     SageAuthError,
@@ -142,7 +143,7 @@ class AgentClient:
                     raise AgentAuthError("The agent's TLS certificate does not match the pinned fingerprint.") from None
                 if attempt == self.attempts:
                     raise AgentUnavailableError(
-                        f"Agent unreachable at {self._http.base_url}: {type(exc).__name__}."
+                        f"Agent unreachable at {self._http.base_url}: {transport_words(exc)}."
                     ) from None
                 self.sleep(self._backoff(attempt))
                 continue
