@@ -53,7 +53,7 @@ def _store(data: Path) -> SandboxStore:
 @cleo_sandbox_app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = CLEO_SANDBOX_PORT,
+    port: Annotated[int, typer.Option(help="TCP port.", envvar="MLC_CLEO_SANDBOX_PORT")] = CLEO_SANDBOX_PORT,
     data: DataOption = DEFAULT_DATA,
     user: Annotated[
         list[str] | None,

@@ -51,7 +51,7 @@ def serve(
     data: Annotated[Path, typer.Option(envvar="MLC_SAGE_SIM_DATA", help="Simulator data dir.")] = DEFAULT_SIM_DATA,
     home: Annotated[str | None, typer.Option(help="Sage MAS90\\Home (com backend).")] = None,
     host: str = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = AGENT_PORT,
+    port: Annotated[int, typer.Option(min=1, max=65535, envvar="MLC_AGENT_PORT")] = AGENT_PORT,
 ) -> None:
     """Serve the gateway operations as signed JSON over HTTPS (never plain HTTP)."""
     from mlconnector.sage.agent.service import make_backend, server  # FastAPI/uvicorn load only when serving
