@@ -56,6 +56,7 @@ def test_the_readme_block_is_what_a_new_user_needs() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # ~20 processes; minutes on a loaded 2-core machine
 def test_the_readme_walk_through_runs_as_written(tmp_path: Path) -> None:
     work = tmp_path / "site"
     (work / "docs").mkdir(parents=True)
