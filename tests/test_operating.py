@@ -339,3 +339,18 @@ def test_sage_sim_po_create_takes_the_division_vendor_key(tmp_path: Path) -> Non
     made = run("sage-sim", "po", "create", "--data", data, "--vendor", "02-V0003", "--lines", "1")
     assert made.exit_code == 0, made.output
     assert "02-V0003" in run("sage-sim", "po", "list", "--data", data).output
+
+
+def test_last_activity_counts_only_documents_that_moved(tmp_path: Path) -> None:
+    from mlconnector.flows.status import store_status
+    from mlconnector.store import Store
+    from mlconnector.store.ops import audit
+
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    with store.transaction() as session:
+        audit(session, direction="OUT", document_type="850", source_id="0000001", status="held")
+    assert "850" not in store_status(store).last_activity  # held, not sent: no "last 850"
+    with store.transaction() as session:
+        audit(session, direction="OUT", document_type="850", source_id="0000002", status="sent")
+    assert "850" in store_status(store).last_activity
+    store.close()
