@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install test lint demo clean chromium
+.PHONY: install test lint demo dist clean chromium
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,5 +32,9 @@ test: lint chromium
 demo: install
 	$(VENV)/bin/ml-connector demo
 
+dist: $(UV)
+	rm -rf dist
+	$(UV) build --out-dir dist   # dist/ml_connector-<version>-py3-none-any.whl and the .tar.gz sdist (hatchling)
+
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) dist .pytest_cache .ruff_cache

@@ -6,23 +6,39 @@ No secret lives here: credentials are in the vault. The file says where things a
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from mlconnector.engine import cron_every
+from mlconnector.ports import AGENT_PORT, CLEO_SANDBOX_PORT
 
 CONFIG_ENV = "MLC_CONFIG"
 DEFAULT_CONFIG = Path("ml-connector.toml")
+ENV_PREFIX = "MLC_"
+DEFAULT_AGENT_URL = f"https://127.0.0.1:{AGENT_PORT}"
+DEFAULT_CLEO_URL = f"http://127.0.0.1:{CLEO_SANDBOX_PORT}"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used: says where (file and key, or variable), the value, and how to fix it."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class AgentSettings(BaseModel):
-    url: str = "https://127.0.0.1:8711"
+    url: str = DEFAULT_AGENT_URL
     fingerprint: str | None = None
     timeout_seconds: float = 30.0
 
 
 class CleoSettings(BaseModel):
-    base_url: str = "http://127.0.0.1:8712"
+    base_url: str = DEFAULT_CLEO_URL
     default_token_lifetime_seconds: int = 3600
     timeout_seconds: float = 30.0
 
@@ -42,6 +58,12 @@ class ScheduleSettings(BaseModel):
     vendors_seconds: int = 900
     gl_seconds: int = 14400
     inbound_seconds: int = 300
+
+    @field_validator("*")
+    @classmethod
+    def _fits_the_scheduler(cls, seconds: int) -> int:
+        cron_every(seconds)  # the scheduler's own rule, checked when the file is read rather than when a job starts
+        return seconds
 
 
 class EngineSettings(BaseModel):
@@ -110,7 +132,7 @@ class AlertSettings(BaseModel):
 class Settings(BaseSettings):
     """Everything the connector needs to know that is not a secret."""
 
-    model_config = SettingsConfigDict(env_prefix="MLC_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore")
 
     tenant: str = "default"
     data_dir: Path = Path("var")
@@ -148,8 +170,55 @@ def config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
 
 
-def load_settings() -> Settings:
-    return Settings()
+def load_settings(*, require_file: bool = True) -> Settings:
+    """The settings, or a `ConfigError` naming the file, key and value that is wrong (never a traceback)."""
+    path = config_path()
+    if not path.exists():
+        if require_file:
+            raise ConfigError(
+                f"No configuration: {path.resolve()} does not exist.",
+                f"Run `ml-connector init` in this directory, or point {CONFIG_ENV} at your ml-connector.toml.",
+            )
+    else:
+        try:
+            tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}.", "Fix that line (strings need quotes).") from None
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise _config_error(path, exc) from None
+
+
+def _config_error(path: Path, exc: ValidationError) -> ConfigError:
+    """One line for the first wrong value: in which variable or which [section] key of which file."""
+    error = exc.errors()[0]
+    loc = [str(p) for p in error["loc"]]
+    message = error["msg"].removeprefix("Value error, ")
+    variable = ENV_PREFIX + "__".join(loc).upper()
+    env_value = next((v for k, v in os.environ.items() if k.upper() == variable), None)
+    key = loc[-1]
+    example = _default(loc)
+    fix = f"e.g. {key} = {example!r}" if example is not None else f"see the comments in {path}"
+    if env_value is not None:
+        return ConfigError(
+            f"Environment variable {variable}={env_value}: {message}.", f"Set it to a valid value ({fix}) or unset it."
+        )
+    section = f"[{'.'.join(loc[:-1])}] " if len(loc) > 1 else ""
+    return ConfigError(f"{path}: {section}{key} = {error.get('input')!r}: {message}.", f"Fix it in {path} ({fix}).")
+
+
+def _default(loc: list[str]) -> Any:
+    model: Any = Settings
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        value = field.get_default(call_default_factory=True)
+        model = type(value) if isinstance(value, BaseModel) else None
+        if model is None:
+            return value if part == loc[-1] and isinstance(value, str | int | float | bool) else None
+    return None
 
 
 CONFIG_TEMPLATE = """\
@@ -230,7 +299,7 @@ def write_config(
     tenant: str = "default",
     data_dir: str = "var",
     company: str = "ABC",
-    agent_url: str = "https://127.0.0.1:8711",
+    agent_url: str = DEFAULT_AGENT_URL,
     cleo_url: str = "http://127.0.0.1:8712",
     fingerprint: str | None = None,
 ) -> None:

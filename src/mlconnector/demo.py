@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -264,7 +265,7 @@ def start_stack(
             "--partners",
             str(workdir / "partners.json"),
         ],
-        env={"CLEO_SANDBOX_USERS": f"{TENANT}:{cleo_password}"},
+        env={"MLC_CLEO_SANDBOX_USERS": f"{TENANT}:{cleo_password}"},
     )
     wait_for_port(agent_port, agent, "the agent", workdir / "logs" / "agent.log")
     wait_for_port(cleo_port, sandbox, "the Cleo sandbox", workdir / "logs" / "cleo-sandbox.log")
@@ -329,8 +330,8 @@ def run_demo(
         made = create_purchase_orders(stack, purchase_orders, unmapped=1)
         mapped = made[:purchase_orders]
         console.print(
-            "[bold]6/6[/bold] Running the connector (POs and inbound every 2 s) until every PO is in Cleo, "
-            "received, invoiced and closed in Sage …"
+            "[bold]6/6[/bold] Running the connector (POs and inbound every 2 s) until every PO is in Cleo and "
+            "received in Sage, and every invoice is entered in Sage or stopped as an exception …"
         )
         env = stack.connector_env(
             MLC_SCHEDULE__PURCHASE_ORDERS_SECONDS="2",
@@ -341,7 +342,12 @@ def run_demo(
         processes.start("connector", ["run"], env=env, cwd=stack.config.parent)
         observed = False
         deadline = started + timeout
-        with console.status("waiting for 850s, 997s, 855s, ASNs and invoices …"):
+        columns = (SpinnerColumn(), TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=console) as bar:
+            stages = {
+                name: bar.add_task(name, total=purchase_orders)
+                for name in ("850s sent to Cleo", "850s accepted (997)", "POs received, invoiced, closed")
+            }
             while time.monotonic() < deadline:
                 sent, acked = _progress(stack.store)
                 if not observed and sent:
@@ -349,6 +355,8 @@ def run_demo(
                         observe(processes)
                     observed = True
                 cycle = sage_cycle(stack.sim, mapped)
+                for name, done in zip(stages, (sent, acked, cycle.completed), strict=True):
+                    bar.update(stages[name], completed=min(done, purchase_orders))
                 if (
                     sent >= purchase_orders
                     and acked >= purchase_orders
@@ -362,11 +370,14 @@ def run_demo(
         processes.stop("connector")
         summary = _summary(stack.store, purchase_orders + 1, time.monotonic() - started)
         cycle = sage_cycle(stack.sim, made)
-        summary.receipts, summary.invoices, summary.closed_pos = cycle.receipts, cycle.invoices, cycle.closed
+        summary.receipts, summary.invoices, summary.closed_pos = cycle.receipts, cycle.invoices, cycle.completed
         _print_table(stack.store, stack.config)
         # The Cleo sandbox lists what arrived, independently of our own bookkeeping.
         arrived = cleo_outbound_count(stack)
-        console.print(f"Cleo sandbox holds {arrived} outbound message(s) for tenant {TENANT}.")
+        console.print(
+            f"Cleo sandbox holds {arrived} outbound message(s) for tenant {TENANT}: our 850s and the 997s answering "
+            "the partners' 855s, ASNs and invoices."
+        )
         summary.passwords = stack.secrets()
         if serve:  # `demo --serve`: the stack, the connector and the console stay up until Ctrl-C / SIGTERM
             from mlconnector.web.demo import keep_serving
@@ -384,12 +395,15 @@ class SageCycle:
     invoices: int
     closed: int
     invoiced_pos: int
+    completed: int = 0
+    """Closed in Sage *and* invoiced: a PO whose invoice is held on an exception is not done, though Sage closed it
+    on receipt."""
 
 
 def sage_cycle(sim: SimBackend, po_numbers: list[str]) -> SageCycle:
     """Receipts of goods and of invoice (pending or posted) and complete POs among `po_numbers`."""
     if not po_numbers:
-        return SageCycle(0, 0, 0, 0)
+        return SageCycle(0, 0, 0, 0, 0)
     marks = ",".join("?" * len(po_numbers))
     conn = sim.connect()
     try:
@@ -399,18 +413,23 @@ def sage_cycle(sim: SimBackend, po_numbers: list[str]) -> SageCycle:
             f"WHERE PurchaseOrderNo IN ({marks})",
             [*po_numbers, *po_numbers],
         ).fetchall()
-        closed = conn.execute(
-            f"SELECT COUNT(*) FROM PO_PurchaseOrderHeader WHERE OrderStatus = 'X' AND PurchaseOrderNo IN ({marks})",
-            po_numbers,
-        ).fetchone()[0]
+        closed = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT PurchaseOrderNo FROM PO_PurchaseOrderHeader WHERE OrderStatus = 'X' "
+                f"AND PurchaseOrderNo IN ({marks})",
+                po_numbers,
+            )
+        }
     finally:
         conn.close()
     invoiced = {po for kind, po in rows if kind == "I"}
     return SageCycle(
         receipts=sum(kind == "G" for kind, _ in rows),
         invoices=sum(kind == "I" for kind, _ in rows),
-        closed=int(closed),
+        closed=len(closed),
         invoiced_pos=len(invoiced),
+        completed=len(closed & invoiced),
     )
 
 

@@ -63,7 +63,7 @@ class Storm:
         self.stack, self.rng = stack, rng
         self.processes = stack.processes
         self.args = {name: list(p.args)[4:] for name, p in self.processes.running.items()}  # type: ignore[arg-type]
-        self.sandbox_env = {"CLEO_SANDBOX_USERS": f"demo:{stack.cleo_password}"}
+        self.sandbox_env = {"MLC_CLEO_SANDBOX_USERS": f"demo:{stack.cleo_password}"}
         self.workers = [f"connector-{n}" for n in range(1, workers + 1)]
         self.kills: Counter[str] = Counter()
         self.started: dict[str, float] = {}

@@ -105,8 +105,8 @@ def test_status_and_credentials_test_speak_plainly(stack: Stack) -> None:
     sync(stack)
     status = stack.connector("status", env={"COLUMNS": "200"})
     assert status.returncode == 0, status.stderr
-    assert "outbound sent" in status.stdout and "agent: reachable" in status.stdout
-    assert "Cleo: reachable, login accepted" in status.stdout
+    assert "outbound sent" in status.stdout and "agent: OK — reachable" in status.stdout
+    assert "Cleo: OK — reachable, login accepted" in status.stdout
 
     wrong = subprocess.run(
         [sys.executable, "-P", "-m", "mlconnector", "credentials", "set", "cleo", "--stdin"],
@@ -118,6 +118,7 @@ def test_status_and_credentials_test_speak_plainly(stack: Stack) -> None:
     )
     assert wrong.returncode == 0, wrong.stderr
     checked = stack.connector("credentials", "test", env={"COLUMNS": "200"})
-    assert "agent: reachable" in checked.stdout
-    assert "Cleo: not usable" in checked.stdout and "not-it" not in checked.stdout + checked.stderr
+    assert checked.returncode == 1  # a monitor sees it: Cleo is not usable with these credentials
+    assert "agent: OK — reachable" in checked.stdout
+    assert "Cleo: NOT USABLE" in checked.stdout and "not-it" not in checked.stdout + checked.stderr
     assert "Traceback" not in checked.stderr

@@ -102,7 +102,7 @@ def test_agent_serve_subprocess(tmp_path: Path) -> None:
             "ml",
             "ml-demo",
             "ABC",
-            attempts=300,
+            attempts=300,  # a loaded machine takes seconds to start a Python process
             wait_initial=0.1,
             wait_max=0.1,
         ) as client:

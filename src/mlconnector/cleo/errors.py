@@ -41,4 +41,4 @@ class CleoUnavailable(CleoError):
     def __init__(self, message: str, *, attempts: int, last: str) -> None:
         self.attempts = attempts
         self.last = last
-        super().__init__(f"{message} (gave up after {attempts} attempts; last: {last})")
+        super().__init__(f"{message} (gave up after {attempts} attempt{'' if attempts == 1 else 's'}; last: {last})")

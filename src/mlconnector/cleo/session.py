@@ -35,6 +35,7 @@ from mlconnector.cleo.errors import (
     CleoUnavailable,
 )
 from mlconnector.cleo.token import CleoCredentials, TokenCache
+from mlconnector.networds import transport_words
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +261,7 @@ class CleoSession:
             ) from None
         except httpx.TransportError as exc:
             raise CleoUnavailable(
-                f"Cleo {method} {url} could not be reached", attempts=attempts, last=type(exc).__name__
+                f"Cleo {method} {url} could not be reached", attempts=attempts, last=transport_words(exc)
             ) from None
 
     def _retrying(self) -> Retrying:

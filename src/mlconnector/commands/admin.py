@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import csv
 import json
 import sys
 from datetime import datetime
@@ -13,50 +17,89 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from mlconnector.commands.context import Context, fail, guarded
-from mlconnector.config import config_path, write_config
-from mlconnector.store.models import AuditEntry, ExceptionRecord, utcnow
-from mlconnector.store.ops import map_vendor
-from mlconnector.vault import ENTRY_NAMES, VaultError, load_master_key, write_key_file
+from mlconnector.commands.context import Context, fail
+from mlconnector.config import DEFAULT_AGENT_URL, DEFAULT_CLEO_URL, Settings, config_path, load_settings, write_config
+from mlconnector.store.models import AuditEntry, ExceptionRecord, PartnerMapping, utcnow
+from mlconnector.store.ops import map_vendor, mark_not_edi, remove_mapping
+from mlconnector.vault import ENTRY_NAMES, write_key_file
 
 console = Console()
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts and monitoring.")]
 
-FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {
-    # name → (field, secret?)
-    "sage": (("user", False), ("password", True), ("company", False)),
-    "cleo": (("username", False), ("password", True), ("totp_secret", True)),
-    "agent": (("key", True),),
-    "smtp": (("user", False), ("password", True)),  # alert email login (leave unset for an open relay)
-    "webhook": (("url", True),),  # alert webhooks: the url carries the token, so it is a secret
-    "slack": (("url", True),),
-    "metrics": (("token", True),),  # the bearer token Prometheus must send to scrape `run`'s /metrics
+FIELDS: dict[str, tuple[tuple[str, bool, str], ...]] = {
+    # name → (JSON field, secret?, the prompt a person answers)
+    "sage": (
+        ("user", False, "Sage user name"),
+        ("password", True, "Sage password"),
+        ("company", False, "Sage company code"),
+    ),
+    "cleo": (
+        ("username", False, "Cleo user name"),
+        ("password", True, "Cleo password"),
+        ("totp_secret", True, "Cleo TOTP secret (empty if none)"),
+    ),
+    "agent": (("key", True, "Agent key (the hex text of the agent's agent-hmac.key)"),),
+    "smtp": (("user", False, "SMTP user name"), ("password", True, "SMTP password")),  # alert email login
+    "webhook": (("url", True, "Webhook URL (it carries the token, so it is kept secret)"),),
+    "slack": (("url", True, "Slack incoming-webhook URL"),),
+    "metrics": (("token", True, "Bearer token Prometheus must send to scrape /metrics"),),
+}
+OPTIONAL = {"totp_secret"}
+EXAMPLES = {
+    "sage": '{"user": "ml", "password": "…", "company": "ABC"}',
+    "cleo": '{"username": "acme", "password": "…", "totp_secret": "…" (optional)}',
+    "agent": '{"key": "<the 64 hex digits in agent-hmac.key>"}',
+    "smtp": '{"user": "alerts", "password": "…"}',
+    "webhook": '{"url": "https://hooks.example.com/…"}',
+    "slack": '{"url": "https://hooks.slack.com/services/…"}',
+    "metrics": '{"token": "…"}',
 }
 
 
-@guarded
 def init(
-    tenant: Annotated[str, typer.Option(help="Tenant name (one per Sage company / Cleo tenant).")] = "default",
-    data_dir: Annotated[str, typer.Option(help="Where the database, key file and logs live.")] = "var",
-    company: Annotated[str, typer.Option(help="Sage 100 company code.")] = "ABC",
-    agent_url: Annotated[str, typer.Option(help="The agent on the Sage server.")] = "https://127.0.0.1:8711",
-    cleo_url: Annotated[str, typer.Option(help="Cleo API base URL.")] = "http://127.0.0.1:8712",
+    tenant: Annotated[str | None, typer.Option(help="Tenant name (one per Sage company / Cleo tenant).")] = None,
+    data_dir: Annotated[str | None, typer.Option(help="Where the database and key file live.  [default: var]")] = None,
+    company: Annotated[str | None, typer.Option(help="Sage 100 company code.  [default: ABC]")] = None,
+    agent_url: Annotated[
+        str | None, typer.Option(help=f"The agent on the Sage server.  [default: {DEFAULT_AGENT_URL}]")
+    ] = None,
+    cleo_url: Annotated[str | None, typer.Option(help=f"Cleo API base URL.  [default: {DEFAULT_CLEO_URL}]")] = None,
     agent_fingerprint: Annotated[
         str | None, typer.Option(help="The agent certificate's SHA-256 (`ml-connector agent fingerprint`).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing ml-connector.toml.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rewrite an existing ml-connector.toml.")] = False,
 ) -> None:
     """Write a commented ml-connector.toml, create the master key (0600) and the database."""
     path = config_path()
+    given = {
+        "tenant": tenant,
+        "data_dir": data_dir,
+        "sage_company": company,
+        "agent.url": agent_url,
+        "cleo.base_url": cleo_url,
+        "agent.fingerprint": agent_fingerprint,
+    }
     if path.exists() and not force:
-        console.print(f"{path} exists; keeping it (use --force to rewrite).")
+        current = load_settings()
+        differ = [
+            f"{key} is {_setting(current, key)!r}, not {value!r}"
+            for key, value in given.items()
+            if value is not None and str(_setting(current, key)) != value
+        ]
+        if differ:
+            fail(
+                f"{path} exists and {'; '.join(differ)}.",
+                hint="Add --force to rewrite it with the new values (stored credentials stay), or edit the file.",
+            )
+        console.print(f"{path} exists; keeping it.")
     else:
         write_config(
             path,
-            tenant=tenant,
-            data_dir=data_dir,
-            company=company,
-            agent_url=agent_url,
-            cleo_url=cleo_url,
+            tenant=tenant or "default",
+            data_dir=data_dir or "var",
+            company=company or "ABC",
+            agent_url=agent_url or DEFAULT_AGENT_URL,
+            cleo_url=cleo_url or DEFAULT_CLEO_URL,
             fingerprint=agent_fingerprint,
         )
         console.print(f"Wrote {path}.")
@@ -65,35 +108,66 @@ def init(
     console.print("Next: `ml-connector credentials set sage`, `… set cleo`, `… set agent`.")
 
 
+def _setting(settings: Settings, dotted: str) -> object:
+    value: object = settings
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
 credentials_app = typer.Typer(help="Credentials, encrypted at rest.", no_args_is_help=True)
 
 
 def _read_fields(name: str, from_stdin: bool) -> dict[str, str]:
+    example = EXAMPLES[name]
     if from_stdin:
         try:
             given = json.loads(sys.stdin.read())
         except json.JSONDecodeError:
-            fail("Standard input is not a JSON object.", hint='e.g. {"user": "edi", "password": "…", "company": "ABC"}')
+            fail("Standard input is not a JSON object.", hint=f"For {name}: {example}")
         if not isinstance(given, dict):
-            fail("Standard input is not a JSON object.")
+            fail("Standard input is not a JSON object.", hint=f"For {name}: {example}")
         fields = {k: str(v) for k, v in given.items() if v is not None}
+    elif not sys.stdin.isatty():
+        # Answers piped in, one per line in prompt order (getpass would warn that it cannot hide them).
+        answers = sys.stdin.read().splitlines()
+        fields = {f: a.strip() for (f, _, _), a in zip(FIELDS[name], answers, strict=False) if a.strip()}
     else:
         fields = {}
-        for field, secret in FIELDS[name]:
-            value = typer.prompt(field, hide_input=secret, default="" if field == "totp_secret" else None)
+        for field, secret, prompt in FIELDS[name]:
+            value = typer.prompt(prompt, hide_input=secret, default="" if field in OPTIONAL else None)
             if value:
                 fields[field] = value
-    missing = [f for f, _ in FIELDS[name] if f not in fields and f != "totp_secret"]
+    missing = [f for f, _, _ in FIELDS[name] if f not in fields and f not in OPTIONAL]
     if missing:
-        fail(f"Missing {', '.join(missing)} for {name} credentials.")
-    unknown = sorted(set(fields) - {f for f, _ in FIELDS[name]})
+        fail(f"Missing {', '.join(missing)} for {name} credentials.", hint=f"For {name}: {example}")
+    unknown = sorted(set(fields) - {f for f, _, _ in FIELDS[name]})
     if unknown:
-        fail(f"Unknown field(s) for {name}: {', '.join(unknown)}.")
+        fail(f"Unknown field(s) for {name}: {', '.join(unknown)}.", hint=f"For {name}: {example}")
+    if name == "agent":
+        check_agent_key(fields["key"])
     return fields
 
 
+def check_agent_key(text: str) -> bytes:
+    """The agent's HMAC key: 64 hex digits (the text of agent-hmac.key) or the same 32 bytes in base64."""
+    text = text.strip()
+    key: bytes | None = None
+    if len(text) == 64:
+        with contextlib.suppress(ValueError):
+            key = bytes.fromhex(text)
+    if key is None:
+        with contextlib.suppress(binascii.Error, ValueError):
+            key = base64.b64decode(text, validate=True)
+    if key is None or len(key) != 32:
+        fail(
+            f"That agent key is not the 64 hex digits of agent-hmac.key ({len(text)} characters given).",
+            hint="Copy the one line of agent-hmac.key from the agent's directory (`ml-connector agent init` wrote it).",
+        )
+    return key
+
+
 @credentials_app.command("set")
-@guarded
 def credentials_set(
     name: Annotated[str, typer.Argument(help="sage, cleo or agent")],
     stdin: Annotated[bool, typer.Option("--stdin", help="Read a JSON object from standard input.")] = False,
@@ -101,14 +175,13 @@ def credentials_set(
     """Store credentials (prompted without echo, or read from stdin)."""
     if name not in ENTRY_NAMES:
         fail(f"Unknown credential {name!r}.", hint=f"Use one of: {', '.join(ENTRY_NAMES)}.")
-    fields = _read_fields(name, stdin)
     ctx = Context.open()
+    fields = _read_fields(name, stdin)
     ctx.vault.put(name, fields)
     console.print(f"Stored {name} credentials for tenant {ctx.settings.tenant} (encrypted, key {ctx.key.key_id}).")
 
 
 @credentials_app.command("list")
-@guarded
 def credentials_list() -> None:
     """Which credentials are stored (never their values)."""
     ctx = Context.open()
@@ -118,7 +191,6 @@ def credentials_list() -> None:
 
 
 @credentials_app.command("rotate-key")
-@guarded
 def credentials_rotate_key() -> None:
     """Re-encrypt every credential under a new master key, then replace the key file."""
     ctx = Context.open()
@@ -135,23 +207,143 @@ def credentials_rotate_key() -> None:
     console.print(f"Re-encrypted {count} credential(s); new master key {new_key.key_id}. Back up {key_file}.")
 
 
-map_app = typer.Typer(help="Mappings between Sage and Cleo.", no_args_is_help=True)
+map_app = typer.Typer(help="Which Sage vendor trades with which Cleo partner.", no_args_is_help=True)
+
+
+CheckOption = Annotated[
+    bool, typer.Option("--no-check", help="Do not ask Cleo whether the partner exists (e.g. Cleo is down).")
+]
+CSV_COLUMNS = ("vendor_no", "partner", "change_document", "edi")
+
+
+def _check_partners(ctx: Context, aliases: set[str]) -> None:
+    """Every alias must be a trading partner in Cleo now, not at the first PO (one login, one partner listing)."""
+    if not aliases:
+        return
+    from mlconnector.commands.running import cleo_client
+
+    with cleo_client(ctx) as cleo:
+        known = {p.alias for p in cleo.list_partners()}
+    missing = sorted(aliases - known)
+    if missing:
+        fail(
+            f"Cleo has no trading partner {', '.join(missing)}.",
+            hint="Check the alias in Cleo (partners are case-sensitive), or add --no-check to map it anyway.",
+        )
 
 
 @map_app.command("vendor")
-@guarded
 def map_vendor_command(
     vendor_no: Annotated[str, typer.Argument(help="Sage vendor number, e.g. 01-ACME")],
     partner: Annotated[str, typer.Argument(help="Cleo trading partner alias")],
     change_document: Annotated[str | None, typer.Option(help="How PO changes go out: 850 (BEG01 05) or 860.")] = None,
+    no_check: CheckOption = False,
 ) -> None:
     """Address a vendor's POs to a Cleo trading partner (held POs go out at the next run)."""
     if change_document not in (None, "850", "860"):
-        fail("--change-document must be 850 or 860.")
+        fail(f"--change-document {change_document} is not 850 or 860.", hint="Use 850 (BEG01 05) or 860.")
     ctx = Context.open()
+    if not no_check:
+        _check_partners(ctx, {partner})
     with ctx.store.transaction() as session:
         map_vendor(session, vendor_no, partner, change_document=change_document)
     console.print(f"Vendor {vendor_no} → Cleo partner {partner}.")
+
+
+@map_app.command("not-edi")
+def map_not_edi(vendor_no: Annotated[str, typer.Argument(help="Sage vendor number, e.g. 01-V0038")]) -> None:
+    """Mark a vendor as not trading by EDI: its POs are skipped (audited), never held as exceptions."""
+    ctx = Context.open()
+    with ctx.store.transaction() as session:
+        skipped, resolved = mark_not_edi(session, vendor_no)
+    console.print(
+        f"Vendor {vendor_no} does not trade by EDI: {skipped} held PO(s) skipped, {resolved} exception(s) resolved."
+    )
+
+
+@map_app.command("remove")
+def map_remove(vendor_no: Annotated[str, typer.Argument(help="Sage vendor number")]) -> None:
+    """Forget a vendor's mapping (its next POs are held as unmapped; nothing already sent changes)."""
+    ctx = Context.open()
+    with ctx.store.transaction() as session:
+        if not remove_mapping(session, vendor_no):
+            fail(f"Vendor {vendor_no} is not mapped.", hint="`ml-connector map list` shows the mapped vendors.")
+    console.print(f"Vendor {vendor_no} is no longer mapped.")
+
+
+def _mapping_rows(ctx: Context) -> list[dict[str, str]]:
+    with ctx.store.transaction() as session:
+        return [
+            {
+                "vendor_no": m.vendor_no,
+                "partner": m.partner,
+                "change_document": m.change_document,
+                "edi": "yes" if m.trades_by_edi else "no",
+            }
+            for m in session.scalars(select(PartnerMapping).order_by(PartnerMapping.vendor_no))
+        ]
+
+
+@map_app.command("list")
+def map_list(as_json: JsonOption = False) -> None:
+    """Every mapped vendor: its partner, how changes go out, whether it trades by EDI."""
+    rows = _mapping_rows(Context.open())
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("vendor", "partner", "changes as", "EDI")
+    for row in rows:
+        table.add_row(row["vendor_no"], row["partner"], row["change_document"], row["edi"])
+    console.print(table if rows else "No vendor is mapped yet.")
+
+
+@map_app.command("export")
+def map_export(output: Annotated[Path, typer.Option("--output", "-o", help="CSV file to write.")]) -> None:
+    """Write every mapping as CSV (vendor_no, partner, change_document, edi) for a spreadsheet."""
+    rows = _mapping_rows(Context.open())
+    with output.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    console.print(f"Wrote {len(rows)} mapping(s) to {output}.")
+
+
+@map_app.command("import")
+def map_import(
+    source: Annotated[Path, typer.Argument(help="CSV with columns vendor_no, partner, change_document, edi.")],
+    no_check: CheckOption = False,
+) -> None:
+    """Map many vendors at once from CSV (all rows or none); edi = no marks a vendor as not trading by EDI."""
+    with source.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in ("vendor_no", "partner") if c not in (reader.fieldnames or [])]
+        if missing:
+            fail(f"{source}: no column {', '.join(missing)}.", hint=f"The first line must be: {','.join(CSV_COLUMNS)}")
+        rows = []
+        for line, raw in enumerate(reader, start=2):
+            vendor = (raw.get("vendor_no") or "").strip()
+            partner = (raw.get("partner") or "").strip()
+            change = (raw.get("change_document") or "").strip() or None
+            edi = (raw.get("edi") or "yes").strip().lower()
+            if not vendor:
+                fail(f"{source} line {line}: vendor_no is empty.")
+            if edi not in ("yes", "no"):
+                fail(f"{source} line {line}: edi = {edi!r}.", hint="Use yes or no.")
+            if change not in (None, "850", "860"):
+                fail(f"{source} line {line}: change_document = {change!r}.", hint="Use 850, 860 or leave it empty.")
+            if edi == "yes" and not partner:
+                fail(f"{source} line {line}: vendor {vendor} has no partner.", hint="Give the alias, or edi = no.")
+            rows.append((vendor, partner, change, edi == "yes"))
+    ctx = Context.open()
+    if not no_check:
+        _check_partners(ctx, {partner for _, partner, _, edi in rows if edi})
+    with ctx.store.transaction() as session:
+        for vendor, partner, change, edi in rows:
+            if edi:
+                map_vendor(session, vendor, partner, change_document=change)
+            else:
+                mark_not_edi(session, vendor)
+    console.print(f"Imported {len(rows)} mapping(s) from {source}.")
 
 
 audit_app = typer.Typer(help="The audit log: every step, both directions.", no_args_is_help=True)
@@ -167,11 +359,11 @@ def _parse_since(since: str | None) -> datetime | None:
 
 
 @audit_app.command("list")
-@guarded
 def audit_list(
     since: Annotated[str | None, typer.Option(help="ISO date/time.")] = None,
     source: Annotated[str | None, typer.Option(help="Only this source id (PO number, message id …).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many lines, newest first.")] = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """Recent audit lines."""
     ctx = Context.open()
@@ -182,7 +374,12 @@ def audit_list(
         query = query.where(AuditEntry.source_id == source)
     table = Table("id", "at", "dir", "type", "source", "target", "status", "message")
     with ctx.store.transaction() as session:
-        for e in session.scalars(query):
+        entries = list(session.scalars(query))
+        if as_json:
+            fields = ("id", "at", "direction", "document_type", "source_id", "target_id", "status", "message")
+            typer.echo(json.dumps([{f: getattr(e, f) for f in fields} for e in entries], default=str, indent=2))
+            return
+        for e in entries:
             table.add_row(
                 str(e.id),
                 f"{e.at:%Y-%m-%d %H:%M:%S}",
@@ -197,7 +394,6 @@ def audit_list(
 
 
 @audit_app.command("show")
-@guarded
 def audit_show(entry_id: int) -> None:
     """One audit line with its payload."""
     ctx = Context.open()
@@ -223,7 +419,6 @@ def audit_show(entry_id: int) -> None:
 
 
 @audit_app.command("export")
-@guarded
 def audit_export(
     output: Annotated[Path, typer.Option("--output", "-o", help="Write JSON lines here.")],
     since: Annotated[str | None, typer.Option(help="ISO date/time.")] = None,
@@ -246,9 +441,9 @@ exceptions_app = typer.Typer(help="Exceptions: what went wrong, why, and how to 
 
 
 @exceptions_app.command("list")
-@guarded
 def exceptions_list(
     all_: Annotated[bool, typer.Option("--all", help="Include resolved ones.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Open exceptions, oldest first."""
     ctx = Context.open()
@@ -258,13 +453,16 @@ def exceptions_list(
     table = Table("id", "kind", "document", "what", "fix", "status")
     with ctx.store.transaction() as session:
         rows = list(session.scalars(query))
+        if as_json:
+            fields = ("id", "kind", "status", "document_ref", "what", "why", "suggested_fix", "created_at", "details")
+            typer.echo(json.dumps([{f: getattr(x, f) for f in fields} for x in rows], default=str, indent=2))
+            return
         for x in rows:
             table.add_row(str(x.id), x.kind, x.document_ref, x.what, x.suggested_fix, x.status)
     console.print(table if rows else "No open exceptions.")
 
 
 @exceptions_app.command("show")
-@guarded
 def exceptions_show(exception_id: int) -> None:
     """One exception in full."""
     ctx = Context.open()
@@ -279,7 +477,6 @@ def exceptions_show(exception_id: int) -> None:
 
 
 @exceptions_app.command("resolve")
-@guarded
 def exceptions_resolve(exception_id: int) -> None:
     """Mark an exception handled by hand (it stays in the log)."""
     ctx = Context.open()
@@ -291,12 +488,22 @@ def exceptions_resolve(exception_id: int) -> None:
     console.print(f"Exception {exception_id} resolved.")
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(init)
-    app.add_typer(credentials_app, name="credentials")
-    app.add_typer(map_app, name="map")
-    app.add_typer(audit_app, name="audit")
-    app.add_typer(exceptions_app, name="exceptions")
+@credentials_app.command("test")
+def credentials_test(as_json: JsonOption = False) -> None:
+    """Check Sage (through the agent) and Cleo with the stored credentials; exit 1 when either cannot be used."""
+    from mlconnector.commands.running import credentials_test as test
+
+    test(as_json)
 
 
-__all__ = ["VaultError", "load_master_key", "register"]
+@exceptions_app.command("retry")
+def exceptions_retry(
+    exception_id: Annotated[int, typer.Argument(help="Exception id (from `exceptions list`).")],
+) -> None:
+    """Run the document behind an exception again after its cause is fixed (a mapping, a GL account, a PO).
+
+    Safe to repeat: what Sage already holds is found by its idempotency key and not written twice.
+    """
+    from mlconnector.commands.running import exceptions_retry as retry
+
+    retry(exception_id)

@@ -1,38 +1,48 @@
-"""Running the connector: run, sync now, status, replay, and `credentials test`."""
+"""Running the connector: run, sync now, status, replay, and `credentials test`.
+
+The flows are imported inside the commands that run them, so `status` and `credentials test` load only the store
+and the two clients.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import json
+import logging
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import httpx
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from mlconnector.cleo import CleoClient, CleoCredentials, CleoError
-from mlconnector.commands.context import Context, fail, guarded
+from mlconnector.cleo import CleoClient, CleoCredentials
+from mlconnector.cleo.session import RetryPolicy
+from mlconnector.commands.context import Context, fail
+from mlconnector.commands.errors import explain
 from mlconnector.engine import next_run
-from mlconnector.flows.connector import Connector
-from mlconnector.flows.liveness import Backoff
-from mlconnector.flows.outbound import Sender
-from mlconnector.flows.purchase_orders import Buyer
-from mlconnector.flows.receiving import Tolerances
 from mlconnector.flows.status import store_status, waiting_documents
-from mlconnector.observability import runtime as observability
-from mlconnector.sage.agent.client import AgentClient, AgentError
-from mlconnector.sage.errors import SageError
+from mlconnector.sage.agent.client import AgentClient
 from mlconnector.store.models import AuditEntry, ExceptionRecord
 
 if TYPE_CHECKING:
     from mlconnector.engine.runtime import Engine
+    from mlconnector.flows.connector import Connector
 
 console = Console()
 JOB_NAMES = ("pos", "vendors", "gl", "inbound")
+CHECK_TIMEOUT = httpx.Timeout(5.0, connect=1.0)
+"""`status` and `credentials test`: one attempt each, one second to connect, so a dead host answers in ~1 s."""
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts and monitoring.")]
 
 
 def agent_key(text: str) -> bytes:
@@ -47,7 +57,7 @@ def agent_key(text: str) -> bytes:
         )
 
 
-def sage_client(ctx: Context) -> AgentClient:
+def sage_client(ctx: Context, *, quick: bool = False) -> AgentClient:
     sage = ctx.vault.get("sage")
     agent = ctx.vault.get("agent")
     if not ctx.settings.agent.fingerprint:
@@ -62,22 +72,30 @@ def sage_client(ctx: Context) -> AgentClient:
         sage["user"].reveal(),
         sage["password"].reveal(),
         sage["company"].reveal() if "company" in sage else ctx.settings.sage_company,
-        timeout=ctx.settings.agent.timeout_seconds,
+        timeout=CHECK_TIMEOUT if quick else ctx.settings.agent.timeout_seconds,  # type: ignore[arg-type]
+        attempts=1 if quick else 4,
     )
 
 
-def cleo_client(ctx: Context) -> CleoClient:
+def cleo_client(ctx: Context, *, quick: bool = False) -> CleoClient:
     cleo = ctx.vault.get("cleo")
     totp = cleo.get("totp_secret")
     return CleoClient.connect(
         ctx.settings.cleo.base_url,
         CleoCredentials(cleo["username"].reveal(), cleo["password"].reveal(), totp.reveal() if totp else None),
         default_token_ttl=ctx.settings.cleo.default_token_lifetime_seconds,
-        timeout=ctx.settings.cleo.timeout_seconds,
+        timeout=CHECK_TIMEOUT if quick else ctx.settings.cleo.timeout_seconds,  # type: ignore[arg-type]
+        retry=RetryPolicy(attempts=1, total_timeout=5.0) if quick else None,
     )
 
 
 def open_connector(ctx: Context) -> Connector:
+    from mlconnector.flows.connector import Connector
+    from mlconnector.flows.liveness import Backoff
+    from mlconnector.flows.outbound import Sender
+    from mlconnector.flows.purchase_orders import Buyer
+    from mlconnector.flows.receiving import Tolerances
+
     edi = ctx.settings.edi
     sender = Sender(
         qualifier=edi.sender_qualifier,
@@ -115,6 +133,7 @@ def system_database_url(ctx: Context) -> str:
 
 def make_engine(ctx: Context, connector: Connector) -> Engine:
     from mlconnector.engine.runtime import Engine  # DBOS is heavy to import; only the commands that run jobs need it
+    from mlconnector.observability import runtime as observability
 
     schedule = ctx.settings.schedule
     jobs = connector.jobs(
@@ -132,11 +151,12 @@ def make_engine(ctx: Context, connector: Connector) -> Engine:
     )
 
 
-@guarded
 def run(
     log_json: Annotated[bool, typer.Option("--log-json", help="Log one JSON object per line.")] = False,
 ) -> None:
     """Run the scheduler and workers until Ctrl-C (start more processes on PostgreSQL to share the work)."""
+    from mlconnector.observability import runtime as observability
+
     ctx = Context.open()
     observability.start_logging(ctx, json=log_json)
     connector = open_connector(ctx)
@@ -165,7 +185,6 @@ sync_app = typer.Typer(help="Run jobs now instead of waiting for their schedule.
 
 
 @sync_app.command("now")
-@guarded
 def sync_now(
     jobs: Annotated[list[str] | None, typer.Argument(help="pos, vendors, gl, inbound (default: all)")] = None,
 ) -> None:
@@ -177,70 +196,139 @@ def sync_now(
     ctx = Context.open()
     connector = open_connector(ctx)
     engine = make_engine(ctx, connector)
+    with ctx.store.transaction() as session:
+        before = session.scalar(select(func.max(AuditEntry.id))) or 0
+    # GL first, so the POs' cost centres come from a fresh cache.
+    ordered = [n for n in ("gl", "vendors", "pos", "inbound") if n in names]
+    results: dict[str, dict[str, int]] = {}
     engine.start(schedules=False)
     try:
-        with console.status("Syncing …"):
-            # GL first, so the POs' cost centres come from a fresh cache.
-            ordered = [n for n in ("gl", "vendors", "pos", "inbound") if n in names]
-            results = engine.run_now(ordered)
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as progress:
+            task = progress.add_task("sync", total=len(ordered))
+            for name in ordered:
+                progress.update(task, description=f"sync {name}")
+                results.update(engine.run_now([name]))
+                progress.advance(task)
     finally:
         engine.stop()
     for name, result in results.items():
-        console.print(f"{name}: {result['items']} item(s), {result['done']} done")
+        console.print(f"{name}: {result['items']} document(s) worked, {result['done']} done")
+    with ctx.store.transaction() as session:
+        moved = session.execute(
+            select(AuditEntry.document_type, AuditEntry.status, func.count())
+            .where(AuditEntry.id > before)
+            .group_by(AuditEntry.document_type, AuditEntry.status)
+            .order_by(AuditEntry.document_type, AuditEntry.status)
+        ).all()
+    # What the jobs did, from the audit log: held and skipped POs are not "items" to send, but a clerk wants them.
+    console.print("audit: " + (", ".join(f"{doc} {what} {n}" for doc, what, n in moved) or "nothing new"))
+    if any(what == "held" for _, what, _ in moved):
+        console.print("Held documents wait for a fix: `ml-connector exceptions list`.")
 
 
-@guarded
-def status() -> None:
-    """Counts, open exceptions, last activity, and whether the agent and Cleo answer."""
+@dataclass
+class Check:
+    """Can the connector use one of the systems it needs, in plain words."""
+
+    name: str
+    ok: bool
+    detail: str
+    hint: str | None = None
+
+
+def _check(name: str, probe: Any) -> Check:
+    try:
+        return Check(name, True, probe())
+    except Exception as exc:  # every failure is a finding here, said in the error table's words
+        problem = explain(exc)
+        return Check(name, False, problem.message, problem.hint)
+
+
+def reachability(ctx: Context) -> list[Check]:
+    """Ask the agent (a GL chart read, which needs the Sage logon) and Cleo (a login and one listing) at once."""
+
+    def agent() -> str:
+        with sage_client(ctx, quick=True) as sage:
+            accounts = sage.gl_accounts()
+        return f"reachable, Sage logon accepted ({len(accounts)} GL accounts in {ctx.settings.sage_company})"
+
+    def cleo() -> str:
+        with cleo_client(ctx, quick=True) as client:
+            client.list_inbound(count=1)
+        return "reachable, login accepted"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(_check, "agent", agent), pool.submit(_check, "Cleo", cleo)]
+        return [f.result() for f in futures]
+
+
+def _print_checks(checks: list[Check]) -> None:
+    for check in checks:
+        mark = "[green]OK[/green]" if check.ok else "[red]NOT USABLE[/red]"
+        console.print(f"{check.name}: {mark} — ", end="")
+        console.print(check.detail, markup=False, highlight=False)
+        if check.hint:
+            console.print(f"  hint: {check.hint}", markup=False, highlight=False)
+
+
+def status(as_json: JsonOption = False) -> None:
+    """Counts, open exceptions, last activity, and whether the agent and Cleo answer.
+
+    Exits 1 when the agent or Cleo cannot be used (for monitoring), 0 otherwise.
+    """
     ctx = Context.open()
-    st = store_status(ctx.store)
-    table = Table("what", "count")
-    for key, count in sorted(st.outbound.items()):
-        table.add_row(f"outbound {key}", str(count))
-    for key, count in sorted(st.fa_status.items()):
-        table.add_row(f"997 {key}", str(count))
-    for key, count in sorted(st.open_exceptions.items()):
-        table.add_row(f"[red]exception {key}[/red]", str(count))
-    for key, count in sorted(st.inbound.items()):
-        table.add_row(f"inbound {key}", str(count))
-    console.print(table)
-    for group in waiting_documents(ctx.store):
-        line = f"waiting {group.kind}: {group.waiting}, oldest {str(group.oldest_age).split('.')[0]}"
-        if group.retrying:
-            line += f"; {group.retrying} retrying"
-            line += f", next {group.next_attempt:%H:%M:%S} UTC" if group.next_attempt else ""
-            line += f" — last error: {group.last_error}"
-        console.print(line, markup=False)
-    for doc_type, at in sorted(st.last_activity.items()):
-        console.print(f"last {doc_type}: {at:%Y-%m-%d %H:%M:%S} UTC")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending_checks = pool.submit(reachability, ctx)  # the network checks run while the store is read
+        st = store_status(ctx.store)
+        waiting = waiting_documents(ctx.store)
+        checks = pending_checks.result()
     now = datetime.now(UTC)
     schedule = ctx.settings.schedule
-    for job, seconds in (
-        ("pos", schedule.purchase_orders_seconds),
-        ("inbound", schedule.inbound_seconds),
-        ("vendors", schedule.vendors_seconds),
-        ("gl", schedule.gl_seconds),
-    ):
-        console.print(f"next {job}: {next_run(seconds, now):%Y-%m-%d %H:%M:%S} UTC (every {seconds} s)")
-    _reachability(ctx)
+    next_runs = {
+        job: (next_run(seconds, now), seconds)
+        for job, seconds in (
+            ("pos", schedule.purchase_orders_seconds),
+            ("inbound", schedule.inbound_seconds),
+            ("vendors", schedule.vendors_seconds),
+            ("gl", schedule.gl_seconds),
+        )
+    }
+    ok = all(c.ok for c in checks)
+    if as_json:
+        data = {
+            "ok": ok,
+            **dataclasses.asdict(st),
+            "waiting": [dataclasses.asdict(group) for group in waiting],
+            "next_run": {job: {"at": at, "every_seconds": every} for job, (at, every) in next_runs.items()},
+            "checks": {c.name.lower(): dataclasses.asdict(c) for c in checks},
+        }
+        typer.echo(json.dumps(data, default=str, indent=2))
+    else:
+        table = Table("what", "count")
+        for prefix, counts in (("outbound", st.outbound), ("997", st.fa_status), ("inbound", st.inbound)):
+            for key, count in sorted(counts.items()):
+                table.add_row(f"{prefix} {key}", str(count))
+        for key, count in sorted(st.open_exceptions.items()):
+            table.add_row(f"[red]exception {key}[/red]", str(count))
+        console.print(table if table.row_count else "No documents yet.")
+        for group in waiting:
+            line = f"waiting {group.kind}: {group.waiting}, oldest {str(group.oldest_age).split('.')[0]}"
+            if group.retrying:
+                line += f"; {group.retrying} retrying"
+                line += f", next {group.next_attempt:%H:%M:%S} UTC" if group.next_attempt else ""
+                line += f" — last error: {group.last_error}"
+            console.print(line, markup=False)
+        for doc_type, at in sorted(st.last_activity.items()):
+            console.print(f"last {doc_type}: {at:%Y-%m-%d %H:%M:%S} UTC")
+        for job, (at, every) in next_runs.items():
+            console.print(f"next {job}: {at:%Y-%m-%d %H:%M:%S} UTC (every {every} s)")
+        _print_checks(checks)
+    if not ok:
+        raise typer.Exit(1)
 
 
-def _reachability(ctx: Context) -> None:
-    try:
-        with sage_client(ctx) as sage:
-            accounts = sage.gl_accounts()
-        console.print(f"agent: [green]reachable[/green] ({len(accounts)} GL accounts in {ctx.settings.sage_company})")
-    except (AgentError, SageError) as exc:
-        console.print(f"agent: [red]not usable[/red] — {exc}")
-    try:
-        with cleo_client(ctx) as cleo:
-            cleo.list_inbound(count=1)
-        console.print("Cleo: [green]reachable[/green], login accepted")
-    except CleoError as exc:
-        console.print(f"Cleo: [red]not usable[/red] — {exc}")
-
-
-@guarded
 def replay(
     entry: Annotated[int | None, typer.Argument(help="Audit line id (from `audit list`).")] = None,
     since: Annotated[str | None, typer.Option(help="Replay every outbound document since this ISO time.")] = None,
@@ -272,7 +360,6 @@ def replay(
     console.print(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "Nothing to replay.")
 
 
-@guarded
 def exceptions_retry(
     exception_id: Annotated[int, typer.Argument(help="Exception id (from `exceptions list`).")],
 ) -> None:
@@ -305,18 +392,12 @@ def exceptions_retry(
         console.print("\n".join(lines) or "  (none)")
 
 
-def credentials_test() -> None:
-    """Check Sage (through the agent) and Cleo with the stored credentials, in plain words."""
-    ctx = Context.open()
-    _reachability(ctx)
-
-
-def register(app: typer.Typer, credentials_app: typer.Typer) -> None:
-    app.command()(run)
-    app.add_typer(sync_app, name="sync")
-    app.command()(status)
-    app.command()(replay)
-    credentials_app.command("test")(guarded(credentials_test))
-    from mlconnector.commands.admin import exceptions_app  # the `exceptions` group is admin's; retry runs the flows
-
-    exceptions_app.command("retry")(exceptions_retry)
+def credentials_test(as_json: bool = False) -> None:
+    """Check Sage (through the agent) and Cleo with the stored credentials; exit 1 when either cannot be used."""
+    checks = reachability(Context.open())
+    if as_json:
+        typer.echo(json.dumps({"ok": all(c.ok for c in checks), "checks": [dataclasses.asdict(c) for c in checks]}))
+    else:
+        _print_checks(checks)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)

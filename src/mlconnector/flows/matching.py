@@ -330,7 +330,10 @@ def gl_problems(
     cost-centre segment."""
     key = line.purchases_acct_key
     entry = entry or gl.get(key)
-    fix = "Correct the PO line's purchases account in Sage (or the GL account), then retry this exception."
+    fix = (
+        "Correct the PO line's purchases account in Sage (or the GL account), refresh the connector's copy of the "
+        "chart with `ml-connector sync now gl`, then `ml-connector exceptions retry` this exception."
+    )
     if entry is None:
         return [
             Problem(

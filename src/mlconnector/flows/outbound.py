@@ -80,7 +80,7 @@ def po_ref(po_number: str) -> str:
 def _latest_held(session: Session, po_number: str) -> OutboundDocument | None:
     return session.scalars(
         select(OutboundDocument)
-        .where(OutboundDocument.po_number == po_number, OutboundDocument.status == "held")
+        .where(OutboundDocument.po_number == po_number, OutboundDocument.status.in_(("held", "skipped")))
         .order_by(OutboundDocument.id.desc())
     ).first()
 
@@ -102,10 +102,27 @@ def stage(
     if action_for(po, previously_sent=state is not None) is None:
         return None  # cancelled before the vendor ever saw it
     mapping = partner_for_vendor(session, po.vendor_key)
+    if mapping is not None and not mapping.trades_by_edi:
+        return _skip(session, po, digest, held)
     partner = partners(mapping.partner) if mapping else None
     if mapping is None or partner is None:
         return _hold(session, po, digest, held, mapping)
     return render(session, po, digest, mapping=mapping, partner=partner, sender=sender, departments=departments)
+
+
+def _skip(session: Session, po: SagePurchaseOrder, digest: str, older: OutboundDocument | None) -> OutboundDocument:
+    """A vendor that does not trade by EDI: the PO is recorded and audited as skipped, never sent, no exception."""
+    row = _hold(session, po, digest, older, None, status="skipped")
+    audit(
+        session,
+        direction="OUT",
+        document_type="850",
+        source_id=po.purchase_order_no,
+        status="skipped",
+        idempotency_key=row.idempotency_key,
+        message=f"vendor {po.vendor_key} does not trade by EDI; not sent",
+    )
+    return row
 
 
 def _hold(
@@ -114,20 +131,24 @@ def _hold(
     digest: str,
     older: OutboundDocument | None,
     mapping: PartnerMapping | None,
+    *,
+    status: str = "held",
 ) -> OutboundDocument:
     if older is not None:
         older.status = "superseded"
     row = OutboundDocument(
-        idempotency_key=f"{po.purchase_order_no}:held:{digest[:24]}",
+        idempotency_key=f"{po.purchase_order_no}:{status}:{digest[:24]}",
         document_type="850",
         po_number=po.purchase_order_no,
         vendor_no=po.vendor_key,
         version_hash=digest,
         purpose=Purpose.ORIGINAL.value,
-        status="held",
+        status=status,
         source=po.model_dump_json(),
     )
     session.add(row)
+    if status == "skipped":
+        return row
     if mapping is None:
         raise_exception(
             session,

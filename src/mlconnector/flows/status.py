@@ -11,6 +11,9 @@ from mlconnector.flows.liveness import OPEN_INBOUND, aware
 from mlconnector.store import Store
 from mlconnector.store.models import AuditEntry, ExceptionRecord, InboundDocument, OutboundDocument, utcnow
 
+DONE = ("sent", "received", "published", "synced", "cached", "invoiced", "replayed")
+"""Audit statuses that mean a document actually moved: `last 850` is the last one sent, not the last one held."""
+
 
 @dataclass
 class StoreStatus:
@@ -50,7 +53,9 @@ def store_status(store: Store) -> StoreStatus:
         )
         status.last_activity = dict(
             session.execute(
-                select(AuditEntry.document_type, func.max(AuditEntry.at)).group_by(AuditEntry.document_type)
+                select(AuditEntry.document_type, func.max(AuditEntry.at))
+                .where(AuditEntry.status.in_(DONE))
+                .group_by(AuditEntry.document_type)
             ).all()
         )
     return status

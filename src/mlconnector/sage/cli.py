@@ -21,7 +21,7 @@ sage_sim_app = typer.Typer(help="The simulated Sage 100 company ABC (BOI surface
 po_app = typer.Typer(help="Purchase orders in the simulated company.", no_args_is_help=True)
 sage_sim_app.add_typer(po_app, name="po")
 
-DataOpt = Annotated[Path, typer.Option("--data", envvar="ML_SAGE_SIM_DATA", help="Simulator data directory.")]
+DataOpt = Annotated[Path, typer.Option("--data", envvar="MLC_SAGE_SIM_DATA", help="Simulator data directory.")]
 DEFAULT_DATA = Path("var/sage-sim")
 console = Console()
 
@@ -80,7 +80,7 @@ def knobs(
 @user_errors
 def po_create(
     data: DataOpt = DEFAULT_DATA,
-    vendor: Annotated[str | None, typer.Option(help="e.g. V0001")] = None,
+    vendor: Annotated[str | None, typer.Option(help="Vendor number, e.g. 01-V0038 or V0038.")] = None,
     lines: Annotated[int | None, typer.Option(min=1, max=40, help="Lines (default 1–40 random).")] = None,
     count: Annotated[int, typer.Option(min=1, max=1000)] = 1,
     seed: Annotated[int | None, typer.Option()] = None,

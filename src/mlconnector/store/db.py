@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -43,8 +45,33 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+def head_revisions() -> set[str]:
+    """The newest revision(s), read from the migration files' text (no Alembic import: most commands need none)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text()
+        if match := re.search(r"^revision\s*=\s*[\"']([^\"']+)[\"']", text, re.MULTILINE):
+            revisions.add(match.group(1))
+        down = re.search(r"^down_revision\s*=\s*(.+)$", text, re.MULTILINE)
+        parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)) if down else [])
+    return revisions - parents
+
+
+def at_head(engine: Engine) -> bool:
+    """True when the database already stands at the newest revision (then Alembic is not loaded at all)."""
+    try:
+        with engine.connect() as connection:
+            current = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+    except SQLAlchemyError:
+        return False  # no database or no version table yet: let Alembic create it
+    return bool(current) and current == head_revisions()
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent; safe from several processes at start-up)."""
+    if at_head(engine):
+        return
     from alembic import command
 
     config = alembic_config(engine)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -54,7 +55,8 @@ class OutboundDocument(Base):
     """One PO version on its way to Cleo (the outbox row). Key: PO number + version sequence + content hash.
 
     `status`: held (no trading partner yet; `source` keeps the Sage PO), pending (rendered, control numbers taken),
-    sent, superseded (a newer version replaced a held one), failed (Cleo refused it).
+    sent, superseded (a newer version replaced a held one), failed (Cleo refused it), skipped (the vendor does not
+    trade by EDI; audited, never sent, no exception).
     """
 
     __tablename__ = "outbound_documents"
@@ -196,6 +198,8 @@ class PartnerMapping(Base):
     vendor_no: Mapped[str] = mapped_column(String(32), primary_key=True)
     partner: Mapped[str] = mapped_column(String(64))
     change_document: Mapped[str] = mapped_column(String(8), default="850")
+    # False: the vendor does not trade by EDI (`map not-edi`); its POs are skipped and audited, `partner` is empty.
+    trades_by_edi: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 

@@ -23,6 +23,7 @@ from mlconnector.store.models import (
     Cursor,
     ExceptionRecord,
     GLAccount,
+    OutboundDocument,
     PartnerMapping,
     utcnow,
 )
@@ -210,9 +211,50 @@ def map_vendor(session: Session, vendor_no: str, partner: str, *, change_documen
     if row is None:
         session.add(PartnerMapping(vendor_no=vendor_no, partner=partner, change_document=change_document or "850"))
     else:
-        row.partner = partner
+        row.partner, row.trades_by_edi = partner, True
         if change_document:
             row.change_document = change_document
+
+
+def mark_not_edi(session: Session, vendor_no: str) -> tuple[int, int]:
+    """The vendor does not trade by EDI: its held POs become skipped and their `unmapped_vendor` exceptions are
+    resolved (audited). Returns (POs skipped, exceptions resolved)."""
+    row = session.get(PartnerMapping, vendor_no)
+    if row is None:
+        session.add(PartnerMapping(vendor_no=vendor_no, partner="", trades_by_edi=False))
+    else:
+        row.partner, row.trades_by_edi = "", False
+    held = session.scalars(
+        select(OutboundDocument).where(OutboundDocument.vendor_no == vendor_no, OutboundDocument.status == "held")
+    ).all()
+    for doc in held:
+        doc.status = "skipped"
+        audit(
+            session,
+            direction="OUT",
+            document_type=doc.document_type,
+            source_id=doc.po_number,
+            status="skipped",
+            idempotency_key=doc.idempotency_key,
+            message=f"vendor {vendor_no} does not trade by EDI; not sent",
+        )
+    resolved = 0
+    for record in session.scalars(
+        select(ExceptionRecord).where(ExceptionRecord.kind == "unmapped_vendor", ExceptionRecord.status == "open")
+    ):
+        if (record.details or {}).get("vendor") == vendor_no:
+            record.status, record.resolved_at = "resolved", utcnow()
+            resolved += 1
+    return len(held), resolved
+
+
+def remove_mapping(session: Session, vendor_no: str) -> bool:
+    """Forget a vendor's mapping; its next POs are held as unmapped again (nothing already sent changes)."""
+    row = session.get(PartnerMapping, vendor_no)
+    if row is None:
+        return False
+    session.delete(row)
+    return True
 
 
 # ----------------------------------------------------------------------------------------------- GL cache

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mlconnector.commands.context import Context, fail, guarded
+from mlconnector.commands.context import Context, fail
 
 if TYPE_CHECKING:
     from mlconnector.web.app import ConsoleServices
@@ -29,7 +29,6 @@ def _password(from_stdin: bool) -> str:
 
 
 @users_app.command("add")
-@guarded
 def users_add(
     username: Annotated[str, typer.Argument(help="Sign-in name.")],
     role: Annotated[str, typer.Option(help="viewer, operator or admin.")] = "viewer",
@@ -48,7 +47,6 @@ def users_add(
 
 
 @users_app.command("list")
-@guarded
 def users_list() -> None:
     """Console users and their roles (never their passwords)."""
     from mlconnector.web.users import list_users
@@ -68,7 +66,6 @@ def users_list() -> None:
 
 
 @users_app.command("remove")
-@guarded
 def users_remove(username: Annotated[str, typer.Argument(help="Sign-in name.")]) -> None:
     """Remove a console user (their open sessions stop working at once)."""
     from mlconnector.web.users import UserError, remove_user
@@ -83,7 +80,6 @@ def users_remove(username: Annotated[str, typer.Argument(help="Sign-in name.")])
 
 
 @users_app.command("passwd")
-@guarded
 def users_passwd(
     username: Annotated[str, typer.Argument(help="Sign-in name.")],
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
@@ -192,7 +188,6 @@ def serve(services: ConsoleServices, host: str, port: int, *, certfile: str | No
     return uvicorn.Server(config)
 
 
-@guarded
 def web(
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8720,
@@ -213,7 +208,3 @@ def web(
     console.print(f"Console on {scheme}://{host}:{port} — Ctrl-C to stop.")
     server.run()
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(web)
-    app.add_typer(users_app, name="users")

@@ -17,6 +17,7 @@ from rich.table import Column, Table
 
 from mlconnector.cleo.sandbox.faults import FaultSpec
 from mlconnector.cleo.sandbox.store import SandboxStore
+from mlconnector.ports import CLEO_SANDBOX_PORT
 
 if TYPE_CHECKING:
     from mlconnector.cleo.sandbox.app import SandboxUser
@@ -52,11 +53,11 @@ def _store(data: Path) -> SandboxStore:
 @cleo_sandbox_app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8750,
+    port: Annotated[int, typer.Option(help="TCP port.", envvar="MLC_CLEO_SANDBOX_PORT")] = CLEO_SANDBOX_PORT,
     data: DataOption = DEFAULT_DATA,
     user: Annotated[
         list[str] | None,
-        typer.Option("--user", help="NAME:PASSWORD login (repeatable).", envvar="CLEO_SANDBOX_USERS"),
+        typer.Option("--user", help="NAME:PASSWORD login (repeatable).", envvar="MLC_CLEO_SANDBOX_USERS"),
     ] = None,
     totp: Annotated[
         list[str] | None, typer.Option("--totp", help="NAME:BASE32SECRET to require a TOTP code for NAME.")

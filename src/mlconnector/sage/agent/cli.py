@@ -7,13 +7,15 @@ from typing import Annotated
 
 import typer
 
+from mlconnector.ports import AGENT_PORT
 from mlconnector.sage.agent.tls import AgentFiles, init_agent
 from mlconnector.sage.cli_errors import clean_errors
 from mlconnector.sage.errors import SageError
 
 agent_app = typer.Typer(help="The Sage 100 agent: gateway operations over signed HTTPS.", no_args_is_help=True)
-DirOpt = Annotated[Path, typer.Option("--dir", envvar="ML_AGENT_DIR", help="Where the agent's cert and key live.")]
+DirOpt = Annotated[Path, typer.Option("--dir", envvar="MLC_AGENT_DIR", help="Where the agent's cert and key live.")]
 DEFAULT_DIR = Path("var/agent")
+DEFAULT_SIM_DATA = Path("var/sage-sim")  # where `sage-sim init` puts the company by default
 
 
 user_errors = clean_errors(SageError, ValueError, OSError, RuntimeError)  # RuntimeError covers WindowsOnlyError
@@ -46,10 +48,10 @@ def fingerprint(directory: DirOpt = DEFAULT_DIR) -> None:
 def serve(
     backend: Annotated[str, typer.Option(help="simulator or com")] = "simulator",
     directory: DirOpt = DEFAULT_DIR,
-    data: Annotated[Path | None, typer.Option(envvar="ML_SAGE_SIM_DATA", help="Simulator data dir.")] = None,
+    data: Annotated[Path, typer.Option(envvar="MLC_SAGE_SIM_DATA", help="Simulator data dir.")] = DEFAULT_SIM_DATA,
     home: Annotated[str | None, typer.Option(help="Sage MAS90\\Home (com backend).")] = None,
     host: str = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8443,
+    port: Annotated[int, typer.Option(min=1, max=65535, envvar="MLC_AGENT_PORT")] = AGENT_PORT,
     max_connections: Annotated[
         int, typer.Option(min=1, help="Open connections at most; past it the oldest idle one is closed.")
     ] = 1000,
@@ -76,7 +78,7 @@ def install_service_cmd(
     home: Annotated[str, typer.Option(help="Sage MAS90\\Home")] = "",
     data: Annotated[str, typer.Option(help="Simulator data dir")] = "",
     host: str = "0.0.0.0",
-    port: int = 8443,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = AGENT_PORT,
 ) -> None:
     """Register the agent as a Windows service (Windows only)."""
     from mlconnector.sage.agent.service import install_service

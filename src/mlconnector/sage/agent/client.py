@@ -18,6 +18,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from mlconnector.networds import transport_words
 from mlconnector.sage.agent.signing import signed_headers
 from mlconnector.sage.errors import (
     SageAuthError,
@@ -175,7 +176,7 @@ class AgentClient:
         except _Retryable as exc:
             resp = exc.response
         except httpx.TransportError as exc:
-            raise AgentUnavailableError(f"Agent unreachable at {self._http.base_url}: {type(exc).__name__}.") from None
+            raise AgentUnavailableError(f"Agent unreachable at {self._http.base_url}: {transport_words(exc)}.") from None
         if resp.status_code == 200:
             return TypeAdapter(result).validate_python(resp.json())
         try:

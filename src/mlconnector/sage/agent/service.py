@@ -9,6 +9,7 @@ from typing import Any
 
 import uvicorn
 
+from mlconnector.ports import AGENT_PORT
 from mlconnector.sage.agent.server import create_app
 from mlconnector.sage.agent.serving import ServerLimits, agent_server
 from mlconnector.sage.agent.signing import NonceStore
@@ -89,7 +90,7 @@ def _service_class() -> Any:
             opt = lambda n, d="": win32serviceutil.GetServiceCustomOption(SERVICE_NAME, n, d)  # noqa: E731
             backend = make_backend(opt("backend", "com"), Path(opt("data")) if opt("data") else None, opt("home"))
             self._server = server(
-                backend, AgentFiles(Path(opt("dir"))), opt("host", "0.0.0.0"), int(opt("port", "8443"))
+                backend, AgentFiles(Path(opt("dir"))), opt("host", "0.0.0.0"), int(opt("port", str(AGENT_PORT)))
             )
             servicemanager.LogInfoMsg(f"{SERVICE_NAME} starting")
             self._server.run()

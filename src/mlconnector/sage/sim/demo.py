@@ -50,9 +50,10 @@ class PurchasingClerk:
         conn = self.script.conn
         cat = catalog(conn)
         if vendor:
-            match = [v for v in cat.vendors if v[1] == vendor]
+            # Either the vendor number alone (V0038) or with its AP division, as the connector shows it (01-V0038).
+            match = [v for v in cat.vendors if vendor in (v[1], f"{v[0]}-{v[1]}")]
             if not match:
-                raise ValueError(f"Vendor {vendor} is not on file in company ABC.")
+                raise ValueError(f"Vendor {vendor} is not on file in company ABC (e.g. 01-V0001 or V0001).")
             chosen = match[0]
         else:
             chosen = rng.choice(cat.vendors)
