@@ -10,7 +10,6 @@ import base64
 import binascii
 import dataclasses
 import json
-import logging
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor

@@ -207,4 +207,3 @@ def web(
     scheme = "https" if certfile else "http"
     console.print(f"Console on {scheme}://{host}:{port} — Ctrl-C to stop.")
     server.run()
-

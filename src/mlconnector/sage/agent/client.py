@@ -176,7 +176,9 @@ class AgentClient:
         except _Retryable as exc:
             resp = exc.response
         except httpx.TransportError as exc:
-            raise AgentUnavailableError(f"Agent unreachable at {self._http.base_url}: {transport_words(exc)}.") from None
+            raise AgentUnavailableError(
+                f"Agent unreachable at {self._http.base_url}: {transport_words(exc)}."
+            ) from None
         if resp.status_code == 200:
             return TypeAdapter(result).validate_python(resp.json())
         try:

@@ -27,6 +27,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from mlconnector.ports import AGENT_PORT
 from mlconnector.sage.agent.tls import AgentFiles
 
 log = logging.getLogger("mlconnector.agent.serving")
@@ -260,7 +261,7 @@ def agent_server(
     files: AgentFiles,
     *,
     host: str = "127.0.0.1",
-    port: int = 8443,
+    port: int = AGENT_PORT,
     limits: ServerLimits | None = None,
     log_level: str = "info",
 ) -> AgentServer:
