@@ -18,10 +18,11 @@ from sqlalchemy import select
 from mlconnector.cleo import CleoClient, CleoCredentials, CleoError
 from mlconnector.commands.context import Context, fail, guarded
 from mlconnector.engine import next_run
+from mlconnector.flows import faults
 from mlconnector.flows.connector import Connector
+from mlconnector.flows.inbound import Tolerances
 from mlconnector.flows.outbound import Sender
 from mlconnector.flows.purchase_orders import Buyer
-from mlconnector.flows.receiving import Tolerances
 from mlconnector.flows.status import store_status
 from mlconnector.sage.agent.client import AgentClient, AgentError
 from mlconnector.sage.errors import SageError
@@ -97,6 +98,7 @@ def open_connector(ctx: Context) -> Connector:
             price_variance_percent=tolerances.price_variance_percent,
             post_invoices=tolerances.post_invoices,
         ),
+        fault=faults.point,  # the kill -9 tests arm it with MLC_FAULT_AT; otherwise nothing happens
     )
 
 

@@ -10,9 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
 from mlconnector.engine import Job
-from mlconnector.flows import faults, inbound
+from mlconnector.flows import inbound
+from mlconnector.flows.faults import FaultHook, no_fault
+from mlconnector.flows.inbound import Receiving, SageReceiving, Tolerances
 from mlconnector.flows.outbound import Sender, outbox_row, pending_work, release_held, send, stage
-from mlconnector.flows.receiving import Receiving, SageReceiving, Tolerances
 from mlconnector.flows.reference import (
     COST_CENTRE_LOOKUP,
     GL_LOOKUP,
@@ -56,6 +57,7 @@ class Connector:
         fa_overdue_hours: float = 24.0,
         page_size: int = 500,
         tolerances: Tolerances | None = None,
+        fault: FaultHook = no_fault,
     ) -> None:
         self.page_size = page_size
         self.store = store
@@ -63,7 +65,9 @@ class Connector:
         self.cleo = cleo
         self.sender = sender
         self.fa_overdue_hours = fa_overdue_hours
-        self.receiving = Receiving(store, sage, cleo, tolerances or Tolerances())
+        self.fault = fault
+        """Called at named points; the kill -9 tests inject `flows.faults.point` (production: nothing happens)."""
+        self.receiving = Receiving(store, sage, cleo, tolerances or Tolerances(), fault=fault)
 
     # ------------------------------------------------------------------------------------------------ outbound
 
@@ -102,7 +106,7 @@ class Connector:
         partners = self._trading_partners()
         departments = self._departments()
         with self.store.transaction() as session:
-            release_held(session, sender=self.sender, partners=partners.get, departments=departments)
+            release_held(session, sender=self.sender, partners=partners.get, departments=departments, fault=self.fault)
         cursor = self._cursor(PO_CURSOR)
         while True:
             # Pages of at most `page_size` POs keep memory flat whatever the size of a burst of changes in Sage;
@@ -111,12 +115,26 @@ class Connector:
             for po in changed.items:
                 try:
                     with self.store.transaction() as session:
-                        stage(session, po, sender=self.sender, partners=partners.get, departments=departments)
+                        stage(
+                            session,
+                            po,
+                            sender=self.sender,
+                            partners=partners.get,
+                            departments=departments,
+                            fault=self.fault,
+                        )
                 except IntegrityError:
                     # Another worker (or a recovered run) staged this version at the same moment; read again.
                     with self.store.transaction() as session:
-                        stage(session, po, sender=self.sender, partners=partners.get, departments=departments)
-                faults.point("mid_batch")
+                        stage(
+                            session,
+                            po,
+                            sender=self.sender,
+                            partners=partners.get,
+                            departments=departments,
+                            fault=self.fault,
+                        )
+                self.fault("mid_batch")
             cursor = changed.cursor
             with self.store.transaction() as session:
                 set_cursor(session, PO_CURSOR, cursor.model_dump_json())
@@ -126,22 +144,33 @@ class Connector:
             return pending_work(session)
 
     def send_outbound(self, work: str) -> str:
-        return send(self.store, self.cleo, work)
+        return send(self.store, self.cleo, work, fault=self.fault)
 
     # ------------------------------------------------------------------------------------------------- inbound
 
     def collect_inbound(self) -> list[str]:
-        """Flag overdue 997s, resend our 997s Cleo did not take, retry invoices still waiting for their goods, then
-        store (and acknowledge in Cleo) every new inbound message; returns the documents to apply."""
+        """Flag overdue 997s, resend our 997s Cleo did not take, store (and acknowledge in Cleo) every new inbound
+        message, post what earlier polls left unposted, and reopen invoices still waiting for their goods; returns
+        the documents to apply."""
         inbound.flag_overdue(self.store, hours=self.fa_overdue_hours)
         for key in self.receiving.pending_acks():
             self.receiving.send_ack(key)
-        self.receiving.retry_waiting_invoices()
-        return inbound.receive(self.store, self.cleo)
+        keys = inbound.receive(self.store, self.cleo)
+        self.receiving.post()
+        reopened = self.receiving.reopen_waiting_invoices()
+        return keys + [key for key in reopened if key not in keys]
 
     def process_inbound(self, key: str) -> str:
         """Answer one stored interchange with our 997 and apply it (997 / 855 / 856 / 810)."""
         return self.receiving.process(key)
+
+    def post_inbound(self) -> str:
+        """Post the receipt register once for every receipt this poll wrote (the end of each inbound poll, and on
+        demand); a crash before it leaves them for the next poll's `collect_inbound`."""
+        result = self.receiving.post()
+        if result is None:
+            return "nothing to post"
+        return f"{len(result.posted)} receipt(s) posted"
 
     def retry_exception(self, exception_id: int) -> str:
         """Re-run the document behind an exception after its cause was fixed; a no-op where Sage already has it."""
@@ -298,7 +327,7 @@ class Connector:
     def jobs(self, *, purchase_orders: int, vendors: int, gl: int, inbound: int) -> list[Job]:
         return [
             Job("pos", purchase_orders, self.collect_purchase_orders, self.send_outbound),
-            Job("inbound", inbound, self.collect_inbound, self.process_inbound),
+            Job("inbound", inbound, self.collect_inbound, self.process_inbound, finish=self.post_inbound),
             Job("vendors", vendors, self.sync_vendors),
             Job("gl", gl, self.refresh_gl),
         ]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
-from mlconnector.flows import faults
+from mlconnector.flows.faults import FaultHook, no_fault
 from mlconnector.flows.purchase_orders import (
     Buyer,
     UnmappablePurchaseOrder,
@@ -89,6 +89,7 @@ def stage(
     sender: Sender,
     partners: Callable[[str], TradingPartner | None],
     departments: dict[str, str],
+    fault: FaultHook = no_fault,
 ) -> OutboundDocument | None:
     """Stage one PO as read from Sage; returns the new outbox row (pending or held), or None when nothing changed."""
     digest = content_hash(po)
@@ -102,7 +103,9 @@ def stage(
     partner = partners(mapping.partner) if mapping else None
     if mapping is None or partner is None:
         return _hold(session, po, digest, held, mapping)
-    return render(session, po, digest, mapping=mapping, partner=partner, sender=sender, departments=departments)
+    return render(
+        session, po, digest, mapping=mapping, partner=partner, sender=sender, departments=departments, fault=fault
+    )
 
 
 def _hold(
@@ -167,6 +170,7 @@ def render(
     partner: TradingPartner,
     sender: Sender,
     departments: dict[str, str],
+    fault: FaultHook = no_fault,
 ) -> OutboundDocument | None:
     """Turn a PO version into an interchange for `partner`, in the caller's transaction.
 
@@ -202,7 +206,7 @@ def render(
     document_type = "860" if isinstance(document, PurchaseOrderChange) else "850"
     purpose = document.purpose
     controls = allocate_control_numbers(session, partner.alias)
-    faults.point("after_allocating_control_numbers")
+    fault("after_allocating_control_numbers")
     payload = write_interchange([document], envelope(sender, partner), PreallocatedControls(controls))
     row = OutboundDocument(
         idempotency_key=f"{po.purchase_order_no}:{sequence}:{digest[:24]}",
@@ -256,6 +260,7 @@ def release_held(
     sender: Sender,
     partners: Callable[[str], TradingPartner | None],
     departments: dict[str, str],
+    fault: FaultHook = no_fault,
 ) -> list[OutboundDocument]:
     """Render the held POs whose vendor now has a trading partner."""
     released = []
@@ -267,7 +272,14 @@ def release_held(
         po = SagePurchaseOrder.model_validate_json(row.source or "{}")
         row.status = "released"
         rendered = render(
-            session, po, row.version_hash, mapping=mapping, partner=partner, sender=sender, departments=departments
+            session,
+            po,
+            row.version_hash,
+            mapping=mapping,
+            partner=partner,
+            sender=sender,
+            departments=departments,
+            fault=fault,
         )
         if rendered is not None:
             released.append(rendered)
@@ -288,7 +300,7 @@ def pending_work(session: Session) -> list[str]:
     return [f"{key}#{attempts}" for key, attempts in rows]
 
 
-def send(store: Store, cleo: CleoClient, work: str) -> str:
+def send(store: Store, cleo: CleoClient, work: str, *, fault: FaultHook = no_fault) -> str:
     """Send one outbox row; safe to repeat (the ICN makes Cleo answer a second post with 409)."""
     key = work.rsplit("#", 1)[0]
     with store.transaction() as session:
@@ -337,7 +349,7 @@ def send(store: Store, cleo: CleoClient, work: str) -> str:
                 message=f"Cleo unavailable, will retry next run: {exc}",
             )
         return "deferred"
-    faults.point("after_post_before_recording")
+    fault("after_post_before_recording")
     with store.transaction() as session:
         row = outbox_row(session, key)
         row.status, row.sent_at, row.cleo_message_id = "sent", utcnow(), result.message_id
