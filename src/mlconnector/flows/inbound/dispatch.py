@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -226,13 +226,14 @@ class Receiving:
                 waiting_for
                 and session.scalars(
                     select(SageReceipt.id).where(
-                        SageReceipt.id > ctx.journal_seen,
                         SageReceipt.receipt_type == "G",
                         SageReceipt.po_number.in_(waiting_for),
+                        or_(SageReceipt.id > ctx.journal_seen, SageReceipt.status == PostingStatus.WRITTEN),
                     )
                 ).first()
             ):
-                # An ASN for the PO was recorded while this invoice was being matched: try again next poll.
+                # Goods for the PO were recorded while this invoice was matched, or wait for the register (a receipt
+                # found in Sage after a crash has no quantities in the journal): try again at the next poll.
                 row.status = InboundStatus.APPLYING
         return status
 
