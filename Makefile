@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy --strict src/mlconnector/flows
 
 test: lint
 	$(VENV)/bin/pytest
@@ -29,4 +30,4 @@ demo: install
 	$(VENV)/bin/ml-connector demo
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache .mypy_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from mlconnector.flows.purchase_orders import decimal
 from mlconnector.flows.purchase_orders import line_key as to_line_key
@@ -32,7 +33,7 @@ class Problem:
     what: str
     why: str
     fix: str
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,7 @@ class Receiving:
                     InboundDocument.business_key.in_(bkeys), InboundDocument.idempotency_key != row.idempotency_key
                 )
             ):
-                others[bkey].append(status)
+                others.setdefault(bkey or "", []).append(status)
         po_numbers = {po for r in documents for po in _po_numbers(r.document)}
         unposted: dict[str, dict[str, Unposted]] = {}
         if po_numbers:
