@@ -24,7 +24,14 @@ from mlconnector.flows.reference import (
 )
 from mlconnector.sage.models import ChangeCursor, ChangedPurchaseOrders, ChangedVendors, GLAccount
 from mlconnector.store import Store
-from mlconnector.store.models import ExceptionRecord, InboundDocument, OutboundDocument, PartnerMapping, TradingPartner
+from mlconnector.store.models import (
+    ExceptionRecord,
+    InboundDocument,
+    OutboundDocument,
+    OutboundStatus,
+    PartnerMapping,
+    TradingPartner,
+)
 from mlconnector.store.models import GLAccount as CachedGLAccount
 from mlconnector.store.ops import audit, get_cursor, raise_exception, replace_gl_cache, resolve_exceptions, set_cursor
 
@@ -308,7 +315,7 @@ class Connector:
             with self.store.transaction() as session:
                 if not result.already_sent:
                     row = outbox_row(session, key)
-                    row.status, row.cleo_message_id = "sent", result.message_id
+                    row.status, row.cleo_message_id = OutboundStatus.SENT, result.message_id
                 audit(
                     session,
                     direction="OUT",

@@ -27,7 +27,15 @@ from mlconnector.flows.purchase_orders import (
 )
 from mlconnector.sage.models import PurchaseOrder as SagePurchaseOrder
 from mlconnector.store import Store
-from mlconnector.store.models import OutboundDocument, PartnerMapping, PurchaseOrderState, TradingPartner, utcnow
+from mlconnector.store.models import (
+    FAStatus,
+    OutboundDocument,
+    OutboundStatus,
+    PartnerMapping,
+    PurchaseOrderState,
+    TradingPartner,
+    utcnow,
+)
 from mlconnector.store.ops import (
     PreallocatedControls,
     allocate_control_numbers,
@@ -77,7 +85,7 @@ def po_ref(po_number: str) -> str:
 def _latest_held(session: Session, po_number: str) -> OutboundDocument | None:
     return session.scalars(
         select(OutboundDocument)
-        .where(OutboundDocument.po_number == po_number, OutboundDocument.status == "held")
+        .where(OutboundDocument.po_number == po_number, OutboundDocument.status == OutboundStatus.HELD)
         .order_by(OutboundDocument.id.desc())
     ).first()
 
@@ -116,7 +124,7 @@ def _hold(
     mapping: PartnerMapping | None,
 ) -> OutboundDocument:
     if older is not None:
-        older.status = "superseded"
+        older.status = OutboundStatus.SUPERSEDED
     row = OutboundDocument(
         idempotency_key=f"{po.purchase_order_no}:held:{digest[:24]}",
         document_type="850",
@@ -124,7 +132,7 @@ def _hold(
         vendor_no=po.vendor_key,
         version_hash=digest,
         purpose=Purpose.ORIGINAL.value,
-        status="held",
+        status=OutboundStatus.HELD,
         source=po.model_dump_json(),
     )
     session.add(row)
@@ -219,8 +227,8 @@ def render(
         interchange_control=controls.interchange,
         group_control=controls.group,
         set_control="0001",
-        status="pending",
-        fa_status="waiting",
+        status=OutboundStatus.PENDING,
+        fa_status=FAStatus.WAITING,
         payload=payload,
     )
     session.add(row)
@@ -264,13 +272,13 @@ def release_held(
 ) -> list[OutboundDocument]:
     """Render the held POs whose vendor now has a trading partner."""
     released = []
-    for row in session.scalars(select(OutboundDocument).where(OutboundDocument.status == "held")).all():
+    for row in session.scalars(select(OutboundDocument).where(OutboundDocument.status == OutboundStatus.HELD)).all():
         mapping = partner_for_vendor(session, row.vendor_no)
         partner = partners(mapping.partner) if mapping else None
         if mapping is None or partner is None:
             continue
         po = SagePurchaseOrder.model_validate_json(row.source or "{}")
-        row.status = "released"
+        row.status = OutboundStatus.RELEASED
         rendered = render(
             session,
             po,
@@ -294,7 +302,7 @@ def pending_work(session: Session) -> list[str]:
     """Outbox rows waiting to be sent, as `key#attempt` (a new attempt gets a new workflow id)."""
     rows = session.execute(
         select(OutboundDocument.idempotency_key, OutboundDocument.attempts)
-        .where(OutboundDocument.status == "pending")
+        .where(OutboundDocument.status == OutboundStatus.PENDING)
         .order_by(OutboundDocument.id)
     )
     return [f"{key}#{attempts}" for key, attempts in rows]
@@ -305,7 +313,7 @@ def send(store: Store, cleo: CleoClient, work: str, *, fault: FaultHook = no_fau
     key = work.rsplit("#", 1)[0]
     with store.transaction() as session:
         row = outbox_row(session, key)
-        if row.status != "pending":
+        if row.status != OutboundStatus.PENDING:
             return row.status
         partner, payload, icn = row.partner, row.payload, f"{row.interchange_control:09d}"
         document_type, po_number = row.document_type, row.po_number
@@ -315,7 +323,7 @@ def send(store: Store, cleo: CleoClient, work: str, *, fault: FaultHook = no_fau
     except CleoHTTPError as exc:
         with store.transaction() as session:
             row = outbox_row(session, key)
-            row.status = "failed"
+            row.status = OutboundStatus.FAILED
             raise_exception(
                 session,
                 kind=REFUSED,
@@ -352,7 +360,7 @@ def send(store: Store, cleo: CleoClient, work: str, *, fault: FaultHook = no_fau
     fault("after_post_before_recording")
     with store.transaction() as session:
         row = outbox_row(session, key)
-        row.status, row.sent_at, row.cleo_message_id = "sent", utcnow(), result.message_id
+        row.status, row.sent_at, row.cleo_message_id = OutboundStatus.SENT, utcnow(), result.message_id
         audit(
             session,
             direction="OUT",

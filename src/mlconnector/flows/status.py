@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from mlconnector.store import Store
-from mlconnector.store.models import AuditEntry, ExceptionRecord, InboundDocument, OutboundDocument
+from mlconnector.store.models import (
+    AuditEntry,
+    ExceptionRecord,
+    ExceptionStatus,
+    InboundDocument,
+    OutboundDocument,
+    OutboundStatus,
+)
 
 
 @dataclass
@@ -33,7 +40,7 @@ def store_status(store: Store) -> StoreStatus:
         status.fa_status = dict(
             session.execute(
                 select(OutboundDocument.fa_status, func.count())
-                .where(OutboundDocument.status == "sent")
+                .where(OutboundDocument.status == OutboundStatus.SENT)
                 .group_by(OutboundDocument.fa_status)
             ).all()
         )
@@ -43,7 +50,7 @@ def store_status(store: Store) -> StoreStatus:
         status.open_exceptions = dict(
             session.execute(
                 select(ExceptionRecord.kind, func.count())
-                .where(ExceptionRecord.status == "open")
+                .where(ExceptionRecord.status == ExceptionStatus.OPEN)
                 .group_by(ExceptionRecord.kind)
             ).all()
         )

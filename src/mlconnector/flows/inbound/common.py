@@ -214,7 +214,9 @@ def record(session: Session, key: str, outcome: Outcome) -> None:
 def settle(session: Session, ref: str, still_open: set[str]) -> None:
     """Resolve this document's open exceptions whose kind is no longer a problem."""
     for record_ in session.scalars(
-        select(ExceptionRecord).where(ExceptionRecord.document_ref == ref, ExceptionRecord.status == "open")
+        select(ExceptionRecord).where(
+            ExceptionRecord.document_ref == ref, ExceptionRecord.status == ExceptionStatus.OPEN
+        )
     ):
         if record_.kind not in still_open:
             record_.status, record_.resolved_at = ExceptionStatus.RESOLVED, utcnow()

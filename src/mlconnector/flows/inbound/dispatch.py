@@ -29,6 +29,7 @@ from mlconnector.store import Store
 from mlconnector.store.models import (
     OPEN_INBOUND,
     ExceptionRecord,
+    ExceptionStatus,
     GLAccount,
     InboundDocument,
     InboundStatus,
@@ -280,7 +281,9 @@ def _reopen_waiting(
     """Invoices waiting for goods (all, or those of `po_numbers`; only those last tried before `tried_before`)
     back to `applying`, so the next poll runs them."""
     waiting = session.scalars(
-        select(ExceptionRecord).where(ExceptionRecord.kind == NOT_RECEIVED, ExceptionRecord.status == "open")
+        select(ExceptionRecord).where(
+            ExceptionRecord.kind == NOT_RECEIVED, ExceptionRecord.status == ExceptionStatus.OPEN
+        )
     ).all()
     keys = {
         e.idempotency_key
