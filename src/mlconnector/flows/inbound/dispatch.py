@@ -13,7 +13,7 @@ propagate to the caller with the document left `applying`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -167,7 +167,7 @@ class Receiving:
             others_by_business_key=others,
             unposted=unposted,
             journal_seen=journal_seen,
-            gl=self._gl,
+            gl=self._gl(_gl_entries(session) if any(isinstance(r.document, Invoice) for r in documents) else []),
         )
 
     def _apply(self, ctx: Context, received: ReceivedDocument) -> Outcome:
@@ -238,21 +238,28 @@ class Receiving:
                 row.status = InboundStatus.APPLYING
         return status
 
-    def _gl(self) -> tuple[dict[str, GLEntry], set[str]]:
-        """The GL cache (filled by the GL job; read from Sage once when it is still empty)."""
-        with self.store.transaction() as session:
-            rows = session.scalars(select(GLAccount)).all()
-        if not rows:
-            accounts = gl_rows(self.sage.gl_accounts())
-            try:
+    def _gl(self, cached: list[GLEntry]) -> Callable[[], tuple[dict[str, GLEntry], set[str]]]:
+        """The GL cache as read when the document started (filled from Sage once when it is still empty)."""
+
+        def gl() -> tuple[dict[str, GLEntry], set[str]]:
+            entries = cached
+            if not entries:
+                accounts = gl_rows(self.sage.gl_accounts())
+                try:
+                    with self.store.transaction() as session:
+                        replace_gl_cache(session, accounts)
+                except IntegrityError:
+                    pass  # another worker filled the cache at the same moment: use theirs
                 with self.store.transaction() as session:
-                    replace_gl_cache(session, accounts)
-            except IntegrityError:
-                pass  # another worker filled the cache at the same moment: use theirs
-            with self.store.transaction() as session:
-                rows = session.scalars(select(GLAccount)).all()
-        gl = {r.account_key: GLEntry(r.account_key, r.account, r.department, r.active) for r in rows}
-        return gl, {e.department for e in gl.values() if e.department and e.active}
+                    entries = _gl_entries(session)
+            by_key = {e.account_key: e for e in entries}
+            return by_key, {e.department for e in entries if e.department and e.active}
+
+        return gl
+
+
+def _gl_entries(session: Session) -> list[GLEntry]:
+    return [GLEntry(r.account_key, r.account, r.department, r.active) for r in session.scalars(select(GLAccount))]
 
 
 def _row(session: Session, key: str) -> InboundDocument:
