@@ -157,15 +157,16 @@ class Connector:
 
     def collect_inbound(self) -> list[str]:
         """Flag overdue 997s, resend our 997s Cleo did not take, store (and acknowledge in Cleo) every new inbound
-        message, post what earlier polls left unposted, and reopen invoices still waiting for their goods; returns
-        the documents to apply."""
+        message, post what earlier polls left unposted, and apply again the invoices whose goods came (reopened by
+        their ASN, or waiting for an hour); returns the documents to apply."""
         inbound.flag_overdue(self.store, hours=self.fa_overdue_hours)
         for key in self.receiving.pending_acks():
             self.receiving.send_ack(key)
         keys = inbound.receive(self.store, self.cleo)
         self.receiving.post()
-        reopened = self.receiving.reopen_waiting_invoices()
-        return keys + [key for key in reopened if key not in keys]
+        self.receiving.reopen_waiting_invoices()
+        retried = self.receiving.retry_reopened()
+        return [key for key in keys if key not in retried]
 
     def process_inbound(self, key: str) -> str:
         """Answer one stored interchange with our 997 and apply it (997 / 855 / 856 / 810)."""

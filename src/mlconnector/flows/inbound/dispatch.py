@@ -115,6 +115,20 @@ class Receiving:
         """Post every receipt the connector wrote and Sage has not posted yet (once per poll, and on demand)."""
         return posting.post(self.store, self.sage, self.tolerances, self.fault)
 
+    def retry_reopened(self) -> dict[str, str]:
+        """Apply again, now, the documents that were applied once and went back to `applying` (an invoice whose
+        goods came since). Their per-document run already finished, so the engine would not run them again; the
+        poll's collect step does, as it always retried invoices that waited for goods."""
+        with self.store.transaction() as session:
+            keys = list(
+                session.scalars(
+                    select(InboundDocument.idempotency_key)
+                    .where(InboundDocument.status == InboundStatus.APPLYING, InboundDocument.processed_at.is_not(None))
+                    .order_by(InboundDocument.id)
+                )
+            )
+        return {key: self.process(key) for key in keys}
+
     def reopen_waiting_invoices(self) -> list[str]:
         """Invoices waiting for their goods and not tried for an hour go again (the goods may have been received by
         hand in Sage; an ASN reopens the invoices of its POs itself); returns their keys."""
