@@ -28,6 +28,7 @@ from mlconnector.sage.models import PostingResult
 from mlconnector.store import Store
 from mlconnector.store.models import (
     OPEN_INBOUND,
+    AckStatus,
     ExceptionRecord,
     ExceptionStatus,
     GLAccount,
@@ -57,6 +58,7 @@ from .common import (
 NOT_RECEIVED = "not_received"
 RECHECK_WAITING = timedelta(hours=1)
 """How often an invoice waiting for its goods is tried again without an ASN (goods received by hand in Sage)."""
+RACE_SLACK = timedelta(minutes=5)
 
 
 class Receiving:
@@ -81,7 +83,7 @@ class Receiving:
             row = _row(session, key)
             if row.status not in OPEN_INBOUND:
                 return row.status
-            if row.ack_status == "none":
+            if row.ack_status == AckStatus.NONE:
                 answer.stage(session, row)
             partner, resumed = row.partner or "", row.status == InboundStatus.APPLYING
             row.status = InboundStatus.APPLYING
@@ -306,22 +308,38 @@ def _reopen_waiting(
             ExceptionRecord.kind == NOT_RECEIVED, ExceptionRecord.status == ExceptionStatus.OPEN
         )
     ).all()
-    keys = {
-        e.idempotency_key
+    po_of = {
+        e.idempotency_key: str((e.details or {}).get("po"))
         for e in waiting
         if e.idempotency_key
         and e.idempotency_key != but
         and (po_numbers is None or (e.details or {}).get("po") in po_numbers)
     }
-    if not keys:
+    if not po_of:
         return []
     rows = session.scalars(
         select(InboundDocument).where(
-            InboundDocument.idempotency_key.in_(keys), InboundDocument.status == InboundStatus.EXCEPTION
+            InboundDocument.idempotency_key.in_(po_of), InboundDocument.status == InboundStatus.EXCEPTION
         )
     ).all()
     if tried_before is not None:
-        rows = [r for r in rows if r.processed_at is None or _aware(r.processed_at) < tried_before]
+        # Goods recorded around the invoice's last try: the ASN and the invoice may have been recorded at the same
+        # moment by two workers, each not seeing the other's transaction; try those again too.
+        goods = dict(
+            session.execute(
+                select(SageReceipt.po_number, func.max(SageReceipt.written_at))
+                .where(SageReceipt.receipt_type == "G", SageReceipt.po_number.in_(set(po_of.values())))
+                .group_by(SageReceipt.po_number)
+            ).all()
+        )
+
+        def due(row: InboundDocument) -> bool:
+            if row.processed_at is None or _aware(row.processed_at) < tried_before:
+                return True
+            latest = goods.get(po_of[row.idempotency_key])
+            return latest is not None and _aware(latest) >= _aware(row.processed_at) - RACE_SLACK
+
+        rows = [r for r in rows if due(r)]
     for row in rows:
         row.status = InboundStatus.APPLYING
     return sorted(r.idempotency_key for r in rows)
