@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy --strict src/mlconnector/flows
 
 # The console's browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 chromium:
@@ -37,4 +38,4 @@ dist: $(UV)
 	$(UV) build --out-dir dist   # dist/ml_connector-<version>-py3-none-any.whl and the .tar.gz sdist (hatchling)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) dist .pytest_cache .ruff_cache .mypy_cache

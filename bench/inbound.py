@@ -7,7 +7,8 @@ active: this measures throughput, not GL exceptions), writes one ASN (856) and o
 would, drops them into the Cleo sandbox (real HTTP), and runs the connector's inbound job (store on SQLite; Sage
 through the gateway on the simulator, in process, so BOI calls are counted exactly) until every document is applied:
 stored raw, answered with our 997, matched, written to Sage by key and posted. The last line is the figure of record:
-`docs_per_s=… boi_calls_per_doc=… boi_calls_per_line=… peak_rss_mb=…` (a written line is a receipt or invoice line).
+`docs_per_s=… boi_calls_per_doc=… boi_calls_per_line=… fixed_boi_calls_per_doc=… peak_rss_mb=…` (a written line is
+a receipt or invoice line; fixed calls are those not on the receipt's lines: reads, header, key checks, posting).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from mlconnector.cleo import CleoClient, CleoCredentials, RetryPolicy
 from mlconnector.cleo.sandbox import running_sandbox
 from mlconnector.cleo.sandbox.partners import parse_partner_book
 from mlconnector.flows import inbound
-from mlconnector.flows.receiving import Receiving, Tolerances
+from mlconnector.flows.inbound import Receiving, Tolerances
 from mlconnector.sage.gateway import SageGateway
 from mlconnector.sage.sim.schema import connect
 from mlconnector.sage.sim.script import SimBackend
@@ -120,6 +121,7 @@ def main(argv: list[str]) -> None:
         for key in keys:
             status = receiving.process(key)
             statuses[status] = statuses.get(status, 0) + 1
+        receiving.post()  # the end of the poll: one register update for every receipt written
         seconds = time.perf_counter() - started
         calls = sim.counter.snapshot()
         total = sim.counter.total()
@@ -140,6 +142,8 @@ def main(argv: list[str]) -> None:
     assert stored == docs, f"{stored} of {docs} documents stored"
     assert statuses == {"applied": docs}, f"statuses {statuses}, open exceptions {open_exceptions}"
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # Calls on the receipt's line collection are per written line; everything else is per document (or per poll).
+    line_calls = sum(n for name, n in calls.items() if name.startswith("PO_Receipt_bus.oLines."))
     top = ", ".join(f"{name}={n}" for name, n in sorted(calls.items(), key=lambda kv: -kv[1])[:8])
     print(
         f"{docs} documents in {seconds:.1f} s ({stored_at - started:.1f} s to store and acknowledge in Cleo); "
@@ -147,7 +151,8 @@ def main(argv: list[str]) -> None:
     )
     print(
         f"docs_per_s={docs / seconds:.1f} boi_calls_per_doc={total / docs:.2f} "
-        f"boi_calls_per_line={total / written_lines:.2f} peak_rss_mb={peak_mb:.0f}"
+        f"boi_calls_per_line={total / written_lines:.2f} fixed_boi_calls_per_doc={(total - line_calls) / docs:.2f} "
+        f"peak_rss_mb={peak_mb:.0f}"
     )
 
 

@@ -50,6 +50,7 @@ def process_until(
             done.append((key, document_type(world, key), status))
             if after is not None:
                 after(*done[-1])
+        world.connector.post_inbound()  # as the engine does at the end of each inbound poll
         counts = stored_counts(world)
         if all(counts.get(t, 0) >= n for t, n in wanted.items()) and not world.connector.collect_inbound():
             return done

@@ -119,6 +119,9 @@ def test_an_invoice_that_arrives_before_its_goods_waits_and_is_entered_when_they
     assert "retry after the goods are received" in waiting.suggested_fix
     drop(world, full_asn(world, po, "SHIP-5", 541))
     assert process_all(world) == ["applied"]
+    # The ASN reopened the invoice waiting for its goods: the next poll's collect step enters it.
+    assert statuses(world, "810") == ["applying"]
+    assert process_all(world) == []
     assert exception_summaries(world) == []
     assert statuses(world, "810") == ["applied"]
     assert sorted(r.receipt_type for r in sage_receipts(world)) == ["G", "I"]
@@ -149,9 +152,9 @@ def test_a_restart_after_the_sage_write_finds_the_receipt_and_invoice_and_writes
     drop(world, full_asn(world, po, "SHIP-7", 560))
     drop(world, full_invoice(world, po, "RS-1", 561))
     assert process_all(world) == ["applied", "applied"]
-    # As if killed after Sage wrote (and posted) but before the store recorded it.
+    # As if killed after Sage wrote (and posted) but before the store recorded it (status and time recorded together).
     with world.store.transaction() as session:
-        session.execute(update(InboundDocument).values(status="applying"))
+        session.execute(update(InboundDocument).values(status="applying", processed_at=None))
     assert sorted(process_all(world)) == ["applied", "applied"]
     assert sorted(r.receipt_type for r in sage_receipts(world)) == ["G", "I"]
     assert len(audit_lines(world, "already_in_sage")) == 2

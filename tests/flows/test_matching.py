@@ -7,7 +7,16 @@ from decimal import Decimal
 
 import pytest
 
-from mlconnector.flows.matching import GLEntry, InvoicePlan, Problem, ReceiptPlan, plan_invoice, plan_receipt
+from mlconnector.flows.matching import (
+    GLEntry,
+    InvoicePlan,
+    Problem,
+    ReceiptPlan,
+    Unposted,
+    plan_invoice,
+    plan_receipt,
+    with_unposted,
+)
 from mlconnector.sage.models import PurchaseOrder, PurchaseOrderLine
 from mlconnector.x12.documents import (
     Charge,
@@ -126,7 +135,23 @@ def test_matching_invoice_plans_a_receipt_of_invoice_with_freight() -> None:
     result = plan_invoice(invoice(), make_po(received=4), GL, CENTRES, price_variance_percent=2)
     assert isinstance(result, InvoicePlan)
     assert result.freight == Decimal("15.00")
-    assert [(ln.line_key, ln.quantity, ln.unit_cost) for ln in result.lines] == [("000001", 4.0, 2.5)]
+    # The PO price: Sage takes the cost from the PO line, so none is written.
+    assert [(ln.line_key, ln.quantity, ln.unit_cost) for ln in result.lines] == [("000001", 4.0, None)]
+    tolerated = plan_invoice(invoice("2.52"), make_po(received=4), GL, CENTRES, price_variance_percent=2)
+    assert isinstance(tolerated, InvoicePlan)
+    assert [ln.unit_cost for ln in tolerated.lines] == [2.52]  # a tolerated other price is the invoice's
+
+
+def test_unposted_receipts_count_as_received_and_invoiced() -> None:
+    po = make_po(received=0)
+    assert kinds(plan_invoice(invoice(), po, GL, CENTRES, price_variance_percent=2)) == ["not_received"]
+    goods_written = with_unposted(po, {"000001": Unposted(received=4)})
+    assert isinstance(plan_invoice(invoice(), goods_written, GL, CENTRES, price_variance_percent=2), InvoicePlan)
+    also_invoiced = with_unposted(po, {"000001": Unposted(received=4, invoiced=4)})
+    assert kinds(plan_invoice(invoice(), also_invoiced, GL, CENTRES, price_variance_percent=2)) == ["not_received"]
+    assert kinds(plan_receipt(shipment(item("1", "10")), goods_written, shipment_id="S2", over_shipment_percent=0)) == [
+        "over_shipment"
+    ]
 
 
 def test_price_variance_beyond_tolerance() -> None:

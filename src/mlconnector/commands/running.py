@@ -89,11 +89,12 @@ def cleo_client(ctx: Context, *, quick: bool = False) -> CleoClient:
 
 
 def open_connector(ctx: Context) -> Connector:
+    from mlconnector.flows import faults
     from mlconnector.flows.connector import Connector
+    from mlconnector.flows.inbound import Tolerances
     from mlconnector.flows.liveness import Backoff
     from mlconnector.flows.outbound import Sender
     from mlconnector.flows.purchase_orders import Buyer
-    from mlconnector.flows.receiving import Tolerances
 
     edi = ctx.settings.edi
     sender = Sender(
@@ -120,6 +121,7 @@ def open_connector(ctx: Context) -> Connector:
             price_variance_percent=tolerances.price_variance_percent,
             post_invoices=tolerances.post_invoices,
         ),
+        fault=faults.point,  # the kill -9 tests arm it with MLC_FAULT_AT; otherwise nothing happens
     )
 
 

@@ -12,12 +12,14 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class Job:
-    """A scheduled piece of work: `collect` finds the items, `handle` does one (None: collecting is the work)."""
+    """A scheduled piece of work: `collect` finds the items, `handle` does one (None: collecting is the work), and
+    `finish` runs once after every item of a run is done (e.g. one register update for all of them)."""
 
     name: str
     every_seconds: int
     collect: Callable[[], Sequence[str]]
     handle: Callable[[str], str] | None = None
+    finish: Callable[[], object] | None = None
 
 
 def cron_every(seconds: int) -> str:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
 from mlconnector.engine import Job
-from mlconnector.flows import faults, inbound
+from mlconnector.flows import inbound
+from mlconnector.flows.faults import FaultHook, no_fault
+from mlconnector.flows.inbound import Receiving, SageReceiving, Tolerances
 from mlconnector.flows.liveness import (
     Backoff,
     Cause,
@@ -24,7 +26,6 @@ from mlconnector.flows.liveness import (
     wake,
 )
 from mlconnector.flows.outbound import Sender, outbox_row, pending_work, release_held, send, stage
-from mlconnector.flows.receiving import OPEN_STATUSES, Receiving, SageReceiving, Tolerances
 from mlconnector.flows.reference import (
     COST_CENTRE_LOOKUP,
     GL_LOOKUP,
@@ -36,9 +37,12 @@ from mlconnector.flows.reference import (
 from mlconnector.sage.models import ChangeCursor, ChangedPurchaseOrders, ChangedVendors, GLAccount
 from mlconnector.store import Store
 from mlconnector.store.models import (
+    OPEN_INBOUND,
     ExceptionRecord,
     InboundDocument,
+    InboundStatus,
     OutboundDocument,
+    OutboundStatus,
     PartnerMapping,
     TradingPartner,
     utcnow,
@@ -91,6 +95,7 @@ class Connector:
         page_size: int = 500,
         tolerances: Tolerances | None = None,
         backoff: Backoff | None = None,
+        fault: FaultHook = no_fault,
     ) -> None:
         self.page_size = page_size
         self.backoff = backoff or Backoff()
@@ -99,7 +104,9 @@ class Connector:
         self.cleo = cleo
         self.sender = sender
         self.fa_overdue_hours = fa_overdue_hours
-        self.receiving = Receiving(store, sage, cleo, tolerances or Tolerances(), self.backoff)
+        self.fault = fault
+        """Called at named points; the kill -9 tests inject `flows.faults.point` (production: nothing happens)."""
+        self.receiving = Receiving(store, sage, cleo, tolerances or Tolerances(), self.backoff, fault=fault)
 
     # ------------------------------------------------------------------------------------------------ outbound
 
@@ -141,7 +148,7 @@ class Connector:
         partners = self._trading_partners()
         departments = self._departments()
         with self.store.transaction() as session:
-            release_held(session, sender=self.sender, partners=partners.get, departments=departments)
+            release_held(session, sender=self.sender, partners=partners.get, departments=departments, fault=self.fault)
         cursor = self._cursor(PO_CURSOR)
         while True:
             # Pages of at most `page_size` POs keep memory flat whatever the size of a burst of changes in Sage;
@@ -150,12 +157,26 @@ class Connector:
             for po in changed.items:
                 try:
                     with self.store.transaction() as session:
-                        stage(session, po, sender=self.sender, partners=partners.get, departments=departments)
+                        stage(
+                            session,
+                            po,
+                            sender=self.sender,
+                            partners=partners.get,
+                            departments=departments,
+                            fault=self.fault,
+                        )
                 except IntegrityError:
                     # Another worker (or a recovered run) staged this version at the same moment; read again.
                     with self.store.transaction() as session:
-                        stage(session, po, sender=self.sender, partners=partners.get, departments=departments)
-                faults.point("mid_batch")
+                        stage(
+                            session,
+                            po,
+                            sender=self.sender,
+                            partners=partners.get,
+                            departments=departments,
+                            fault=self.fault,
+                        )
+                self.fault("mid_batch")
             cursor = changed.cursor
             with self.store.transaction() as session:
                 set_cursor(session, PO_CURSOR, cursor.model_dump_json())
@@ -170,7 +191,7 @@ class Connector:
     def send_outbound(self, work: str) -> str:
         """Send one outbox row (`key#attempt`); whatever goes wrong leaves it due again later, never stuck."""
         try:
-            return send(self.store, self.cleo, work, self.backoff)
+            return send(self.store, self.cleo, work, self.backoff, fault=self.fault)
         except Exception as exc:
             return self._waiting(OutboundDocument, work, exc)
 
@@ -214,14 +235,17 @@ class Connector:
         else:
             log.warning("document %s waits (%s): %s", key, failure.cause or "permanent", failure.message)
         with self.store.transaction() as session:
-            row = session.scalars(select(model).where(model.idempotency_key == key)).one()
-            if row.status not in ("pending", *OPEN_STATUSES):
+            row = cast(
+                "OutboundDocument | InboundDocument",
+                session.scalars(select(model).where(model.idempotency_key == key)).one(),
+            )
+            if row.status not in (OutboundStatus.PENDING, *OPEN_INBOUND):
                 return str(row.status)  # another worker finished it meanwhile: nothing waits
             if failure.transient:
                 mark_waiting(row, failure, self.backoff, utcnow())
                 return "retrying"
             mark_moved(row)
-            row.status = "exception" if model is InboundDocument else "failed"
+            row.status = InboundStatus.EXCEPTION if model is InboundDocument else OutboundStatus.FAILED
             raise_exception(
                 session,
                 kind="document_failed",
@@ -236,18 +260,19 @@ class Connector:
     # ------------------------------------------------------------------------------------------------- inbound
 
     def collect_inbound(self) -> list[str]:
-        """Wake documents whose service answers again, flag overdue 997s, resend our 997s Cleo did not take, retry
-        invoices still waiting for their goods, then store (and acknowledge in Cleo) every new inbound message;
-        returns the documents due to apply as `key#attempt`."""
+        """Wake documents whose service answers again, flag overdue 997s, resend our 997s Cleo did not take, store (and
+        acknowledge in Cleo) every new inbound message, post what earlier polls left unposted, and reopen invoices
+        whose goods may have come (a new attempt each); returns the documents due to apply as `key#attempt`."""
         self._probe_cleo()
         self._probe_agent()
         inbound.flag_overdue(self.store, hours=self.fa_overdue_hours)
         for key in self.receiving.pending_acks():
             self.receiving.send_ack(key)
         try:
-            self.receiving.retry_waiting_invoices()
-        except Exception as exc:  # an invoice left mid-retry is `applying`, so it is due again below
-            log.warning("waiting invoices not retried this time: %s", classify(exc).message)
+            self.receiving.post()
+        except Exception as exc:  # what stays unposted is posted by a later poll
+            log.warning("receipts not posted this time: %s", classify(exc).message)
+        self.receiving.reopen_waiting_invoices()
         keys = inbound.receive(self.store, self.cleo)
         with self.store.transaction() as session:
             review_stalled(session, self.backoff)
@@ -262,11 +287,19 @@ class Connector:
             return self._waiting(InboundDocument, work, exc)
         with self.store.transaction() as session:
             row = session.scalars(select(InboundDocument).where(InboundDocument.idempotency_key == key)).one()
-            if row.status in OPEN_STATUSES:  # not finished: a new attempt (and workflow id) later
+            if row.status in OPEN_INBOUND:  # not finished: a new attempt (and workflow id) later
                 mark_waiting(row, Failure(Cause.UNEXPECTED, "processing did not finish"), self.backoff, utcnow())
             else:
                 mark_moved(row)
         return status
+
+    def post_inbound(self) -> str:
+        """Post the receipt register once for every receipt this poll wrote (the end of each inbound poll, and on
+        demand); a crash before it leaves them for the next poll's `collect_inbound`."""
+        result = self.receiving.post()
+        if result is None:
+            return "nothing to post"
+        return f"{len(result.posted)} receipt(s) posted"
 
     def retry_exception(self, exception_id: int) -> str:
         """Re-run the document behind an exception after its cause was fixed; a no-op where Sage already has it."""
@@ -407,7 +440,7 @@ class Connector:
             with self.store.transaction() as session:
                 if not result.already_sent:
                     row = outbox_row(session, key)
-                    row.status, row.cleo_message_id = "sent", result.message_id
+                    row.status, row.cleo_message_id = OutboundStatus.SENT, result.message_id
                 audit(
                     session,
                     direction="OUT",
@@ -426,7 +459,7 @@ class Connector:
     def jobs(self, *, purchase_orders: int, vendors: int, gl: int, inbound: int) -> list[Job]:
         return [
             Job("pos", purchase_orders, self.collect_purchase_orders, self.send_outbound),
-            Job("inbound", inbound, self.collect_inbound, self.process_inbound),
+            Job("inbound", inbound, self.collect_inbound, self.process_inbound, finish=self.post_inbound),
             Job("vendors", vendors, self.sync_vendors),
             Job("gl", gl, self.refresh_gl),
         ]

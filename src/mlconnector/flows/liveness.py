@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -209,7 +209,7 @@ def wake(session: Session, causes: set[Cause], now: datetime | None = None) -> i
             .values(next_attempt_at=now)
             .execution_options(synchronize_session=False)
         )
-        woken += result.rowcount or 0
+        woken += cast("CursorResult[Any]", result).rowcount or 0
     if Cause.CLEO in causes:
         result = session.execute(
             update(InboundDocument)
@@ -217,7 +217,7 @@ def wake(session: Session, causes: set[Cause], now: datetime | None = None) -> i
             .values(ack_next_attempt_at=now)
             .execution_options(synchronize_session=False)
         )
-        woken += result.rowcount or 0
+        woken += cast("CursorResult[Any]", result).rowcount or 0
     return woken
 
 
@@ -237,7 +237,7 @@ def waiting(session: Session) -> list[Waiting]:
 
     def add(cause: str | None, count: int, since: datetime | None, error: str | None) -> None:
         try:
-            key = Cause(cause)
+            key = Cause(cause or "")
         except ValueError:
             key = Cause.UNEXPECTED
         since = aware(since) or utcnow()

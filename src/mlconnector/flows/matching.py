@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from mlconnector.flows.purchase_orders import decimal
 from mlconnector.flows.purchase_orders import line_key as to_line_key
 from mlconnector.sage.models import InvoiceLine as SageInvoiceLine
+from mlconnector.sage.models import LineNote, ReceiptLine
 from mlconnector.sage.models import PurchaseOrder as SagePurchaseOrder
 from mlconnector.sage.models import PurchaseOrderLine as SagePurchaseOrderLine
-from mlconnector.sage.models import ReceiptLine
-from mlconnector.x12.documents import Invoice, ProductId, ShipmentItem, ShipmentOrder
+from mlconnector.x12.documents import Invoice, ProductId, PurchaseOrderAck, ShipmentItem, ShipmentOrder
 
 CLOSED_STATUSES = {"X": "complete", "Z": "cancelled"}
 # A complete PO (every line received) is exactly what an invoice bills; only a cancelled one refuses invoices.
@@ -32,7 +33,7 @@ class Problem:
     what: str
     why: str
     fix: str
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,36 @@ class GLEntry:
         """The same main account and division with another cost centre, if the chart has it."""
         main_division = self.account.rsplit("-", 1)[0]
         return next((e for e in gl.values() if e.account == f"{main_division}-{department}"), None)
+
+
+@dataclass(frozen=True)
+class Unposted:
+    """Quantities of one PO line in receipts the connector wrote and the register has not posted yet."""
+
+    received: float = 0.0
+    invoiced: float = 0.0
+
+
+def with_unposted(po: SagePurchaseOrder, unposted: Mapping[str, Unposted]) -> SagePurchaseOrder:
+    """The PO as it will be once the receipts already written are posted (the register runs once per poll, so a
+    second ASN or an invoice for the same PO in the same poll must see the first one's quantities)."""
+    if not unposted:
+        return po
+    lines = []
+    for line in po.lines:
+        extra = unposted.get(line.line_key)
+        if extra is None:
+            lines.append(line)
+            continue
+        lines.append(
+            line.model_copy(
+                update={
+                    "quantity_received": line.quantity_received + extra.received,
+                    "quantity_invoiced": line.quantity_invoiced + extra.invoiced,
+                }
+            )
+        )
+    return po.model_copy(update={"lines": lines})
 
 
 SAGE_INVOICE_NO_LENGTH = 10
@@ -282,8 +313,10 @@ def plan_invoice(
             )
         account, gl_trouble = accrual_account(document, line, gl, cost_centres, named_centre)
         problems.extend(gl_trouble)
+        # Sage takes the line's cost from the PO line; only a different (tolerated) price is written.
+        unit_cost = None if item.unit_price == po_price else float(item.unit_price)
         planned[line.line_key] = SageInvoiceLine(
-            line_key=line.line_key, quantity=float(item.quantity), unit_cost=float(item.unit_price), account=account
+            line_key=line.line_key, quantity=float(item.quantity), unit_cost=unit_cost, account=account
         )
     if problems:
         return problems
@@ -365,3 +398,109 @@ def gl_problems(
             )
         ]
     return []
+
+
+ACK_STATUS_NAMES = {
+    "IA": "accepted",
+    "AC": "accepted",
+    "IB": "backordered",
+    "BP": "backordered",
+    "IR": "rejected",
+    "ID": "rejected",
+    "R1": "rejected",
+    "R2": "rejected",
+    "R3": "rejected",
+    "R4": "rejected",
+}
+
+
+@dataclass(frozen=True)
+class LineAnswer:
+    """The supplier's answer to one PO line, as kept in the connector and noted on the Sage line."""
+
+    line_number: str
+    codes: tuple[str, ...]
+    status: str
+    quantity: Decimal
+    unit_price: Decimal | None
+    promised_date: str | None
+    note: LineNote | None
+    """The comment for the Sage PO line, when the PO has that line."""
+
+
+@dataclass(frozen=True)
+class AcknowledgmentPlan:
+    po_number: str
+    answers: tuple[LineAnswer, ...]
+    problems: tuple[Problem, ...]
+    """For the buyer (changed or refused lines): the 855 is still applied."""
+
+    @property
+    def notes(self) -> list[LineNote]:
+        return [a.note for a in self.answers if a.note is not None]
+
+
+def plan_acknowledgment(
+    ack: PurchaseOrderAck, po: SagePurchaseOrder | None, partner: str
+) -> AcknowledgmentPlan | list[Problem]:
+    """The supplier's 855 line by line; changes and refusals become problems for the buyer."""
+    if po is None:
+        return [
+            Problem(
+                "unknown_po",
+                f"{partner}'s acknowledgment names PO {ack.po_number}, which is not in Sage",
+                f"Sage has no purchase order {ack.po_number}.",
+                "Check the PO number with the supplier, or resolve this exception.",
+                {"po": ack.po_number},
+            )
+        ]
+    po_lines = {line.line_key for line in po.lines}
+    answers, changed, refused = [], [], []
+    for line in ack.lines:
+        codes = tuple(s.status for s in line.statuses) or ("IA",)
+        names = {ACK_STATUS_NAMES.get(code, "changed") for code in codes}
+        status = next(s for s in ("rejected", "changed", "backordered", "accepted") if s in names)
+        main = next((s for s in line.statuses if ACK_STATUS_NAMES.get(s.status, "changed") == status), None)
+        quantity = main.quantity if main and main.quantity is not None else line.quantity
+        when = main.date.isoformat() if main and main.date else None
+        price = f" at {line.unit_price}" if line.unit_price is not None else ""
+        summary = f"line {line.line_number}: {'/'.join(codes)} quantity {quantity}{price}"
+        key_of_line = to_line_key(line.line_number)
+        note = (
+            LineNote(
+                line_key=key_of_line,
+                text=f"EDI 855 from {partner}: {status} ({'/'.join(codes)}) quantity {quantity}{price}"
+                + (f", ship {when}" if when else ""),
+            )
+            if key_of_line in po_lines
+            else None
+        )
+        answers.append(LineAnswer(line.line_number, codes, status, quantity, line.unit_price, when, note))
+        if status == "rejected":
+            refused.append(summary)
+        elif status == "changed":
+            changed.append(summary)
+    problems = []
+    if refused:
+        problems.append(
+            Problem(
+                "po_line_rejected",
+                f"{partner} refused {len(refused)} line(s) of PO {ack.po_number}",
+                "The supplier's 855 rejected: " + "; ".join(refused) + ".",
+                "Source the refused lines elsewhere or cancel them on the PO in Sage (the change is sent), then "
+                "resolve this exception.",
+                {"po": ack.po_number},
+            )
+        )
+    if changed:
+        problems.append(
+            Problem(
+                "po_changed_by_supplier",
+                f"{partner} changed {len(changed)} line(s) of PO {ack.po_number}",
+                "The supplier's 855 accepted with changes: " + "; ".join(changed) + ".",
+                "If the change is agreed, update the PO line in Sage (price or quantity) so the ASN and invoice "
+                "match; otherwise contact the supplier. Then resolve this exception.",
+                {"po": ack.po_number},
+            )
+        )
+    return AcknowledgmentPlan(ack.po_number, tuple(answers), tuple(problems))

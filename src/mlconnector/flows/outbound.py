@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mlconnector.cleo import CleoClient, CleoError
-from mlconnector.flows import faults
+from mlconnector.flows.faults import FaultHook, no_fault
 from mlconnector.flows.liveness import Backoff, classify, due, mark_moved, mark_waiting
 from mlconnector.flows.purchase_orders import (
     Buyer,
@@ -29,7 +29,15 @@ from mlconnector.flows.purchase_orders import (
 )
 from mlconnector.sage.models import PurchaseOrder as SagePurchaseOrder
 from mlconnector.store import Store
-from mlconnector.store.models import OutboundDocument, PartnerMapping, PurchaseOrderState, TradingPartner, utcnow
+from mlconnector.store.models import (
+    FAStatus,
+    OutboundDocument,
+    OutboundStatus,
+    PartnerMapping,
+    PurchaseOrderState,
+    TradingPartner,
+    utcnow,
+)
 from mlconnector.store.ops import (
     PreallocatedControls,
     allocate_control_numbers,
@@ -80,7 +88,10 @@ def po_ref(po_number: str) -> str:
 def _latest_held(session: Session, po_number: str) -> OutboundDocument | None:
     return session.scalars(
         select(OutboundDocument)
-        .where(OutboundDocument.po_number == po_number, OutboundDocument.status.in_(("held", "skipped")))
+        .where(
+            OutboundDocument.po_number == po_number,
+            OutboundDocument.status.in_((OutboundStatus.HELD, OutboundStatus.SKIPPED)),
+        )
         .order_by(OutboundDocument.id.desc())
     ).first()
 
@@ -92,6 +103,7 @@ def stage(
     sender: Sender,
     partners: Callable[[str], TradingPartner | None],
     departments: dict[str, str],
+    fault: FaultHook = no_fault,
 ) -> OutboundDocument | None:
     """Stage one PO as read from Sage; returns the new outbox row (pending or held), or None when nothing changed."""
     digest = content_hash(po)
@@ -107,12 +119,14 @@ def stage(
     partner = partners(mapping.partner) if mapping else None
     if mapping is None or partner is None:
         return _hold(session, po, digest, held, mapping)
-    return render(session, po, digest, mapping=mapping, partner=partner, sender=sender, departments=departments)
+    return render(
+        session, po, digest, mapping=mapping, partner=partner, sender=sender, departments=departments, fault=fault
+    )
 
 
 def _skip(session: Session, po: SagePurchaseOrder, digest: str, older: OutboundDocument | None) -> OutboundDocument:
     """A vendor that does not trade by EDI: the PO is recorded and audited as skipped, never sent, no exception."""
-    row = _hold(session, po, digest, older, None, status="skipped")
+    row = _hold(session, po, digest, older, None, status=OutboundStatus.SKIPPED)
     audit(
         session,
         direction="OUT",
@@ -132,10 +146,10 @@ def _hold(
     older: OutboundDocument | None,
     mapping: PartnerMapping | None,
     *,
-    status: str = "held",
+    status: OutboundStatus = OutboundStatus.HELD,
 ) -> OutboundDocument:
     if older is not None:
-        older.status = "superseded"
+        older.status = OutboundStatus.SUPERSEDED
     row = OutboundDocument(
         idempotency_key=f"{po.purchase_order_no}:{status}:{digest[:24]}",
         document_type="850",
@@ -147,7 +161,7 @@ def _hold(
         source=po.model_dump_json(),
     )
     session.add(row)
-    if status == "skipped":
+    if status == OutboundStatus.SKIPPED:
         return row
     if mapping is None:
         raise_exception(
@@ -191,6 +205,7 @@ def render(
     partner: TradingPartner,
     sender: Sender,
     departments: dict[str, str],
+    fault: FaultHook = no_fault,
 ) -> OutboundDocument | None:
     """Turn a PO version into an interchange for `partner`, in the caller's transaction.
 
@@ -232,7 +247,7 @@ def render(
     document_type = "860" if isinstance(document, PurchaseOrderChange) else "850"
     purpose = document.purpose
     controls = allocate_control_numbers(session, partner.alias)
-    faults.point("after_allocating_control_numbers")
+    fault("after_allocating_control_numbers")
     payload = write_interchange([document], envelope(sender, partner), PreallocatedControls(controls))
     row = OutboundDocument(
         idempotency_key=f"{po.purchase_order_no}:{sequence}:{digest[:24]}",
@@ -245,8 +260,8 @@ def render(
         interchange_control=controls.interchange,
         group_control=controls.group,
         set_control="0001",
-        status="pending",
-        fa_status="waiting",
+        status=OutboundStatus.PENDING,
+        fa_status=FAStatus.WAITING,
         payload=payload,
     )
     session.add(row)
@@ -286,18 +301,26 @@ def release_held(
     sender: Sender,
     partners: Callable[[str], TradingPartner | None],
     departments: dict[str, str],
+    fault: FaultHook = no_fault,
 ) -> list[OutboundDocument]:
     """Render the held POs whose vendor now has a trading partner."""
     released = []
-    for row in session.scalars(select(OutboundDocument).where(OutboundDocument.status == "held")).all():
+    for row in session.scalars(select(OutboundDocument).where(OutboundDocument.status == OutboundStatus.HELD)).all():
         mapping = partner_for_vendor(session, row.vendor_no)
         partner = partners(mapping.partner) if mapping else None
         if mapping is None or partner is None:
             continue
         po = SagePurchaseOrder.model_validate_json(row.source or "{}")
-        row.status = "released"
+        row.status = OutboundStatus.RELEASED
         rendered = render(
-            session, po, row.version_hash, mapping=mapping, partner=partner, sender=sender, departments=departments
+            session,
+            po,
+            row.version_hash,
+            mapping=mapping,
+            partner=partner,
+            sender=sender,
+            departments=departments,
+            fault=fault,
         )
         if rendered is not None:
             released.append(rendered)
@@ -313,20 +336,24 @@ def pending_work(session: Session, now: datetime | None = None) -> list[str]:
     new workflow id, so a failed one is never handed back as final."""
     rows = session.execute(
         select(OutboundDocument.idempotency_key, OutboundDocument.attempts)
-        .where(OutboundDocument.status == "pending", due(OutboundDocument.next_attempt_at, now or utcnow()))
+        .where(
+            OutboundDocument.status == OutboundStatus.PENDING, due(OutboundDocument.next_attempt_at, now or utcnow())
+        )
         .order_by(OutboundDocument.id)
     )
     return [f"{key}#{attempts}" for key, attempts in rows]
 
 
-def send(store: Store, cleo: CleoClient, work: str, backoff: Backoff | None = None) -> str:
+def send(
+    store: Store, cleo: CleoClient, work: str, backoff: Backoff | None = None, *, fault: FaultHook = no_fault
+) -> str:
     """Send one outbox row; safe to repeat (the ICN makes Cleo answer a second post with 409).
 
     A transient failure (see `liveness.FAILURES`) leaves the row pending with its backoff: "deferred"."""
     key = work.rsplit("#", 1)[0]
     with store.transaction() as session:
         row = outbox_row(session, key)
-        if row.status != "pending":
+        if row.status != OutboundStatus.PENDING:
             return row.status
         partner, payload, icn = row.partner, row.payload, f"{row.interchange_control:09d}"
         document_type, po_number = row.document_type, row.po_number
@@ -349,7 +376,7 @@ def send(store: Store, cleo: CleoClient, work: str, backoff: Backoff | None = No
                     message=f"Cleo unavailable, retried from {row.next_attempt_at:%H:%M:%S} UTC: {exc}",
                 )
                 return "deferred"
-            row.status = "failed"
+            row.status = OutboundStatus.FAILED
             mark_moved(row)
             raise_exception(
                 session,
@@ -370,10 +397,10 @@ def send(store: Store, cleo: CleoClient, work: str, backoff: Backoff | None = No
                 message=str(exc),
             )
         return "failed"
-    faults.point("after_post_before_recording")
+    fault("after_post_before_recording")
     with store.transaction() as session:
         row = outbox_row(session, key)
-        row.status, row.sent_at, row.cleo_message_id = "sent", utcnow(), result.message_id
+        row.status, row.sent_at, row.cleo_message_id = OutboundStatus.SENT, utcnow(), result.message_id
         mark_moved(row)
         audit(
             session,

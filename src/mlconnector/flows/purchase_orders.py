@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from mlconnector.sage.models import PurchaseOrder as SagePurchaseOrder
 from mlconnector.sage.models import PurchaseOrderLine as SagePurchaseOrderLine
@@ -96,7 +97,7 @@ class Buyer:
     currency: str = "USD"
 
 
-def order_content(po: SagePurchaseOrder) -> dict:
+def order_content(po: SagePurchaseOrder) -> dict[str, Any]:
     """The part of a Sage PO that the vendor sees, as plain JSON-ready data."""
     return {
         **{f: getattr(po, f) for f in ORDER_FIELDS},

@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 
 from mlconnector.flows.liveness import OPEN_INBOUND, aware
 from mlconnector.store import Store
-from mlconnector.store.models import AuditEntry, ExceptionRecord, InboundDocument, OutboundDocument, utcnow
+from mlconnector.store.models import (
+    AuditEntry,
+    ExceptionRecord,
+    ExceptionStatus,
+    InboundDocument,
+    OutboundDocument,
+    OutboundStatus,
+    utcnow,
+)
 
 DONE = ("sent", "received", "published", "synced", "cached", "invoiced", "replayed")
 """Audit statuses that mean a document actually moved: `last 850` is the last one sent, not the last one held."""
@@ -37,7 +45,7 @@ def store_status(store: Store) -> StoreStatus:
         status.fa_status = dict(
             session.execute(
                 select(OutboundDocument.fa_status, func.count())
-                .where(OutboundDocument.status == "sent")
+                .where(OutboundDocument.status == OutboundStatus.SENT)
                 .group_by(OutboundDocument.fa_status)
             ).all()
         )
@@ -47,7 +55,7 @@ def store_status(store: Store) -> StoreStatus:
         status.open_exceptions = dict(
             session.execute(
                 select(ExceptionRecord.kind, func.count())
-                .where(ExceptionRecord.status == "open")
+                .where(ExceptionRecord.status == ExceptionStatus.OPEN)
                 .group_by(ExceptionRecord.kind)
             ).all()
         )

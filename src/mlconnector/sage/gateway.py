@@ -82,6 +82,9 @@ class SageGateway:
         self.fault_hook: Callable[[str], None] | None = None
         """Test hook called at named points ("after_sage_write") to simulate a crash."""
         self._objects: dict[str, Any] = {}
+        self._po_parties: dict[str, tuple[str, str]] = {}
+        """PO number → (division, vendor) from the latest read: Sage does not change a PO's vendor, and a receipt
+        is usually written right after its PO was read for matching, so the write need not read it again."""
         self._task = ""
         self._script = backend.create_script()
         self._script.Init(backend.home())
@@ -178,6 +181,9 @@ class SageGateway:
             )
             lines_obj = self._po_lines()
             raw = self._result_sets(lines_obj, lcols, "LineKey$", any_of("PurchaseOrderNo$", batch))
+            if len(self._po_parties) > 10_000:
+                self._po_parties.clear()
+            self._po_parties.update({h["purchase_order_no"]: (h["ap_division_no"], h["vendor_no"]) for h in heads})
             by_po: dict[str, list[PurchaseOrderLine]] = {}
             for row in parse_rows(raw, lnames, lcols):
                 by_po.setdefault(row.pop("purchase_order_no"), []).append(PurchaseOrderLine(**row))
@@ -302,6 +308,12 @@ class SageGateway:
     def _receipt_bus(self) -> Any:
         return self._object("PO_Receipt_bus", "P/O", self.u.receipt_ui_task)
 
+    def _receipt_lines(self) -> Any:
+        """The receipt bus's `oLines`, fetched once (each property get is a COM round trip)."""
+        if "PO_Receipt_bus.oLines" not in self._objects:
+            self._objects["PO_Receipt_bus.oLines"] = self._receipt_bus().oLines
+        return self._objects["PO_Receipt_bus.oLines"]
+
     def _find_receipts(self, filter_: str, history: bool = False) -> list[SageDocument]:
         """Receipts matching a filter: pending ones (receipt entry) or posted ones (receipt history)."""
         obj = self._object(self.u.receipt_history_object, "P/O") if history else self._receipt_bus()
@@ -347,7 +359,7 @@ class SageGateway:
             for column, value in header.items():
                 self._check(bus, bus.nSetValue(column, value), column, warnings=warnings)
             self._check(bus, bus.nSetValue(self.u.source_key_column, token), self.u.source_key_column)
-            lines_obj = bus.oLines
+            lines_obj = self._receipt_lines()
             for line in lines:
                 self._check(lines_obj, lines_obj.nAddLine(), "line", expect=(RET_NEW,))
                 for column, value in line.items():
@@ -371,6 +383,9 @@ class SageGateway:
         )
 
     def purchase_order_header(self, purchase_order_no: str) -> tuple[str, str]:
+        """(division, vendor) of a PO."""
+        if (known := self._po_parties.get(purchase_order_no)) is not None:
+            return known
         cols = ["APDivisionNo$", "VendorNo$"]
         rows = parse_rows(
             self._result_sets(
@@ -422,11 +437,22 @@ class SageGateway:
         _check_date(invoice_date, "invoice_date")
 
         def attempt() -> SageDocument:
-            existing = self.find_by_source_key(key)
-            if existing:
-                return existing
             div, vendor = self.purchase_order_header(purchase_order_no)
-            self._refuse_duplicate_invoice(div, vendor, invoice_no)
+            token = quote(source_key_token(key))
+            same_invoice = (
+                f"APDivisionNo$={quote(div)} AND VendorNo$={quote(vendor)} AND InvoiceNo$={quote(invoice_no)}"
+            )
+            # One look at pending receipts answers both "written before with this key?" and "invoice number taken?"
+            pending = self._find_receipts(
+                f'{self.u.source_key_column}={token} OR (ReceiptType$="I" AND {same_invoice})'
+            )
+            mine = [d for d in pending if d.source_key_token == source_key_token(key)]
+            if mine:
+                return mine[0]
+            posted = self._find_receipts(f"{self.u.source_key_column}={token}", history=True)
+            if posted:
+                return posted[0]
+            self._refuse_duplicate_invoice(div, vendor, invoice_no, pending_found=bool(pending))
             rows = []
             for ln in lines:
                 row: dict[str, Any] = {self.u.receipt_line_po_line_column: ln.line_key, "QuantityInvoiced": ln.quantity}
@@ -435,14 +461,17 @@ class SageGateway:
                 if ln.account:
                     row["PurchasesAcctKey$"] = self._account_key(ln.account)
                 rows.append(row)
-            header = {"InvoiceNo$": invoice_no, "InvoiceDate$": invoice_date, "FreightAmt": freight_amount}
+            header: dict[str, Any] = {"InvoiceNo$": invoice_no, "InvoiceDate$": invoice_date}
+            if freight_amount:  # a new receipt's freight is 0 already
+                header["FreightAmt"] = freight_amount
             return self._write_receipt("I", (purchase_order_no, div, vendor), key, header, rows)
 
         return self.policy.run(attempt)
 
-    def _refuse_duplicate_invoice(self, div: str, vendor: str, invoice_no: str) -> None:
+    def _refuse_duplicate_invoice(self, div: str, vendor: str, invoice_no: str, *, pending_found: bool) -> None:
+        """Refuse an invoice number the vendor already has: pending (found by the caller) or open in A/P."""
         where = f"APDivisionNo$={quote(div)} AND VendorNo$={quote(vendor)} AND InvoiceNo$={quote(invoice_no)}"
-        pending = self._find_receipts(f'ReceiptType$="I" AND {where}')
+        pending = pending_found
         cols = ["InvoiceNo$"]
         open_inv = parse_rows(
             self._result_sets(self._object("AP_OpenInvoice_svc", "A/P"), cols, "InvoiceNo$", where), ["i"], cols
@@ -461,6 +490,8 @@ class SageGateway:
 
         def attempt() -> PostingResult:
             pending = [f"{d.receipt_type}-{d.receipt_no}" for d in self._find_receipts("")]
+            if not pending:  # nothing to post: the register update (a heavy batch job in Sage) is not run
+                return PostingResult(posted=[], posting_date=date)
             upd = self._object("PO_ReceiptRegister_upd", "P/O", self.u.receipt_register_ui_task, cached=False)
             try:
                 self._check(upd, upd.nSetPostingDate(date), "posting_date")

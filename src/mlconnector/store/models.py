@@ -8,6 +8,7 @@ outbox row, an append-only audit log for replay, and exceptions a clerk can read
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -35,6 +36,66 @@ NAMING = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class OutboundStatus(StrEnum):
+    """Where an outbox row is: see `OutboundDocument`."""
+
+    HELD = "held"
+    PENDING = "pending"
+    SENT = "sent"
+    SUPERSEDED = "superseded"
+    RELEASED = "released"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the vendor does not trade by EDI: recorded and audited, never sent
+
+
+class FAStatus(StrEnum):
+    """The partner's 997 for an outbound document."""
+
+    NONE = "none"
+    WAITING = "waiting"
+    ACCEPTED = "accepted"
+    ACCEPTED_WITH_ERRORS = "accepted_with_errors"
+    REJECTED = "rejected"
+    OVERDUE = "overdue"
+
+
+class InboundStatus(StrEnum):
+    """received → applying (Sage writes may have started; a restart checks Sage by key first) → applied |
+    duplicate | exception."""
+
+    RECEIVED = "received"
+    APPLYING = "applying"
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    EXCEPTION = "exception"
+
+
+OPEN_INBOUND = (InboundStatus.RECEIVED, InboundStatus.APPLYING)
+"""Documents still to work on: never started, or started and interrupted (Sage may already hold part of it)."""
+
+
+class AckStatus(StrEnum):
+    """Our 997 answering an inbound interchange."""
+
+    NONE = "none"
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    NOT_NEEDED = "not_needed"
+
+
+class ExceptionStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class PostingStatus(StrEnum):
+    """A receipt the connector wrote to Sage: pending in receipt entry, or posted by the receipt register."""
+
+    WRITTEN = "written"
+    POSTED = "posted"
 
 
 class Base(DeclarativeBase):
@@ -72,9 +133,9 @@ class OutboundDocument(Base):
     interchange_control: Mapped[int | None] = mapped_column(Integer)
     group_control: Mapped[int | None] = mapped_column(Integer)
     set_control: Mapped[str | None] = mapped_column(String(9))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    fa_status: Mapped[str] = mapped_column(String(24), default="none")
+    fa_status: Mapped[str] = mapped_column(String(24), default=FAStatus.NONE)
     cleo_message_id: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
@@ -122,13 +183,13 @@ class InboundDocument(Base):
     interchange_control: Mapped[str | None] = mapped_column(String(9))
     group_control: Mapped[str | None] = mapped_column(String(9))
     set_control: Mapped[str | None] = mapped_column(String(9))
-    status: Mapped[str] = mapped_column(String(16), default="received")
+    status: Mapped[str] = mapped_column(String(16), default=InboundStatus.RECEIVED)
     payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Our 997 answering the interchange: rendered with its ISA13 in the same transaction that decides it, so a
     # restart resends the same interchange (Cleo answers 409 for a known ICN) instead of a second one.
-    ack_status: Mapped[str] = mapped_column(String(16), default="none")
+    ack_status: Mapped[str] = mapped_column(String(16), default=AckStatus.NONE)
     ack_interchange: Mapped[int | None] = mapped_column(Integer)
     ack_payload: Mapped[str | None] = mapped_column(Text)
     # Backoff after a transient failure applying the document (see flows/liveness.py); `attempts` is part of the
@@ -143,6 +204,29 @@ class InboundDocument(Base):
     ack_next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ack_last_error: Mapped[str | None] = mapped_column(Text)
     ack_waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SageReceipt(Base):
+    """A receipt of goods (G) or of invoice (I) the connector wrote to Sage, until the receipt register posts it.
+
+    The register (a heavy batch job in Sage) runs once per inbound poll for all of them, not once per document.
+    The row is recorded in the same transaction as the document's outcome; a receipt written to Sage before a crash
+    is found again by its key when the document is resumed, and recorded then. Unposted quantities count as
+    received/invoiced when the next ASN or invoice for the PO is matched.
+    """
+
+    __tablename__ = "sage_receipts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    source_key: Mapped[str] = mapped_column(String(200))
+    receipt_type: Mapped[str] = mapped_column(String(1))
+    receipt_no: Mapped[str] = mapped_column(String(16))
+    po_number: Mapped[str] = mapped_column(String(32), index=True)
+    quantities: Mapped[dict[str, float]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default=PostingStatus.WRITTEN, index=True)
+    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PurchaseOrderLineAck(Base):
@@ -243,7 +327,7 @@ class ExceptionRecord(Base):
     suggested_fix: Mapped[str] = mapped_column(Text)
     document_ref: Mapped[str] = mapped_column(String(200), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ExceptionStatus.OPEN, index=True)
     retries: Mapped[int] = mapped_column(Integer, default=0)
     details: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
