@@ -1,7 +1,7 @@
 """inbound: receipts written to Sage and not yet posted (the receipt register runs once per poll)
 
-Revision ID: 0003_inbound
-Revises: 0002
+Revision ID: 0004_inbound
+Revises: 0003_selfheal
 Create Date: 2026-12-03 12:45:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_inbound"
-down_revision = "0002"
+revision = "0004_inbound"
+down_revision = "0003_selfheal"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """console: users of the web console, and indexes on what its screens search and sort by
 
-Revision ID: 0003_console
-Revises: 0002
+Revision ID: 0006_console
+Revises: 0005_observe
 Create Date: 2026-12-03 12:30:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_console"
-down_revision = "0002"
+revision = "0006_console"
+down_revision = "0005_observe"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """observe: which alert went out for which cause on which channel, and since when each health check fails
 
-Revision ID: 0003_observe
-Revises: 0002
+Revision ID: 0005_observe
+Revises: 0004_inbound
 Create Date: 2026-12-03 12:30:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_observe"
-down_revision = "0002"
+revision = "0005_observe"
+down_revision = "0004_inbound"
 branch_labels = None
 depends_on = None
 

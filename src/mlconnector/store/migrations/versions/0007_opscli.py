@@ -1,7 +1,7 @@
 """opscli: a vendor can be marked as not trading by EDI (its POs are skipped, audited, never an exception)
 
-Revision ID: 0003_opscli
-Revises: 0002
+Revision ID: 0007_opscli
+Revises: 0006_console
 Create Date: 2026-12-03 12:40:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_opscli"
-down_revision = "0002"
+revision = "0007_opscli"
+down_revision = "0006_console"
 branch_labels = None
 depends_on = None
 
