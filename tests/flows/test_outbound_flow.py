@@ -185,3 +185,37 @@ def test_a_burst_is_read_in_pages_and_each_po_sent_once(world: World) -> None:
         cursor = ChangeCursor.model_validate_json(get_cursor(session, "purchase_orders") or "{}")
     assert cursor.complete, "the pass finished: the next poll starts a new one"
     assert run_once(world) == []
+
+
+def test_a_change_the_vendor_does_not_see_stages_nothing(world: World) -> None:
+    """Sage re-reports a PO whose only change is outside the 850 (an internal comment, terms): no new version."""
+    po = world.create_po("01-V0001")
+    assert run_once(world) == ["sent"]
+    later = datetime.now() + timedelta(seconds=2)
+    date, time = stamp(later)
+    with world.sim.connect() as conn:
+        conn.execute(
+            "UPDATE PO_PurchaseOrderHeader SET Comment='call before delivery', TermsCode='30', DateUpdated=?,"
+            " TimeUpdated=? WHERE PurchaseOrderNo=?",
+            (date, time, po),
+        )
+    reread: list[str] = []
+    read = world.connector.sage.changed_purchase_orders
+
+    def spy(cursor, limit):  # type: ignore[no-untyped-def]
+        page = read(cursor, limit=limit)
+        reread.extend(f"{p.purchase_order_no}|{p.comment}" for p in page.items)
+        return page
+
+    world.connector.sage.changed_purchase_orders = spy  # type: ignore[method-assign]
+    assert run_once(world) == []
+    assert reread == [f"{po}|call before delivery"], "the PO was read again, so the content check ran"
+    with world.store.transaction() as session:
+        rows = session.execute(select(OutboundDocument.status, OutboundDocument.purpose)).all()
+        staged = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.source_id == po, AuditEntry.status == "staged")
+        )
+    assert rows == [("sent", "00")] and staged == 1
+    assert len(world.outbound_messages()) == 1
