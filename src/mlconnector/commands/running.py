@@ -73,6 +73,7 @@ def cleo_client(ctx: Context) -> CleoClient:
         CleoCredentials(cleo["username"].reveal(), cleo["password"].reveal(), totp.reveal() if totp else None),
         default_token_ttl=ctx.settings.cleo.default_token_lifetime_seconds,
         timeout=ctx.settings.cleo.timeout_seconds,
+        ca_file=ctx.settings.cleo.ca_file,
     )
 
 
