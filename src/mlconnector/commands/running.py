@@ -277,7 +277,7 @@ def exceptions_retry(
             )
         ).all()
         lines = [f"  #{x.id} {x.kind}: {x.what}" for x in others]
-    if status == "applied" and not still_open:
+    if status in ("applied", "sent") and not still_open:
         console.print(f"Exception {exception_id} retried: the document is applied and the exception resolved.")
     else:
         console.print(f"Exception {exception_id} retried: the document is {status}; still open:")

@@ -23,7 +23,14 @@ from mlconnector.flows.reference import (
 )
 from mlconnector.sage.models import ChangeCursor, ChangedPurchaseOrders, ChangedVendors, GLAccount
 from mlconnector.store import Store
-from mlconnector.store.models import ExceptionRecord, InboundDocument, OutboundDocument, PartnerMapping, TradingPartner
+from mlconnector.store.models import (
+    ExceptionRecord,
+    InboundDocument,
+    OutboundDocument,
+    PartnerMapping,
+    TradingPartner,
+    utcnow,
+)
 from mlconnector.store.models import GLAccount as CachedGLAccount
 from mlconnector.store.ops import audit, get_cursor, raise_exception, replace_gl_cache, resolve_exceptions, set_cursor
 
@@ -144,7 +151,10 @@ class Connector:
         return self.receiving.process(key)
 
     def retry_exception(self, exception_id: int) -> str:
-        """Re-run the document behind an exception after its cause was fixed; a no-op where Sage already has it."""
+        """Re-run the document behind an exception after its cause was fixed; a no-op where Sage already has it.
+
+        An outbound document Cleo refused is posted again, as stored, with its own ICN (safe: Cleo de-duplicates).
+        """
         with self.store.transaction() as session:
             record = session.get(ExceptionRecord, exception_id)
             if record is None:
@@ -154,19 +164,38 @@ class Connector:
                 key is not None
                 and session.scalars(select(InboundDocument.id).where(InboundDocument.idempotency_key == key)).first()
             )
-            if not known:
+            refused = (
+                None
+                if known or key is None
+                else session.scalars(
+                    select(OutboundDocument).where(
+                        OutboundDocument.idempotency_key == key, OutboundDocument.status == "failed"
+                    )
+                ).first()
+            )
+            if not known and refused is None:
                 raise ValueError(
-                    f"Exception {exception_id} ({record.kind}) is not about an inbound document; fix the cause "
+                    f"Exception {exception_id} ({record.kind}) has no document to run again; fix the cause "
                     "and resolve it (outbound documents are resent by `replay`)."
                 )
             record.retries += 1
+            if refused is not None:
+                refused.status, refused.attempts = "pending", refused.attempts + 1
+                work = f"{key}#{refused.attempts}"
         assert key is not None
-        status = self.receiving.retry(key)
+        if refused is not None:
+            status = send(self.store, self.cleo, work)
+            direction = "OUT"
+        else:
+            status = self.receiving.retry(key)
+            direction = "IN"
         with self.store.transaction() as session:
             record = session.get(ExceptionRecord, exception_id)
+            if direction == "OUT" and status == "sent" and record is not None and record.status == "open":
+                record.status, record.resolved_at = "resolved", utcnow()
             audit(
                 session,
-                direction="IN",
+                direction=direction,
                 document_type="exception",
                 source_id=key,
                 target_id=str(exception_id),
