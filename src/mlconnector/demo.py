@@ -75,7 +75,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen, name: str, log: Path, timeout: float = 30) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, name: str, log: Path, timeout: float = 120) -> None:
+    """Wait until `process` listens on `port` (generous: a busy machine can take long to start Python)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
