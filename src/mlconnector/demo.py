@@ -196,7 +196,7 @@ class Stack:
         return f"{'https' if self.cleo_ca_file else 'http'}://127.0.0.1:{self.cleo_port}"
 
     def cleo_http(self, **options: Any) -> httpx.Client:
-        """A plain HTTP client on the sandbox that trusts its certificate (for checks independent of our client)."""
+        """An httpx client on the sandbox that trusts its certificate (for checks independent of our Cleo client)."""
         verify = trust_context(self.cleo_ca_file) if self.cleo_ca_file else True
         return httpx.Client(base_url=self.cleo_url, verify=verify, **options)
 
