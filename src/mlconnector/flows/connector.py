@@ -175,8 +175,9 @@ class Connector:
             )
             if not known and refused is None:
                 raise ValueError(
-                    f"Exception {exception_id} ({record.kind}) has no document to run again; fix the cause "
-                    "and resolve it (outbound documents are resent by `replay`)."
+                    f"Exception {exception_id} ({record.kind}) is not about an inbound document or an outbound one "
+                    "Cleo refused, so there is nothing to run again: fix the cause and resolve it "
+                    "(`ml-connector replay` resends a document that was sent)."
                 )
             record.retries += 1
             if refused is not None:
