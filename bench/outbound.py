@@ -45,9 +45,15 @@ Baselines, measured in the same run after every count is taken: the raw agent re
 `changed_purchase_orders` call from this process, with its BOI calls) and raw Cleo posts alone (up to 200 stored
 850s posted again under new ICNs by a plain `CleoClient`, one at a time and four at a time).
 
-Experiments (not the default; printed when used): `--concurrency N` (engine workers, default 4), `--queue-poll S`
-(DBOS queue polling, default 0.2 s), `--engine-wal` (DBOS's SQLite system database switched to WAL before the run),
-and `--sample FILE` (a CPU-weighted stack sampler over every thread of the connector process).
+The engine's worker count and DBOS queue polling interval are the connector's own settings (`[engine] workers`,
+`queue_poll_seconds`, as the stack's ml-connector.toml has them); the values used are printed with the results.
+Experiments (not the default; printed when used): `--concurrency N` and `--queue-poll S` override them for the run
+(as `MLC_ENGINE__WORKERS` / `MLC_ENGINE__QUEUE_POLL_SECONDS`), `--engine-wal` (DBOS's SQLite system database
+switched to WAL before the run), and `--sample FILE` (a CPU-weighted stack sampler over every thread of the
+connector process).
+
+A run in which not every PO reached Cleo exits 1 and prints no rates: a rate over documents that were not sent
+would be a false figure.
 """
 
 from __future__ import annotations
@@ -114,26 +120,6 @@ def probe(out: str, cli_args: list[str]) -> None:
     outbound_mod.write_interchange = timed("x12", outbound_mod.write_interchange)
     engine_mod.Engine.start = timed("engine_start", engine_mod.Engine.start)  # type: ignore[method-assign]
     engine_mod.Engine.stop = timed("engine_stop", engine_mod.Engine.stop)  # type: ignore[method-assign]
-
-    if os.environ.get("BENCH_CONCURRENCY") or os.environ.get("BENCH_QUEUE_POLL"):
-        # Experiments only (--concurrency/--queue-poll): the engine's worker count and DBOS queue polling interval.
-        from dbos import DBOS
-
-        concurrency, poll = os.environ.get("BENCH_CONCURRENCY"), os.environ.get("BENCH_QUEUE_POLL")
-        original_init, original_register = engine_mod.Engine.__init__, DBOS.register_queue
-
-        def init(self: Any, *args: Any, **kwargs: Any) -> None:
-            original_init(self, *args, **kwargs)
-            if concurrency:
-                self.concurrency = int(concurrency)
-
-        def register_queue(*args: Any, **kwargs: Any) -> Any:
-            if poll:
-                kwargs["polling_interval_sec"] = float(poll)
-            return original_register(*args, **kwargs)
-
-        engine_mod.Engine.__init__ = init  # type: ignore[method-assign]
-        DBOS.register_queue = register_queue  # type: ignore[method-assign]
 
     logins: list[int] = []
     original_connect = CleoClient.connect
@@ -397,7 +383,7 @@ def cleo_alone(stack: Any, count: int, workers: int, offset: int) -> tuple[float
         new = f"{900_000_000 + offset + i:09d}"
         jobs.append((partner, payload.replace(f"*{icn}*", f"*{new}*").replace(f"IEA*1*{icn}", f"IEA*1*{new}"), new))
     credentials = CleoCredentials(TENANT, stack.cleo_password, None)
-    with CleoClient.connect(f"http://127.0.0.1:{stack.cleo_port}", credentials) as cleo:
+    with CleoClient.connect(stack.cleo_url, credentials, ca_file=stack.cleo_ca_file) as cleo:
         cleo.list_partners(alias=jobs[0][0])  # log in before the clock starts
         durations: list[float] = []
 
@@ -419,10 +405,25 @@ def experiment_env(args: argparse.Namespace) -> dict[str, str]:
     if args.sample:
         env["BENCH_SAMPLE"] = str(args.sample.resolve())
     if args.concurrency:
-        env["BENCH_CONCURRENCY"] = str(args.concurrency)
+        env["MLC_ENGINE__WORKERS"] = str(args.concurrency)
     if args.queue_poll:
-        env["BENCH_QUEUE_POLL"] = str(args.queue_poll)
+        env["MLC_ENGINE__QUEUE_POLL_SECONDS"] = str(args.queue_poll)
     return env
+
+
+def engine_settings(config: Path, args: argparse.Namespace) -> tuple[int, float]:
+    """The worker count and queue polling the connector process runs with: its config file, then the experiment."""
+    from mlconnector.config import EngineSettings
+
+    engine = EngineSettings(**tomllib.loads(config.read_text()).get("engine", {}))
+    return args.concurrency or engine.workers, args.queue_poll or engine.queue_poll_seconds
+
+
+def incomplete(pos: int, sent: int, held: int, in_cleo: int) -> str | None:
+    """Why the run does not count (every PO must be sent and in Cleo), or None."""
+    if sent == pos and in_cleo == pos:
+        return None
+    return f"INCOMPLETE RUN: {pos} POs generated, {sent} sent, {held} held, {in_cleo} in Cleo; no rate is printed"
 
 
 def main(argv: list[str]) -> None:
@@ -430,8 +431,8 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--pos", type=int, default=10_000)
     ap.add_argument("--lines", type=int, default=10)
     ap.add_argument("--workdir", type=Path, help="keep the stack's files here (default: a temporary directory)")
-    ap.add_argument("--concurrency", type=int, help="experiment: the engine's worker count (connector default 4)")
-    ap.add_argument("--queue-poll", type=float, help="experiment: DBOS queue polling interval (default 0.2 s)")
+    ap.add_argument("--concurrency", type=int, help="experiment: the engine's worker count ([engine] workers)")
+    ap.add_argument("--queue-poll", type=float, help="experiment: DBOS queue polling ([engine] queue_poll_seconds)")
     ap.add_argument("--engine-wal", action="store_true", help="experiment: DBOS's SQLite system database in WAL mode")
     ap.add_argument("--sample", type=Path, help="also sample the connector's stacks (all threads) into this file")
     args = ap.parse_args(argv)
@@ -468,7 +469,8 @@ def main(argv: list[str]) -> None:
 
                 with sqlite3.connect(stack.config.parent / "var" / "engine.sqlite") as engine_db:
                     engine_db.execute("PRAGMA journal_mode=WAL")
-            admin = SandboxAdmin(f"http://127.0.0.1:{stack.cleo_port}", TENANT)
+            workers, queue_poll = engine_settings(stack.config, args)
+            admin = SandboxAdmin(stack.cleo_url, TENANT, ca_file=stack.cleo_ca_file)
             boi_before, cleo_before = agent_health(stack, agent_url)["boi_calls"], admin.stats()
             print("running `ml-connector sync now pos` …", flush=True)
             run = run_connector(
@@ -492,6 +494,12 @@ def main(argv: list[str]) -> None:
                     select(func.count()).select_from(OutboundDocument).where(OutboundDocument.status == "held")
                 )
             in_cleo = cleo_outbound_count(stack)
+            problem = incomplete(args.pos, int(sent or 0), int(held or 0), in_cleo)
+            if problem:
+                print(problem, file=sys.stderr)
+                log_tail = (workdir / "logs" / "connector-bench.log").read_text()[-2000:]
+                print(f"last lines of the connector's log:\n{log_tail}", file=sys.stderr)
+                raise SystemExit(1)
 
             # Baseline: the raw agent read alone, from this process, against the same agent and data.
             with AgentClient(
@@ -547,13 +555,12 @@ def main(argv: list[str]) -> None:
         f"peak RSS of the connector: wait4 {run['wait4_maxrss_kb'] / 1024:.1f} MB, VmHWM {run['vm_hwm_kb'] / 1024:.1f}"
         f" MB, self {run['maxrss_kb'] / 1024:.1f} MB"
     )
+    print(
+        f"engine: {workers} workers, DBOS queue polling {queue_poll} s, DBOS system database journal "
+        f"{'WAL' if args.engine_wal else 'default (rollback journal)'}"
+    )
     if args.concurrency or args.queue_poll or args.engine_wal:
-        print(
-            f"EXPERIMENT: engine concurrency {args.concurrency or 4}, DBOS queue polling {args.queue_poll or 0.2} s, "
-            f"DBOS system database journal {'WAL' if args.engine_wal else 'default (rollback journal)'}"
-        )
-    if sent != pos or in_cleo != pos:
-        print(f"WARNING: expected {pos} sent and in Cleo, got {sent} sent and {in_cleo} in Cleo")
+        print("EXPERIMENT: the engine settings above differ from the connector's configuration")
     print(
         f"pos_per_s={pos / run['wall']:.1f} boi_calls_per_po={boi / pos:.4f} "
         f"cleo_calls_per_po={(requests + logins) / pos:.4f} peak_rss_mb={peak_kb / 1024:.1f}"

@@ -1,4 +1,8 @@
-"""Shared fixtures: a fresh database per test on SQLite and, where the server is there, PostgreSQL."""
+"""Shared fixtures: a fresh database per test on SQLite and, where the server is there, PostgreSQL.
+
+Locally a missing PostgreSQL skips its tests with the reason. Under CI (`CI=true`, as CI services set it) it fails the
+run at once instead, so a green CI always includes every PostgreSQL variant.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,15 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 PG_ADMIN_URL = os.environ.get("MLC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_FIXTURES = ("postgres_admin_url", "postgres_url")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def _ci_message(reason: str) -> str:
+    return f"{reason}: CI=true, so the PostgreSQL tests must run; start PostgreSQL or set MLC_TEST_PG_URL."
 
 
 def _postgres_reason() -> str | None:
@@ -24,6 +37,25 @@ def _postgres_reason() -> str | None:
     return None
 
 
+def _needs_postgres(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    callspec = getattr(item, "callspec", None)
+    return (
+        item.get_closest_marker("postgres") is not None
+        or any(name in names for name in PG_FIXTURES)
+        or (callspec is not None and callspec.params.get("database_url") == "postgresql")
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under CI, check PostgreSQL once before any test runs and stop the run with one clear line if it is missing."""
+    if not _in_ci() or config.option.collectonly or not any(_needs_postgres(item) for item in items):
+        return
+    reason = _postgres_reason()
+    if reason:
+        pytest.exit(_ci_message(reason), returncode=pytest.ExitCode.TESTS_FAILED)
+
+
 @pytest.fixture(autouse=True)
 def no_os_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never touch the developer's real keyring; keys come from files or MLC_MASTER_KEY."""
@@ -33,6 +65,8 @@ def no_os_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
     reason = _postgres_reason()
+    if reason and _in_ci():
+        pytest.fail(_ci_message(reason), pytrace=False)
     if reason:
         pytest.skip(reason)
     return PG_ADMIN_URL

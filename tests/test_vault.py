@@ -102,3 +102,48 @@ def test_unknown_entry_rejected(store: Store, tmp_path) -> None:  # type: ignore
         vault.put("email", {"x": "y"})
     with pytest.raises(VaultError, match="credentials set sage"):
         vault.get("sage")
+
+
+def test_ciphertext_is_bound_to_its_entry(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One entry's ciphertext copied onto another entry of the same tenant is refused, not read as that entry."""
+    key = load_master_key(tmp_path, "demo", create=True)
+    vault = Vault(store, key, "demo")
+    vault.put("sage", {"user": "edi", "password": PASSWORD, "company": "ABC"})
+    vault.put("cleo", {"username": "u", "password": "cleo-secret"})
+    with store.transaction() as session:
+        sage = session.get(Credential, ("demo", "sage"))
+        cleo = session.get(Credential, ("demo", "cleo"))
+        assert sage is not None and cleo is not None
+        cleo.nonce, cleo.ciphertext = sage.nonce, sage.ciphertext
+    with pytest.raises(VaultError, match="cleo credentials do not decrypt") as info:
+        vault.get("cleo")
+    assert PASSWORD not in str(info.value)
+    assert vault.get("sage")["password"] == Secret(PASSWORD)
+
+
+def test_every_encryption_uses_a_fresh_nonce(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """AES-GCM breaks if a nonce repeats under one key: the same secret stored twice differs, and no nonce recurs."""
+    key = load_master_key(tmp_path, "demo", create=True)
+    vault = Vault(store, key, "demo")
+    seen_nonces: set[bytes] = set()
+    seen_ciphertexts: set[bytes] = set()
+    for _ in range(40):
+        vault.put("sage", {"user": "edi", "password": PASSWORD, "company": "ABC"})
+        with store.transaction() as session:
+            row = session.get(Credential, ("demo", "sage"))
+            assert row is not None
+            assert len(row.nonce) == 12
+            seen_nonces.add(bytes(row.nonce))
+            seen_ciphertexts.add(bytes(row.ciphertext))
+    assert len(seen_nonces) == 40
+    assert len(seen_ciphertexts) == 40
+    vault.put("cleo", {"username": "u", "password": PASSWORD})
+    new = load_master_key(tmp_path / "new", "demo", create=True)
+    for target in (new, key, new, key):
+        assert vault.rotate_key(target) == 2
+        with store.transaction() as session:
+            rotated = [bytes(r.nonce) for r in session.scalars(select(Credential))]
+        assert len(rotated) == 2 and not seen_nonces.intersection(rotated)
+        seen_nonces.update(rotated)
+    assert len(seen_nonces) == 40 + 4 * 2
+    assert vault.get("sage")["password"] == Secret(PASSWORD)

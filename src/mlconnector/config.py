@@ -5,10 +5,12 @@ No secret lives here: credentials are in the vault. The file says where things a
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -41,6 +43,27 @@ class CleoSettings(BaseModel):
     base_url: str = DEFAULT_CLEO_URL
     default_token_lifetime_seconds: int = 3600
     timeout_seconds: float = 30.0
+    ca_file: Path | None = None  # PEM to trust for Cleo's HTTPS (a private CA, the sandbox's certificate)
+
+    @field_validator("base_url")
+    @classmethod
+    def _https_off_this_machine(cls, url: str) -> str:
+        """Credentials and purchase orders cross the network only over TLS; plain HTTP is for loopback only."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"Cleo URL {url!r} is not an http(s):// address")
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            raise ValueError(f"Cleo URL {url} is plain HTTP to another machine; use its https:// address")
+        return url
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class EdiSettings(BaseModel):

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -31,6 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from sqlalchemy import func, select
 
+from mlconnector.cleo.sandbox.server import CERT_FILE as SANDBOX_CERT
 from mlconnector.config import write_config
 from mlconnector.sage.agent.tls import AgentFiles, init_agent
 from mlconnector.sage.sim.demo import PurchasingClerk
@@ -39,6 +41,7 @@ from mlconnector.sage.sim.seed import DEMO_USERS, catalog
 from mlconnector.store import Store
 from mlconnector.store.models import ExceptionRecord, InboundDocument, OutboundDocument
 from mlconnector.store.ops import map_vendor
+from mlconnector.tls import trust_context
 from mlconnector.vault import Vault, load_master_key
 
 console = Console()
@@ -73,7 +76,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen, name: str, log: Path, timeout: float = 30) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, name: str, log: Path, timeout: float = 120) -> None:
+    """Wait until `process` listens on `port` (generous: a busy machine can take long to start Python)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -186,6 +190,16 @@ class Stack:
     cleo_password: str
     agent_files: AgentFiles
     profiles: dict[str, str] = field(default_factory=dict)
+    cleo_ca_file: Path | None = None
+
+    @property
+    def cleo_url(self) -> str:
+        return f"{'https' if self.cleo_ca_file else 'http'}://127.0.0.1:{self.cleo_port}"
+
+    def cleo_http(self, **options: Any) -> httpx.Client:
+        """An httpx client on the sandbox that trusts its certificate (for checks independent of our Cleo client)."""
+        verify = trust_context(self.cleo_ca_file) if self.cleo_ca_file else True
+        return httpx.Client(base_url=self.cleo_url, verify=verify, **options)
 
     def connector_env(self, **extra: str) -> dict[str, str]:
         return {"MLC_CONFIG": str(self.config), "MLC_DATABASE_URL": self.database_url, **extra}
@@ -237,7 +251,7 @@ def start_stack(
     cleo_password = secrets.token_urlsafe(16)
     agent_port, cleo_port = free_port(), free_port()
 
-    console.print("[bold]3/6[/bold] Starting the agent (HTTPS) and the Cleo sandbox …")
+    console.print("[bold]3/6[/bold] Starting the agent and the Cleo sandbox (both HTTPS, self-signed) …")
     agent = processes.start(
         "agent",
         [
@@ -264,6 +278,7 @@ def start_stack(
             str(cleo_port),
             "--partners",
             str(workdir / "partners.json"),
+            "--tls",
         ],
         env={"MLC_CLEO_SANDBOX_USERS": f"{TENANT}:{cleo_password}"},
     )
@@ -278,9 +293,11 @@ def start_stack(
         tenant=TENANT,
         data_dir=str(connector_dir / "var"),
         agent_url=f"https://127.0.0.1:{agent_port}",
-        cleo_url=f"http://127.0.0.1:{cleo_port}",
+        cleo_url=f"https://127.0.0.1:{cleo_port}",
         fingerprint=agent_files.fingerprint(),
     )
+    cleo_ca_file = workdir / "cleo" / SANDBOX_CERT  # written by the sandbox before it listens
+    trust_cleo_certificate(config, cleo_ca_file)
     url = database_url or f"sqlite:///{connector_dir / 'var' / 'ml-connector.sqlite'}"
     store = Store(url)
     vault = Vault(store, load_master_key(connector_dir / "var", TENANT, create=True), TENANT)
@@ -293,7 +310,16 @@ def start_stack(
                 map_vendor(session, vendor, alias)
     stack = Stack(workdir, processes, sim, store, config, url, aliases, unmapped, cleo_port, cleo_password, agent_files)
     stack.profiles = {vendor: assigned.get(vendor, "perfect") for vendor in vendors}
+    stack.cleo_ca_file = cleo_ca_file
     return stack
+
+
+def trust_cleo_certificate(config: Path, ca_file: Path) -> None:
+    """Name the sandbox's self-signed certificate as the one CA the connector trusts for Cleo (`[cleo] ca_file`)."""
+    text = config.read_text()
+    section = text.index("[cleo]\n") + len("[cleo]\n")
+    line = f'ca_file = "{ca_file}"  # the Cleo sandbox\'s self-signed certificate, trusted explicitly\n'
+    config.write_text(text[:section] + line + text[section:])
 
 
 def create_purchase_orders(stack: Stack, count: int, *, unmapped: int = 0, seed: int = 11) -> list[str]:
@@ -492,7 +518,7 @@ def _print_table(store: Store, config: Path) -> None:
 
 def cleo_outbound_messages(stack: Stack, *, with_payload: bool = True) -> list[dict]:
     """Every outbound message the sandbox holds for the tenant, read over its own API."""
-    with httpx.Client(base_url=f"http://127.0.0.1:{stack.cleo_port}", timeout=10) as http:
+    with stack.cleo_http(timeout=10) as http:
         login = {"grant_type": "password", "username": TENANT, "password": stack.cleo_password}
         token = http.post("/api/authentication", data=login).json()["access_token"]
         messages: list[dict] = []

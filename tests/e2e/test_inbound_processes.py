@@ -202,9 +202,8 @@ def test_kill_9_while_applying_then_restart_writes_one_receipt_per_asn_and_one_i
 
 
 def _inbound_in_cleo(stack: Stack) -> list[dict]:
-    import httpx
 
-    with httpx.Client(base_url=f"http://127.0.0.1:{stack.cleo_port}", timeout=10) as http:
+    with stack.cleo_http(timeout=10) as http:
         login = {"grant_type": "password", "username": "demo", "password": stack.cleo_password}
         token = http.post("/api/authentication", data=login).json()["access_token"]
         page = http.get(

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 import mlconnector.x12 as x12
 from mlconnector.demo import Stack, cleo_outbound_messages, create_purchase_orders, demo_environment, start_stack
 from mlconnector.sage.sim.demo import PurchasingClerk
+from mlconnector.store.models import ExceptionRecord
 
 pytestmark = pytest.mark.slow
 
@@ -46,6 +48,11 @@ def po_numbers_in_cleo(stack: Stack) -> list[tuple[str, str]]:
     return found
 
 
+def open_exceptions(stack: Stack) -> list[ExceptionRecord]:
+    with stack.store.transaction() as session:
+        return list(session.scalars(select(ExceptionRecord).where(ExceptionRecord.status == "open")))
+
+
 def assert_control_numbers_without_gap(stack: Stack) -> None:
     per_partner: dict[str, list[int]] = defaultdict(list)
     for message in cleo_outbound_messages(stack):
@@ -71,12 +78,21 @@ def test_pos_changes_unmapped_vendor_and_replay(stack: Stack) -> None:
     assert po_numbers_in_cleo(stack)[-1] == (mapped[0], "05")
     assert len(po_numbers_in_cleo(stack)) == 7, "one change, one document"
 
+    (exception,) = open_exceptions(stack)
+    assert (exception.kind, exception.document_ref) == ("unmapped_vendor", f"PO:{held}")
     listing = stack.connector("exceptions", "list", env={"COLUMNS": "250"}).stdout
-    assert f"Vendor {stack.unmapped} has no Cleo trading partner" in listing or stack.unmapped in listing
+    assert f"{exception.id} " in listing and "unmapped_vendor" in listing and f"PO:{held}" in listing, listing
+    shown = stack.connector("exceptions", "show", str(exception.id), env={"COLUMNS": "250"})
+    assert shown.returncode == 0, shown.stderr
+    assert f"#{exception.id} unmapped_vendor (open," in shown.stdout
+    assert f"What: PO {held} is held: it was not sent to Cleo" in shown.stdout
+    assert f"Why: Vendor {stack.unmapped} has no Cleo trading partner." in shown.stdout
+    assert f"Fix: ml-connector map vendor {stack.unmapped} PARTNER" in shown.stdout
     mapped_now = stack.connector("map", "vendor", stack.unmapped, stack.aliases[stack.unmapped])
     assert mapped_now.returncode == 0, mapped_now.stderr
     sync(stack)
     assert po_numbers_in_cleo(stack)[-1] == (held, "00")
+    assert open_exceptions(stack) == [], "mapping the vendor resolved the exception"
 
     replayed = stack.connector("replay", "--since", "2000-01-01")
     assert replayed.returncode == 0, replayed.stderr

@@ -163,6 +163,26 @@ def test_price_variance_beyond_tolerance() -> None:
     )
 
 
+@pytest.mark.parametrize("tolerance", [0, 2, 100, 1000])
+def test_a_price_against_a_zero_cost_po_line_is_a_price_exception_whatever_the_percentage(tolerance: float) -> None:
+    """A percentage of nothing is nothing: an invoice that charges for a no-charge PO line never passes unseen."""
+    free = make_po(received=4)
+    free.lines[0].unit_cost = 0.0
+    result = plan_invoice(invoice("2.50"), free, GL, CENTRES, price_variance_percent=tolerance)
+    assert kinds(result) == ["price_variance"]
+    (problem,) = result  # type: ignore[misc]
+    assert "PO price 0 — the PO line is at no charge" in problem.why
+    assert problem.details["invoiced"] == "2.50" and problem.details["po_price"] == "0"
+
+
+def test_a_zero_cost_po_line_invoiced_at_zero_passes() -> None:
+    free = make_po(received=4)
+    free.lines[0].unit_cost = 0.0
+    result = plan_invoice(invoice("0"), free, GL, CENTRES, price_variance_percent=0)
+    assert isinstance(result, InvoicePlan)
+    assert [(ln.line_key, ln.unit_cost) for ln in result.lines] == [("000001", 0.0)]
+
+
 def test_invoice_ahead_of_receipt() -> None:
     assert kinds(plan_invoice(invoice(), make_po(received=2), GL, CENTRES, price_variance_percent=2)) == [
         "not_received"

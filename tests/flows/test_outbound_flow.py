@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 import mlconnector.x12 as x12
@@ -185,3 +186,73 @@ def test_a_burst_is_read_in_pages_and_each_po_sent_once(world: World) -> None:
         cursor = ChangeCursor.model_validate_json(get_cursor(session, "purchase_orders") or "{}")
     assert cursor.complete, "the pass finished: the next poll starts a new one"
     assert run_once(world) == []
+
+
+def test_a_change_the_vendor_does_not_see_stages_nothing(world: World) -> None:
+    """Sage re-reports a PO whose only change is outside the 850 (an internal comment, terms): no new version."""
+    po = world.create_po("01-V0001")
+    assert run_once(world) == ["sent"]
+    later = datetime.now() + timedelta(seconds=2)
+    date, time = stamp(later)
+    with world.sim.connect() as conn:
+        conn.execute(
+            "UPDATE PO_PurchaseOrderHeader SET Comment='call before delivery', TermsCode='30', DateUpdated=?,"
+            " TimeUpdated=? WHERE PurchaseOrderNo=?",
+            (date, time, po),
+        )
+    reread: list[str] = []
+    read = world.connector.sage.changed_purchase_orders
+
+    def spy(cursor, limit):  # type: ignore[no-untyped-def]
+        page = read(cursor, limit=limit)
+        reread.extend(f"{p.purchase_order_no}|{p.comment}" for p in page.items)
+        return page
+
+    world.connector.sage.changed_purchase_orders = spy  # type: ignore[method-assign]
+    assert run_once(world) == []
+    assert reread == [f"{po}|call before delivery"], "the PO was read again, so the content check ran"
+    with world.store.transaction() as session:
+        rows = session.execute(select(OutboundDocument.status, OutboundDocument.purpose)).all()
+        staged = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.source_id == po, AuditEntry.status == "staged")
+        )
+    assert rows == [("sent", "00")] and staged == 1
+    assert len(world.outbound_messages()) == 1
+
+
+def rename_partner_in_cleo(world: World, alias: str, new_alias: str) -> None:
+    """Someone renames the trading partner in Cleo: our cached envelope still names the old alias."""
+    (found,) = [p for p in world.sandbox.store.list_partners("demo") if p["alias"] == alias]
+    body = {k: v for k, v in found.items() if k != "id"}
+    world.sandbox.store.update_partner("demo", found["id"], {**body, "alias": new_alias})
+
+
+def test_a_po_cleo_refuses_is_sent_by_exceptions_retry_once_the_cause_is_fixed(world: World) -> None:
+    po = world.create_po("01-V0001")
+    (work,) = world.connector.collect_purchase_orders()
+    rename_partner_in_cleo(world, "ALPHA", "ALPHA-OLD")
+    assert world.connector.send_outbound(work) == "failed"
+    (refused,) = open_exceptions(world, "cleo_refused")
+    assert "Unknown partner 'ALPHA'" in refused.why
+    assert "`ml-connector exceptions retry` this exception" in refused.suggested_fix
+    assert world.connector.retry_exception(refused.id) == "failed", "still wrong in Cleo: refused again"
+    assert [x.id for x in open_exceptions(world, "cleo_refused")] == [refused.id], "the same exception, not a second"
+    rename_partner_in_cleo(world, "ALPHA-OLD", "ALPHA")
+    assert world.connector.retry_exception(refused.id) == "sent"
+    assert open_exceptions(world, "cleo_refused") == []
+    (message,) = world.outbound_messages()
+    assert x12.read_documents(message["payload"])[0].document.po_number == po
+    assert run_once(world) == [], "nothing left pending: the PO is not sent a second time"
+    with pytest.raises(ValueError, match="nothing to run again"):
+        world.connector.retry_exception(refused.id)
+
+
+def test_exceptions_with_nothing_to_send_again_are_refused_by_retry(world: World) -> None:
+    world.create_po("01-V0004")
+    run_once(world)
+    (held,) = open_exceptions(world, "unmapped_vendor")
+    with pytest.raises(ValueError, match="nothing to run again"):
+        world.connector.retry_exception(held.id)
+    assert held.suggested_fix.startswith("ml-connector map vendor 01-V0004"), "its fix is the mapping, not retry"

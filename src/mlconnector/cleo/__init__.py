@@ -8,6 +8,7 @@ from mlconnector.cleo.errors import (
     CleoHTTPError,
     CleoNotFound,
     CleoProtocolError,
+    CleoTrustError,
     CleoUnavailable,
 )
 from mlconnector.cleo.models import Lookup, Message, Page, Partner, SendResult
@@ -24,6 +25,7 @@ __all__ = [
     "CleoNotFound",
     "CleoProtocolError",
     "CleoSession",
+    "CleoTrustError",
     "CleoUnavailable",
     "Lookup",
     "Message",

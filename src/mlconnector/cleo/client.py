@@ -6,6 +6,7 @@ conventions confirmed from Cleo's own code (token, errors, paging, retries).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -13,6 +14,7 @@ from mlconnector.cleo.errors import CleoConflict, CleoProtocolError
 from mlconnector.cleo.models import Lookup, Message, Page, Partner, SendResult
 from mlconnector.cleo.session import CleoSession, RetryPolicy
 from mlconnector.cleo.token import CleoCredentials
+from mlconnector.tls import trust_context
 
 MESSAGES = "/api/messages"
 PARTNERS = "/api/partners"
@@ -68,8 +70,13 @@ class CleoClient:
         token_leeway: float = 60.0,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        ca_file: Path | str | None = None,
     ) -> CleoClient:
-        """A client on a new session; credentials come from the caller (the vault) and stay in memory only."""
+        """A client on a new session; credentials come from the caller (the vault) and stay in memory only.
+
+        `ca_file` (PEM) is the only certificate authority trusted for Cleo's HTTPS — for a private CA or the sandbox's
+        self-signed certificate; without it the system's trusted CAs apply.
+        """
         session = CleoSession(
             base_url,
             credentials,
@@ -77,6 +84,7 @@ class CleoClient:
             token_leeway=token_leeway,
             timeout=timeout,
             retry=retry,
+            verify=trust_context(ca_file) if ca_file else True,
         )
         return cls(session, page_size=page_size)
 

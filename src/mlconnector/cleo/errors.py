@@ -42,3 +42,7 @@ class CleoUnavailable(CleoError):
         self.attempts = attempts
         self.last = last
         super().__init__(f"{message} (gave up after {attempts} attempt{'' if attempts == 1 else 's'}; last: {last})")
+
+
+class CleoTrustError(CleoError):
+    """Cleo's TLS certificate did not verify against what we trust: a configuration problem, never retried."""

@@ -11,6 +11,7 @@ import email.utils
 import json as jsonlib
 import logging
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from mlconnector.cleo.errors import (
     CleoHTTPError,
     CleoNotFound,
     CleoProtocolError,
+    CleoTrustError,
     CleoUnavailable,
 )
 from mlconnector.cleo.token import CleoCredentials, TokenCache
@@ -106,6 +108,16 @@ def describe(response: httpx.Response) -> str:
     return jsonlib.dumps(body)[:200]
 
 
+def untrusted_certificate(exc: BaseException) -> str | None:
+    """The verification failure behind a transport error, if it is one (a wrong or unknown certificate)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message or seen.reason or seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class CleoSession:
     """One authenticated, retrying HTTP session to a Cleo tenant (or the sandbox); safe to share between threads."""
 
@@ -119,7 +131,11 @@ class CleoSession:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
+        """`verify`: the system's trusted CAs (True) or a context that trusts one named certificate; never off."""
+        if verify is False:
+            raise ValueError("TLS verification cannot be turned off for Cleo; trust its certificate explicitly.")
         self._credentials = credentials
         self.retry = retry or RetryPolicy()
         self._http = httpx.Client(
@@ -127,6 +143,7 @@ class CleoSession:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             transport=transport,
+            verify=verify,
             headers={"Accept": "application/json"},
         )
         self.tokens = TokenCache(self._login, default_ttl=default_token_ttl, leeway=token_leeway)
@@ -260,6 +277,11 @@ class CleoSession:
                 last=f"HTTP {exc.response.status_code}: {describe(exc.response)}",
             ) from None
         except httpx.TransportError as exc:
+            if reason := untrusted_certificate(exc):
+                raise CleoTrustError(
+                    f"Cleo's certificate at {self._http.base_url} is not trusted ({reason}); if it is the right"
+                    " server, set [cleo] ca_file to the certificate or CA that signed it"
+                ) from None
             raise CleoUnavailable(
                 f"Cleo {method} {url} could not be reached", attempts=attempts, last=transport_words(exc)
             ) from None
@@ -278,7 +300,12 @@ class CleoSession:
             return backoff(state)
 
         return Retrying(
-            retry=retry_if_exception(lambda exc: isinstance(exc, _RetryableStatus | httpx.TransportError)),
+            retry=retry_if_exception(
+                lambda exc: (
+                    isinstance(exc, _RetryableStatus)
+                    or (isinstance(exc, httpx.TransportError) and not untrusted_certificate(exc))
+                )
+            ),
             stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.total_timeout),
             wait=wait,
             sleep=policy.sleep,

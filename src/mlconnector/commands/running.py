@@ -85,6 +85,7 @@ def cleo_client(ctx: Context, *, quick: bool = False) -> CleoClient:
         default_token_ttl=ctx.settings.cleo.default_token_lifetime_seconds,
         timeout=CHECK_TIMEOUT if quick else ctx.settings.cleo.timeout_seconds,  # type: ignore[arg-type]
         retry=RetryPolicy(attempts=1, total_timeout=5.0) if quick else None,
+        ca_file=ctx.settings.cleo.ca_file,
     )
 
 
@@ -386,7 +387,7 @@ def exceptions_retry(
             )
         ).all()
         lines = [f"  #{x.id} {x.kind}: {x.what}" for x in others]
-    if status == "applied" and not still_open:
+    if status in ("applied", "sent") and not still_open:
         console.print(f"Exception {exception_id} retried: the document is applied and the exception resolved.")
     else:
         console.print(f"Exception {exception_id} retried: the document is {status}; still open:")

@@ -302,7 +302,10 @@ class Connector:
         return f"{len(result.posted)} receipt(s) posted"
 
     def retry_exception(self, exception_id: int) -> str:
-        """Re-run the document behind an exception after its cause was fixed; a no-op where Sage already has it."""
+        """Re-run the document behind an exception after its cause was fixed; a no-op where Sage already has it.
+
+        An outbound document Cleo refused is posted again, as stored, with its own ICN (safe: Cleo de-duplicates).
+        """
         with self.store.transaction() as session:
             record = session.get(ExceptionRecord, exception_id)
             if record is None:
@@ -312,22 +315,42 @@ class Connector:
                 key is not None
                 and session.scalars(select(InboundDocument.id).where(InboundDocument.idempotency_key == key)).first()
             )
-            if not known:
+            refused = (
+                None
+                if known or key is None
+                else session.scalars(
+                    select(OutboundDocument).where(
+                        OutboundDocument.idempotency_key == key, OutboundDocument.status == OutboundStatus.FAILED
+                    )
+                ).first()
+            )
+            if not known and refused is None:
                 raise ValueError(
-                    f"Exception {exception_id} ({record.kind}) is not about an inbound document; fix the cause "
-                    "and resolve it (outbound documents are resent by `replay`)."
+                    f"Exception {exception_id} ({record.kind}) is not about an inbound document or an outbound one "
+                    "Cleo refused, so there is nothing to run again: fix the cause and resolve it "
+                    "(`ml-connector replay` resends a document that was sent)."
                 )
             record.retries += 1
+            if refused is not None:
+                refused.status, refused.attempts = OutboundStatus.PENDING, refused.attempts + 1
+                work = f"{key}#{refused.attempts}"
         assert key is not None
-        try:
-            status = self.receiving.retry(key)
-        except Exception as exc:
-            status = self._waiting(InboundDocument, key, exc)
+        if refused is not None:
+            status = send(self.store, self.cleo, work, self.backoff, fault=self.fault)
+            direction = "OUT"
+        else:
+            try:
+                status = self.receiving.retry(key)
+            except Exception as exc:
+                status = self._waiting(InboundDocument, key, exc)
+            direction = "IN"
         with self.store.transaction() as session:
             record = session.get(ExceptionRecord, exception_id)
+            if direction == "OUT" and status == "sent" and record is not None and record.status == "open":
+                record.status, record.resolved_at = "resolved", utcnow()
             audit(
                 session,
-                direction="IN",
+                direction=direction,
                 document_type="exception",
                 source_id=key,
                 target_id=str(exception_id),

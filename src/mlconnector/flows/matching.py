@@ -281,12 +281,15 @@ def plan_invoice(
             )
             continue
         po_price = decimal(line.unit_cost)
-        if po_price and abs(item.unit_price - po_price) > po_price * tolerance:
+        # The tolerance is a share of the PO price, so a zero-cost line allows no price at all: an invoice that
+        # charges for it is a price exception, never waved through.
+        if abs(item.unit_price - po_price) > po_price * tolerance:
+            zero = " — the PO line is at no charge" if not po_price else ""
             problems.append(
                 Problem(
                     "price_variance",
                     f"{document} line {item.line_number} price differs from PO {po_number}",
-                    f"Item {line.item_code}: invoiced at {item.unit_price}, PO price {po_price} "
+                    f"Item {line.item_code}: invoiced at {item.unit_price}, PO price {po_price}{zero} "
                     f"(tolerance {price_variance_percent:g}%).",
                     "Agree the price with the supplier; change the PO line cost in Sage and retry, or ask for a "
                     "credit memo and resolve this exception.",

@@ -180,7 +180,7 @@ def _hold(
             what=f"PO {po.purchase_order_no} is held: it was not sent to Cleo",
             why=f"Vendor {po.vendor_key} is mapped to {mapping.partner}, but Cleo has no partner by that alias.",
             suggested_fix=f"Create {mapping.partner} in Cleo, or map the vendor to the right alias "
-            f"(ml-connector map vendor {po.vendor_key} PARTNER).",
+            f"(ml-connector map vendor {po.vendor_key} PARTNER); the PO goes out at the next run.",
             document_ref=po_ref(po.purchase_order_no),
             details={"vendor": po.vendor_key, "partner": mapping.partner},
         )
@@ -383,7 +383,9 @@ def send(
                 kind=REFUSED,
                 what=f"Cleo refused the {document_type} for PO {po_number}",
                 why=f"Cleo answered {getattr(exc, 'status', '?')}: {exc}",
-                suggested_fix="Fix the cause in Cleo or Sage, then `ml-connector exceptions retry` for this PO.",
+                suggested_fix="Fix the cause in Cleo (its answer is above), then `ml-connector exceptions retry` this "
+                "exception to send it again; if the PO itself is wrong, correct it in Sage (the corrected PO is sent "
+                "at the next run) and resolve this exception.",
                 document_ref=po_ref(po_number),
                 idempotency_key=key,
             )

@@ -67,15 +67,26 @@ def serve(
     ] = None,
     token_ttl: Annotated[float, typer.Option(help="Token lifetime in seconds.")] = 3600.0,
     fa_overdue_after: Annotated[float, typer.Option(help="Seconds until a missing 997 counts as overdue.")] = 86400.0,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls", help="Serve HTTPS with a self-signed certificate kept in the data directory (clients trust it)."
+        ),
+    ] = False,
 ) -> None:
     """Serve the sandbox until interrupted."""
-    from mlconnector.cleo.sandbox.server import serve_forever
+    from mlconnector.cleo.sandbox.server import sandbox_certificate, serve_forever
 
     users = _users(user or ["demo:demo-password"], totp or [])
-    typer.echo(f"Cleo sandbox on http://{host}:{port} (data {data}; tenants {', '.join(u.name for u in users)})")
+    scheme = "https" if tls else "http"
+    typer.echo(f"Cleo sandbox on {scheme}://{host}:{port} (data {data}; tenants {', '.join(u.name for u in users)})")
+    if tls:
+        data.mkdir(parents=True, exist_ok=True)
+        typer.echo(f"Certificate to trust: {sandbox_certificate(data, host)} ([cleo] ca_file)")
     serve_forever(
         host,
         port,
+        tls_dir=data if tls else None,
         data_dir=data,
         users=users,
         partners=partners,

@@ -20,15 +20,18 @@ import uvicorn
 from mlconnector.cleo.sandbox.app import SandboxUser, create_app
 from mlconnector.cleo.sandbox.partners import PartnerBook, PartnerSimulator, load_partner_book
 from mlconnector.cleo.sandbox.store import SandboxStore
+from mlconnector.tls import ensure_self_signed, trust_context
 
 DEFAULT_USERS = (SandboxUser("demo", "demo-password"),)
+CERT_FILE, KEY_FILE = "sandbox-cert.pem", "sandbox-key.pem"
 
 
 class SandboxAdmin:
     """The admin endpoints (★ sandbox only) for one tenant: faults, token expiry, stats, drop-ins."""
 
-    def __init__(self, base_url: str, tenant: str) -> None:
-        self._http = httpx.Client(base_url=f"{base_url}/admin/tenants/{tenant}", timeout=30)
+    def __init__(self, base_url: str, tenant: str, *, ca_file: Path | None = None) -> None:
+        verify = trust_context(ca_file) if ca_file else True
+        self._http = httpx.Client(base_url=f"{base_url}/admin/tenants/{tenant}", timeout=30, verify=verify)
 
     def _ok(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
@@ -63,17 +66,19 @@ class SandboxAdmin:
 
 @dataclass
 class RunningSandbox:
-    """A sandbox serving on `base_url`; `admin(tenant)` gives its fault-injection handle."""
+    """A sandbox serving on `base_url`; `admin(tenant)` gives its fault-injection handle; `ca_file` is the
+    self-signed certificate a client must trust when it serves HTTPS."""
 
     base_url: str
     store: SandboxStore
     users: tuple[SandboxUser, ...]
+    ca_file: Path | None = None
     _admins: dict[str, SandboxAdmin] = field(default_factory=dict)
 
     def admin(self, tenant: str | None = None) -> SandboxAdmin:
         name = tenant or self.users[0].name
         if name not in self._admins:
-            self._admins[name] = SandboxAdmin(self.base_url, name)
+            self._admins[name] = SandboxAdmin(self.base_url, name, ca_file=self.ca_file)
         return self._admins[name]
 
     def close_admins(self) -> None:
@@ -108,8 +113,12 @@ def running_sandbox(
     send_expires_in: bool = True,
     fa_overdue_after: float = 86400.0,
     host: str = "127.0.0.1",
+    tls_dir: Path | None = None,
 ) -> Iterator[RunningSandbox]:
-    """Serve a sandbox over real HTTP from a background thread on a free port, and stop it afterwards."""
+    """Serve a sandbox over real HTTP from a background thread on a free port, and stop it afterwards.
+
+    With `tls_dir` it serves HTTPS with a self-signed certificate kept there (`RunningSandbox.ca_file`).
+    """
     app, store = build_sandbox(
         data_dir=data_dir,
         users=users,
@@ -124,7 +133,15 @@ def running_sandbox(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="critical", lifespan="off", access_log=False, timeout_keep_alive=30)
+    cert = sandbox_certificate(tls_dir, host) if tls_dir else None
+    config = uvicorn.Config(
+        app,
+        log_level="critical",
+        lifespan="off",
+        access_log=False,
+        timeout_keep_alive=30,
+        **(tls_options(cert) if cert else {}),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="cleo-sandbox", daemon=True)
     thread.start()
@@ -132,18 +149,29 @@ def running_sandbox(
         if not thread.is_alive():
             raise RuntimeError("the Cleo sandbox did not start")
         threading.Event().wait(0.01)
-    sandbox = RunningSandbox(f"http://{host}:{port}", store, tuple(users))
+    scheme = "https" if cert else "http"
+    sandbox = RunningSandbox(f"{scheme}://{host}:{port}", store, tuple(users), ca_file=cert)
     try:
         yield sandbox
     finally:
+        sandbox.close_admins()  # before the server stops: an open keep-alive (TLS) connection would hold it up
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
-        sandbox.close_admins()
         store.close()
 
 
-def serve_forever(host: str, port: int, **options: Any) -> None:
-    """Foreground server for `ml-connector cleo-sandbox serve`."""
+def sandbox_certificate(tls_dir: Path, host: str = "127.0.0.1") -> Path:
+    """The sandbox's self-signed certificate in `tls_dir` (made on first use); clients trust this file."""
+    return ensure_self_signed(tls_dir / CERT_FILE, tls_dir / KEY_FILE, "ml-connector Cleo sandbox", [host])
+
+
+def tls_options(cert: Path) -> dict[str, str]:
+    return {"ssl_certfile": str(cert), "ssl_keyfile": str(cert.with_name(KEY_FILE))}
+
+
+def serve_forever(host: str, port: int, *, tls_dir: Path | None = None, **options: Any) -> None:
+    """Foreground server for `ml-connector cleo-sandbox serve` (HTTPS with the certificate in `tls_dir`)."""
     app, _store = build_sandbox(**options)
-    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")
+    tls = tls_options(sandbox_certificate(tls_dir, host)) if tls_dir else {}
+    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off", **tls)  # type: ignore[arg-type]

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import ipaddress
-import os
 import secrets
-import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from mlconnector.tls import self_signed_certificate, write_private
 
 CERT_FILE, KEY_FILE, HMAC_FILE = "agent-cert.pem", "agent-key.pem", "agent-hmac.key"
 NONCES_FILE = "agent-nonces.sqlite3"
@@ -60,40 +53,14 @@ def cert_fingerprint(pem_or_der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(path, 0o600)
-
-
 def init_agent(directory: Path, hostnames: list[str] | None = None, *, force: bool = False) -> AgentFiles:
     """Create the certificate (EC P-256, 5 years, SAN localhost/127.0.0.1/hostname) and a 256-bit HMAC key."""
     files = AgentFiles(Path(directory))
     if files.exists() and not force:
         raise FileExistsError(f"An agent identity already exists in {directory}; pass --force to replace it.")
     files.directory.mkdir(parents=True, exist_ok=True)
-    names = list(dict.fromkeys(["localhost", socket.gethostname(), *(hostnames or [])]))
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ml-connector agent")])
-    now = dt.datetime.now(dt.UTC)
-    san = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=5 * 365))
-        .add_extension(x509.SubjectAlternativeName(san), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    _write_private(
-        files.key,
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-    )
-    _write_private(files.cert, cert.public_bytes(serialization.Encoding.PEM))
-    _write_private(files.hmac_key_file, secrets.token_hex(32).encode() + b"\n")
+    cert, key = self_signed_certificate("ml-connector agent", hostnames)
+    write_private(files.key, key)
+    write_private(files.cert, cert)
+    write_private(files.hmac_key_file, secrets.token_hex(32).encode() + b"\n")
     return files
