@@ -64,9 +64,11 @@ LAZY: dict[str, Lazy] = {
     "web": Lazy(
         "mlconnector.web.cli",
         "web",
-        "The web console: overview, documents, PO timelines, the exception desk, partners, settings, audit.",
+        "Serve the web console (sign in with a user from `ml-connector users add`).",
     ),
-    "users": Lazy("mlconnector.web.cli", "users_app", "Who may sign in to the web console (viewer, operator, admin)."),
+    "users": Lazy(
+        "mlconnector.web.cli", "users_app", "Who may sign in to the web console (roles: viewer, operator, admin)."
+    ),
     "x12": Lazy("mlconnector.x12.cli", "app", "Validate, acknowledge (997) and inspect X12 files.", STAND_INS),
     "sage-sim": Lazy(
         "mlconnector.sage.cli",

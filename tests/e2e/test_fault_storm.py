@@ -100,7 +100,7 @@ class Storm:
         """500s on the next calls and dropped connections on the next POSTs (half of them after the POST was
         stored, so the connector never learns it arrived). A fresh admin client each time: the sandbox may have
         been restarted since, and a pooled connection to the old process would fail."""
-        admin = SandboxAdmin(f"http://127.0.0.1:{self.stack.cleo_port}", "demo")
+        admin = SandboxAdmin(self.stack.cleo_url, "demo", ca_file=self.stack.cleo_ca_file)
         try:
             admin.add_fault("500", count=self.rng.randint(2, 6))
             when = self.rng.choice(["before", "after"])
@@ -225,7 +225,7 @@ def test_fault_storm_every_effect_once_and_nothing_stuck(stack: Stack, database_
     assert open_out == [], f"seed {seed}"
     assert open_in == [], f"seed {seed}"
     assert unsent_acks == [], f"seed {seed}"
-    cleo = CleoClient.connect(f"http://127.0.0.1:{stack.cleo_port}", CleoCredentials("demo", stack.cleo_password))
+    cleo = CleoClient.connect(stack.cleo_url, CleoCredentials("demo", stack.cleo_password), ca_file=stack.cleo_ca_file)
     try:
         assert list(cleo.iter_inbound()) == [], f"seed {seed}: inbound messages left unread in Cleo"
     finally:
