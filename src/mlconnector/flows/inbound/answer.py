@@ -56,7 +56,7 @@ def _unaddressable(ic: InterchangeResult) -> str | None:
     """Why a TA1 cannot be addressed to the sender of `ic` (None when it can)."""
     codes = {e.code for e in ic.errors if e.level == INTERCHANGE}
     if codes & UNADDRESSABLE or not ic.sender_id.strip() or not ic.receiver_id.strip():
-        return "its envelope is too broken to know the partner's interchange IDs (ISA05–ISA08), so no TA1 was sent"
+        return "its envelope is too broken to know the partner's interchange IDs (ISA05–ISA08)"
     return None
 
 
@@ -72,7 +72,7 @@ def stage(session: Session, row: InboundDocument) -> None:
         raise_exception(
             session,
             kind="ack_failed",
-            what=f"No 997 could be made for {row.partner}'s message {row.cleo_message_id}",
+            what=f"No 997 or TA1 could be made for {row.partner}'s message {row.cleo_message_id}",
             why=f"The interchange could not be read well enough to answer: {type(exc).__name__}: {exc}",
             suggested_fix="Ask the partner to resend the file; the raw copy is kept in the audit log.",
             document_ref=f"997:{row.idempotency_key}",
