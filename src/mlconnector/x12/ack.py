@@ -24,6 +24,7 @@ from mlconnector.x12.documents import (
     SegmentError,
     SetAck,
 )
+from mlconnector.x12.mapping.common import Segment
 from mlconnector.x12.mapping.fa997 import functional_ack_segments
 from mlconnector.x12.reader import Separators
 from mlconnector.x12.report import (
@@ -36,6 +37,7 @@ from mlconnector.x12.report import (
     InterchangeResult,
     SetResult,
     ValidationReport,
+    X12Error,
 )
 from mlconnector.x12.schemas import FUNCTIONAL_IDS, ISA_CODES, TA1_NOTES, segment_def
 from mlconnector.x12.validate import validate
@@ -102,7 +104,7 @@ def set_ack(result: SetResult) -> SetAck | None:
             return None
         control = result.trailer_control
         set_codes.append("7")
-    by_segment: dict[tuple[int, str], list] = {}
+    by_segment: dict[tuple[int, str], list[X12Error]] = {}
     for error in result.errors:
         if error.level == SET:
             if error.code and error.code not in set_codes:
@@ -344,7 +346,7 @@ def interchange_acks(
     numbers = control_numbers or SequentialControlNumbers()
     out: list[str] = []
     for ic, ack in interchange_ack_documents(report, when=when, only_errors=only_errors):
-        segment = ["TA1", ack.interchange_control, ack.date, ack.time, ack.status, ack.note_code]
+        segment: Segment = ["TA1", ack.interchange_control, ack.date, ack.time, ack.status, ack.note_code]
         out.append(render_interchange([], _parties(ic), numbers, when=when, scrub=True, leading=[segment]))
     return "".join(out)
 

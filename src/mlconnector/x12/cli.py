@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -60,7 +60,7 @@ def validate_command(
     from mlconnector.x12.validate import validate_stream  # each command imports only what it uses
 
     _check_files(files)
-    results: list[dict] = []
+    results: list[dict[str, Any]] = []
     all_valid = True
     for path in files:
         try:

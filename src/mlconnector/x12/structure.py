@@ -12,6 +12,17 @@ from mlconnector.x12.report import SEGMENT, X12Error
 from mlconnector.x12.schemas import DICTIONARY, STRUCTURE_TAGS, Loop, SetSchema
 
 
+class _Frame:
+    """One open loop: the loop, the entry last landed on, and how often each entry has occurred."""
+
+    __slots__ = ("counts", "loop", "pos")
+
+    def __init__(self, loop: Loop, counts: list[int]) -> None:
+        self.loop = loop
+        self.pos = 0
+        self.counts = counts
+
+
 class StructureState:
     """Tracks where in the set the last segment landed and reports AK304 structure errors."""
 
@@ -20,7 +31,7 @@ class StructureState:
     def __init__(self, schema: SetSchema) -> None:
         self.schema = schema
         body = schema.body
-        self.frames: list[list] = [[body, 0, [0] * len(body.entries)]]
+        self.frames: list[_Frame] = [_Frame(body, [0] * len(body.entries))]
         self.previous = "ST"
 
     def step(self, tag: str, position: int) -> list[X12Error] | None:
@@ -29,10 +40,9 @@ class StructureState:
         depth = len(frames) - 1
         while depth >= 0:
             frame = frames[depth]
-            loop: Loop = frame[0]
-            candidates = loop.index.get(tag)
+            candidates = frame.loop.index.get(tag)
             if candidates is not None:
-                pos = frame[1]
+                pos = frame.pos
                 for j in candidates:
                     if j >= pos:
                         return self._land(depth, j, tag, position)
@@ -47,14 +57,14 @@ class StructureState:
             if missing:
                 errors = (errors or []) + missing
         frame = frames[depth]
-        loop: Loop = frame[0]
-        pos = frame[1]
-        counts = frame[2]
+        loop = frame.loop
+        pos = frame.pos
+        counts = frame.counts
         if j > pos or counts[pos] == 0:
             for k in loop.required:
                 if pos <= k < j and counts[k] == 0:
                     errors = (errors or []) + [self._missing(loop, k, position)]
-        frame[1] = j
+        frame.pos = j
         counts[j] += 1
         entry = loop.entries[j]
         self.previous = tag
@@ -67,7 +77,7 @@ class StructureState:
             inner = entry.loop
             new_counts = [0] * len(inner.entries)
             new_counts[0] = 1
-            frames.append([inner, 0, new_counts])
+            frames.append(_Frame(inner, new_counts))
         elif counts[j] > entry.max_use:
             message = f"{tag} (segment {position}): {tag} may occur at most {entry.max_use} time(s) here"
             errors = (errors or []) + [
@@ -75,9 +85,9 @@ class StructureState:
             ]
         return errors
 
-    def _close(self, frame: list, position: int) -> list[X12Error]:
-        loop: Loop = frame[0]
-        pos, counts = frame[1], frame[2]
+    def _close(self, frame: _Frame, position: int) -> list[X12Error]:
+        loop = frame.loop
+        pos, counts = frame.pos, frame.counts
         return [self._missing(loop, k, position) for k in loop.required if k >= pos and counts[k] == 0]
 
     def _missing(self, loop: Loop, k: int, position: int) -> X12Error:
@@ -88,7 +98,7 @@ class StructureState:
         return X12Error(entry.tag, position, None, "3", message, SEGMENT, loop_id=loop.loop_id or None)
 
     def _misplaced(self, tag: str, position: int) -> X12Error:
-        loop_id = self.frames[-1][0].loop_id or None
+        loop_id = self.frames[-1].loop.loop_id or None
         set_id = self.schema.set_id
         if tag in self.schema.tags:
             message = f"{tag} (segment {position}): {tag} is out of order here (after {self.previous})"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import cast
 
 from mlconnector.x12.documents import ControlNumbers, Document, EnvelopeParties
 from mlconnector.x12.mapping import Segment, functional_id, to_segments
@@ -115,7 +116,17 @@ def render_interchange(
         gs06 = control_numbers.next_group()
         if not 0 < gs06 <= 999_999_999:
             raise WriterError(f"group control number {gs06} must be 1 … 999999999")
-        gs = ["GS", fid, sender, receiver, moment.strftime("%Y%m%d"), moment.strftime("%H%M"), str(gs06), "X", gs08]
+        gs: Segment = [
+            "GS",
+            fid,
+            sender,
+            receiver,
+            moment.strftime("%Y%m%d"),
+            moment.strftime("%H%M"),
+            str(gs06),
+            "X",
+            gs08,
+        ]
         out.append(_render(gs, d.element, d.component, banned, scrub) + end)
         for number, (set_id, segments) in enumerate(sets, 1):
             control = f"{number:04d}"
@@ -130,7 +141,7 @@ def render_interchange(
 
 def _render(segment: Segment, element: str, component: str, banned: set[str], scrub: bool = False) -> str:
     values: list[str] = []
-    tag = segment[0]
+    tag = cast(str, segment[0])  # a segment ID is always a plain string; only later elements may be composites
     for position, value in enumerate(segment):
         if isinstance(value, tuple):
             parts = [_clean(tag, position, v, banned, scrub) for v in value]

@@ -61,7 +61,7 @@ class ApiError(Exception):
 
 class MessageIn(BaseModel):
     partner: str = Field(min_length=1, max_length=64)
-    documentType: str = Field(pattern=r"^\d{3}$")
+    documentType: str = Field(pattern=r"^(\d{3}|TA1)$")
     format: str = Field(default="x12", pattern=r"^x12$")
     payload: str = Field(min_length=106)
 
@@ -97,7 +97,7 @@ class InboundIn(BaseModel):
 
     partner: str = Field(min_length=1)
     payload: str = Field(min_length=1)
-    documentType: str | None = Field(default=None, pattern=r"^\d{3}$")
+    documentType: str | None = Field(default=None, pattern=r"^(\d{3}|TA1)$")
 
 
 # ----------------------------------------------------------------------------------------------------- filters
@@ -430,16 +430,20 @@ def create_app(
 
 
 def sniff_document_type(payload: str) -> str | None:
-    """ST01 of the first transaction set, read with the interchange's own element separator."""
+    """ST01 of the first transaction set, read with the interchange's own element separator ("TA1" for an
+    interchange that holds only TA1s)."""
     text = payload.lstrip()
     if not text.startswith("ISA") or len(text) < 106:
         return None
     element, terminator = text[3], text[105]
+    found = None
     for segment in text.split(terminator):
         fields = segment.strip().split(element)
         if fields[0] == "ST" and len(fields) > 1:
             return fields[1]
-    return None
+        if fields[0] == "TA1":
+            found = "TA1"  # an interchange acknowledgment, alone in its interchange unless an ST follows
+    return found
 
 
 def drop_inbound(

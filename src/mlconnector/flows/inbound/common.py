@@ -89,6 +89,8 @@ class Context:
     journal_seen: int
     """The newest `sage_receipts` row when the document started (a receipt recorded since may reopen it)."""
     gl: Callable[[], tuple[dict[str, GLEntry], set[str]]]
+    answered: str = ""
+    """How our 997 / TA1 told the partner about this interchange, in plain words (for exceptions)."""
 
     def purchase_order(self, number: str) -> SagePurchaseOrder | None:
         """The Sage PO, or None when there is none (a number Sage cannot even hold, e.g. too long, is none)."""

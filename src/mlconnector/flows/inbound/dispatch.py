@@ -93,12 +93,14 @@ class Receiving:
             documents, unreadable = _read(row.payload)
             ctx = self._context(session, row, partner, resumed, documents)
             ack = answer.staged(row)
+            told = answer.answered(session, row)
+            ctx.answered = told
         sent = answer.deliver(self.store, self.cleo, ack, self.backoff) if ack is not None else None
         self.fault("inbound_before_apply")
         if documents:
             outcomes = [self._apply(ctx, received) for received in documents]
         else:
-            outcomes = [Outcome(f"X12:{key}", "X12", problems=[_unreadable(partner, key, unreadable)])]
+            outcomes = [Outcome(f"X12:{key}", "X12", problems=[_unreadable(partner, key, unreadable, told)])]
         return self._record(ctx, outcomes, ack, sent)
 
     def retry(self, key: str) -> str:
@@ -184,7 +186,7 @@ class Receiving:
         ref = set_ref(ctx.partner, received)
         doc = received.document
         if not received.valid:
-            return Outcome(ref, received.transaction_set, problems=[_invalid(ctx.partner, received)])
+            return Outcome(ref, received.transaction_set, problems=[_invalid(ctx.partner, received, ctx.answered)])
         if isinstance(doc, FunctionalAck):
             return functional_ack.apply(ctx, ref, doc)
         if isinstance(doc, PurchaseOrderAck):
@@ -366,24 +368,24 @@ def _duplicate(ctx: Context, ref: str, doc: ShipNotice | Invoice) -> Outcome:
     )
 
 
-def _invalid(partner: str, received: ReceivedDocument) -> Problem:
+def _invalid(partner: str, received: ReceivedDocument, told: str) -> Problem:
     errors = "; ".join(e.message for e in received.errors[:5]) or "it could not be read"
     more = f" (and {len(received.errors) - 5} more)" if len(received.errors) > 5 else ""
     return Problem(
         "invalid_document",
         f"{partner}'s {received.transaction_set or 'document'} (interchange {received.interchange_control}, "
         f"set {received.set_control}) failed validation",
-        f"{errors}{more}. Our 997 told the partner it was rejected.",
+        f"{errors}{more}. {told}".rstrip(),
         "Ask the partner to correct the document and send it again; nothing was written to Sage.",
         {"interchange": received.interchange_control, "set": received.set_control, "partner": partner},
     )
 
 
-def _unreadable(partner: str, key: str, reason: str) -> Problem:
+def _unreadable(partner: str, key: str, reason: str, told: str) -> Problem:
     return Problem(
         "unreadable_document",
         f"A message from {partner} is not an X12 interchange the connector can read",
-        f"Cleo delivered it as {key}; {reason}. No 997 could answer it.",
+        f"Cleo delivered it as {key}; {reason}. {told or 'No 997 could answer it.'}",
         "Ask the partner what they meant to send and to send it again as X12; the raw copy is kept in the audit log.",
         {"partner": partner},
     )

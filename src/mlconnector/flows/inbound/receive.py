@@ -1,24 +1,29 @@
 """Documents from Cleo: stored raw first (so nothing is lost), acknowledged in Cleo only after that, then processed.
 
 This module receives every inbound message and reconciles 997 functional acknowledgments with the 850/860s they
-answer (accepted, accepted with errors, rejected with the segment and element named; none in time → overdue).
+answer (accepted, accepted with errors, rejected with the segment and element named; none in time → overdue), and
+a partner's TA1s with the interchanges they answer (`interchange_ack`, recorded as the message is stored).
 Applying documents to Sage (855/856/810) and answering them with our 997 is `receiving`.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from mlconnector.cleo import CleoClient, CleoError, Message
+from mlconnector.cleo.client import interchange_control_number
 from mlconnector.flows.liveness import due
 from mlconnector.store import Store
 from mlconnector.store.models import InboundDocument, OutboundDocument, utcnow
 from mlconnector.store.ops import audit, insert_for, raise_exception, resolve_exceptions
 from mlconnector.x12 import read_documents
-from mlconnector.x12.documents import FunctionalAck, SetAck
+from mlconnector.x12.documents import FunctionalAck, InterchangeAck, SetAck
+
+from .interchange_ack import interchange_acks_in, reconcile_interchange
 
 FA_STATUS = {"A": "accepted", "E": "accepted_with_errors", "P": "accepted_with_errors", "R": "rejected"}
 FA_REJECTED = "fa_rejected"
@@ -31,19 +36,30 @@ log = logging.getLogger("mlconnector.inbound")
 
 def inbound_key(message: Message, payload: str) -> str:
     """partner + ISA13 when the interchange can be read, else the Cleo message id (still unique, still stored)."""
-    received = read_documents(payload, lenient=True) if payload.lstrip("\ufeff \r\n").startswith("ISA") else []
+    return _read_envelope(message, payload)[0]
+
+
+def _read_envelope(message: Message, payload: str) -> tuple[str, list[InterchangeAck], bool]:
+    """(key, the TA1s in it, whether it holds any transaction set)."""
+    x12 = payload.lstrip("\ufeff \r\n").startswith("ISA")
+    received = read_documents(payload, lenient=True) if x12 else []
+    tas = interchange_acks_in(payload) if x12 else []
     if received:
-        return f"{message.partner}:{received[0].interchange_control}"
-    return f"{message.partner}:cleo-{message.id}"
+        return f"{message.partner}:{received[0].interchange_control}", tas, True
+    if tas:  # a TA1 alone: keyed by its own interchange, like every other message
+        with suppress(ValueError):
+            return f"{message.partner}:{interchange_control_number(payload)}", tas, False
+    return f"{message.partner}:cleo-{message.id}", tas, False
 
 
-def _guarded_key(message: Message, payload: str) -> tuple[str, str | None]:
-    """(key, None), or (the Cleo-message key, why) when the X12 layer cannot even read the envelope: whatever it
-    raises, one bad file must never stop the poll for every partner."""
+def _guarded_key(message: Message, payload: str) -> tuple[str, str | None, list[InterchangeAck], bool]:
+    """(key, None, TA1s, has sets), or (the Cleo-message key, why, [], False) when the X12 layer cannot even read
+    the envelope: whatever it raises, one bad file must never stop the poll for every partner."""
     try:
-        return inbound_key(message, payload), None
+        key, tas, has_sets = _read_envelope(message, payload)
     except Exception as exc:  # any input at all: a record, never a stopped poll
-        return f"{message.partner}:cleo-{message.id}", f"{type(exc).__name__}: {exc}"
+        return f"{message.partner}:cleo-{message.id}", f"{type(exc).__name__}: {exc}", [], False
+    return key, None, tas, has_sets
 
 
 def _storable(payload: str) -> str:
@@ -77,7 +93,9 @@ def due_documents(store: Store) -> list[str]:
 
 def _receive_one(store: Store, cleo: CleoClient, message: Message) -> None:
     payload = _storable(cleo.fetch_content(message))
-    key, unreadable = _guarded_key(message, payload)
+    key, unreadable, tas, has_sets = _guarded_key(message, payload)
+    # A TA1 alone needs nothing from Sage: its verdict is recorded here, with the message, and it is done.
+    ta1_only = bool(tas) and not has_sets
     with store.transaction() as session:
         # An upsert: a recovered tick and a new one may store the same message at the same moment.
         stmt = insert_for(session)(InboundDocument).values(
@@ -86,11 +104,11 @@ def _receive_one(store: Store, cleo: CleoClient, message: Message) -> None:
             partner=message.partner,
             cleo_message_id=message.id,
             interchange_control=key.rsplit(":", 1)[1][:9],
-            status="received" if unreadable is None else "exception",
-            ack_status="none" if unreadable is None else "failed",
+            status="exception" if unreadable is not None else "applied" if ta1_only else "received",
+            ack_status="failed" if unreadable is not None else "not_needed" if ta1_only else "none",
             payload=payload,
             received_at=utcnow(),
-            processed_at=None if unreadable is None else utcnow(),
+            processed_at=None if unreadable is None and not ta1_only else utcnow(),
             attempts=0,
             ack_attempts=0,
         )
@@ -107,12 +125,16 @@ def _receive_one(store: Store, cleo: CleoClient, message: Message) -> None:
             message=(unreadable if inserted else "Cleo delivered this interchange again; kept the first copy"),
             payload=payload if inserted else None,
         )
+        if inserted:
+            for ta1 in tas:  # in this transaction: stored once, recorded once
+                reconcile_interchange(session, message.partner, ta1, source=key)
         if inserted and unreadable is not None:
             raise_exception(
                 session,
                 kind=UNREADABLE,
                 what=f"A message from {message.partner} could not be read (Cleo message {message.id})",
-                why=f"Its X12 envelope is damaged, so it cannot be read or answered with a 997 ({unreadable}). "
+                why=f"Its X12 envelope is damaged, so it cannot be read or answered with a 997 or a TA1 (the "
+                f"partner's interchange IDs cannot be read from it: {unreadable}). "
                 "Nothing was written to Sage; every other message went on.",
                 suggested_fix="Ask the partner to send the document again; the raw copy is kept "
                 "(`ml-connector audit list`). Then resolve this exception.",

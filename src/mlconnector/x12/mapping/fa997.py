@@ -36,7 +36,7 @@ def functional_ack_in(segments: list[list[str]], component: str = ">") -> Functi
     if ak1 is None or ak9 is None:
         raise MappingError("a 997 needs AK1 and AK9")
     sets: list[SetAck] = []
-    current: dict | None = None
+    current: dict[str, str] | None = None
     seg_errors: list[SegmentError] = []
     for seg in segments:
         tag = seg[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from mlconnector.x12.documents import Charge, Invoice, InvoiceLine
 from mlconnector.x12.mapping.common import (
     MappingError,
@@ -62,10 +64,10 @@ def invoice_out(invoice: Invoice) -> list[Segment]:
             segments.append(["PID", "F", None, None, None, line.description])
     segments.append(["TDS", fmt_cents(invoice.total_amount)])
     for charge in invoice.charges:
-        segments.append(
-            ["SAC", charge.indicator, charge.code, None, None, fmt_cents(charge.amount)]
-            + ([None] * 9 + [charge.description] if charge.description else [])
-        )
+        sac: Segment = ["SAC", charge.indicator, charge.code, None, None, fmt_cents(charge.amount)]
+        if charge.description:
+            sac += [None] * 9 + [charge.description]
+        segments.append(sac)
     segments.append(["CTT", str(len(invoice.lines))])
     return segments
 
@@ -103,8 +105,8 @@ def invoice_in(segments: list[list[str]]) -> Invoice:
         elif tag == "SAC" and total is not None:
             amount = parse_cents(el(seg, 5))
             charges.append(
-                Charge(req(seg, 1), el(seg, 2) or "", amount if amount is not None else parse_cents("0"), el(seg, 15))
-            )  # type: ignore[arg-type]
+                Charge(req(seg, 1), el(seg, 2) or "", amount if amount is not None else Decimal(0), el(seg, 15))
+            )
         elif not in_lines and total is None:
             if tag == "CUR":
                 currency = el(seg, 2)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from mlconnector.x12.documents import (
+    Contact,
+    DateReference,
     LineAckStatus,
+    Party,
     PurchaseOrder,
     PurchaseOrderAck,
     PurchaseOrderAckLine,
@@ -13,6 +16,7 @@ from mlconnector.x12.documents import (
     PurchaseOrderChangeLine,
     PurchaseOrderLine,
     Purpose,
+    Reference,
 )
 from mlconnector.x12.mapping.common import (
     MappingError,
@@ -102,10 +106,10 @@ class _Header:
 
     def __init__(self) -> None:
         self.currency: str | None = None
-        self.references: list = []
-        self.contacts: list = []
-        self.dates: list = []
-        self.parties: list = []
+        self.references: list[Reference] = []
+        self.contacts: list[Contact] = []
+        self.dates: list[DateReference] = []
+        self.parties: list[Party] = []
 
     def take(self, segments: list[list[str]], i: int) -> int | None:
         """Consume a header segment at `i`; returns the next index, or None when `i` is not a header segment."""
@@ -167,7 +171,7 @@ def _line_extras(group: list[list[str]]) -> tuple[str | None, Any]:
 
 def purchase_order_in(segments: list[list[str]]) -> PurchaseOrder:
     beg, header, groups = _walk_lines(segments, "PO1")
-    lines = []
+    lines: list[PurchaseOrderLine] = []
     for group in groups:
         po1 = group[0]
         description, required = _line_extras(group)
@@ -247,7 +251,7 @@ def purchase_order_change_out(change: PurchaseOrderChange) -> list[Segment]:
 
 def purchase_order_change_in(segments: list[list[str]], component: str = ">") -> PurchaseOrderChange:
     bch, header, groups = _walk_lines(segments, "POC")
-    lines = []
+    lines: list[PurchaseOrderChangeLine] = []
     for group in groups:
         poc = group[0]
         description, _ = _line_extras(group)
@@ -336,7 +340,7 @@ def purchase_order_ack_out(ack: PurchaseOrderAck) -> list[Segment]:
 
 def purchase_order_ack_in(segments: list[list[str]]) -> PurchaseOrderAck:
     bak, header, groups = _walk_lines(segments, "PO1")
-    lines = []
+    lines: list[PurchaseOrderAckLine] = []
     for group in groups:
         po1 = group[0]
         statuses = tuple(
