@@ -77,6 +77,66 @@ def test_invoice_line_notes(line: str, expected: tuple) -> None:
     assert expected in errors_of(interchange([transaction_set(body, set_id="810")], gs01="IN"))
 
 
+# Syntax notes of the rarer segments, each broken once and kept once (values from the published 004010 tables).
+@pytest.mark.parametrize(
+    ("broken", "clean", "expected"),
+    [
+        ("PAM*01*5", "PAM*01*5*EA", ("PAM", 3, "2")),  # P010203
+        ("PAM*01", "PAM*01*5*EA", ("PAM", 2, "2")),  # R020514 (P010203 also breaks)
+        ("CSH*Y*A", "CSH*Y*A*100", ("CSH", 3, "2")),  # C0203
+        ("CSH*Y*****ZZ", "CSH*Y*****ZZ*X1", ("CSH", 7, "2")),  # P0607
+        ("TD3*TL*********TRLR", "TD3**ABCD*123", ("TD3", 10, "10")),  # E0110
+        ("TD3*TL*ABCD", "TD3*TL*ABCD*123", ("TD3", 3, "2")),  # C0203
+        ("TD3*TL****100", "TD3*TL****100*LB", ("TD3", 6, "2")),  # P0506
+        ("TD4", "TD4****FRAGILE", ("TD4", 1, "2")),  # R010204
+        ("TD4**D", "TD4**D*3", ("TD4", 3, "2")),  # C0203
+        ("CTB*OR", "CTB*OR*ONE PER STORE", ("CTB", 2, "2")),  # R020406
+        ("CTB*OR**01", "CTB*OR**01*6", ("CTB", 4, "2")),  # P0304
+    ],
+)
+def test_header_notes_of_rare_segments(broken: str, clean: str, expected: tuple) -> None:
+    assert expected in errors_of(po(before_n1=(broken,)))
+    assert validate(po(before_n1=(clean,))).valid, errors_of(po(before_n1=(clean,)))
+
+
+@pytest.mark.parametrize(
+    ("broken", "clean", "expected"),
+    [
+        ("PO3*QT*****5*EA", "PO3*QT*****5*EA", None),  # no price: L040305 holds
+        ("PO3*QT***2.5**5*EA", "PO3*QT***2.5*PE*5*EA", ("PO3", 3, "2")),  # L040305
+        ("IT8*Y*******VP", "IT8*Y*******VP*W-1", ("IT8", 9, "2")),  # P0809
+        ("IT8****ACCT1", "IT8*Y***ACCT1", ("IT8", 1, "2")),  # R0102030507
+    ],
+)
+def test_line_notes_of_rare_segments(broken: str, clean: str, expected: tuple | None) -> None:
+    if expected is not None:
+        assert expected in errors_of(po(broken))
+    assert validate(po(clean)).valid, errors_of(po(clean))
+
+
+@pytest.mark.parametrize(
+    ("broken", "clean", "expected"),
+    [
+        ("PAL*1****12", "PAL*1****12*LB", ("PAL", 6, "2")),  # P0506
+        ("PAL*1******48", "PAL*1******48***IN", ("PAL", 10, "2")),  # C0710
+        ("PAL*1*********IN", "PAL*1******48***IN", ("PAL", 7, "2")),  # L10070809
+        ("GF*CT", "GF*CT*C-1", ("GF", 2, "2")),  # P0102
+        ("YNQ*01*Y********QUESTION", "YNQ**Y********QUESTION", ("YNQ", 10, "10")),  # E010910
+        ("YNQ*01*Y*D8", "YNQ*01*Y*RD8*20260101-20260131", ("YNQ", 4, "2")),  # P0304
+        ("V1***US", "V1**OCEAN STAR*US", ("V1", 1, "2")),  # R0102
+        ("V1**OCEAN STAR******L", "V1*9123456*OCEAN STAR******L", ("V1", 1, "2")),  # C0801
+        ("LH1*EA*1****GA", "LH1*EA*1****GA*5", ("LH1", 7, "2")),  # P0607
+    ],
+)
+def test_ship_notice_notes_of_rare_segments(broken: str, clean: str, expected: tuple) -> None:
+    def ship(line: str) -> str:
+        body = ["BSN*00*SHIP1*20260301*1200", "HL*1**S", line, "CTT*1"]
+        return interchange([transaction_set(body, set_id="856")], gs01="SH")
+
+    assert expected in errors_of(ship(broken))
+    assert validate(ship(clean)).valid, errors_of(ship(clean))
+
+
 def test_iss_pairs_its_quantity_and_unit() -> None:
     body = [*INVOICE, "TDS*2500", "ISS*10", "CTT*1"]
     assert ("ISS", 2, "2") in errors_of(interchange([transaction_set(body, set_id="810")], gs01="IN"))
