@@ -213,3 +213,18 @@ def test_005010_ship_notice_and_invoice_tables() -> None:
     invoice = ["BIG*20260301*INV1**PO123", "CRC*ZZ*Y*ZZ", "IT1*1*10*EA*2.5**VP*WIDGET-1", "TDS*2500", "CTT*1"]
     assert validate(envelope(invoice, "810", "IN", "005010")).valid
     assert not validate(envelope(invoice, "810", "IN", "004010")).valid
+
+
+def test_005010_acknowledgment_table() -> None:
+    """855: MTX, not MSG, in the 005010 N9 loop (as in the 850), and IN2 in the N1 loop."""
+
+    def ack(note: str, version: str) -> str:
+        body = ["BAK*00*AC*PO123*20260301", "N9*ZZ*NOTES", note, "N1*ST*WAREHOUSE", "IN2*01*DOCK", "PO1*1*10*EA*2.5"]
+        body = [*body, "CTT*1"] if version == "005010" else [*body[:4], *body[5:], "CTT*1"]
+        extra = {"isa": ISA_5010, "gs08": "005010"} if version == "005010" else {}
+        return interchange([transaction_set(body, set_id="855")], gs01="PR", **extra)
+
+    assert validate(ack("MTX**CALL BEFORE DELIVERY", "005010")).valid
+    assert not validate(ack("MSG*CALL BEFORE DELIVERY", "005010")).valid
+    assert validate(ack("MSG*CALL BEFORE DELIVERY", "004010")).valid
+    assert not validate(ack("MTX**CALL BEFORE DELIVERY", "004010")).valid
