@@ -228,3 +228,19 @@ def test_005010_acknowledgment_table() -> None:
     assert not validate(ack("MSG*CALL BEFORE DELIVERY", "005010")).valid
     assert validate(ack("MSG*CALL BEFORE DELIVERY", "004010")).valid
     assert not validate(ack("MTX**CALL BEFORE DELIVERY", "004010")).valid
+
+
+def test_005010_change_order_table() -> None:
+    """860: in 005010 the heading LDT opens a loop (QTY, MTX, REF) and N9 loops carry MTX, not MSG."""
+
+    def change(lines: list[str], version: str) -> str:
+        body = ["BCH*01*SA*PO123***20260301", *lines, "POC*1*QI*10*5*EA*2.5**VP*WIDGET-1", "CTT*1"]
+        extra = {"isa": ISA_5010, "gs08": "005010"} if version == "005010" else {}
+        return interchange([transaction_set(body, set_id="860")], gs01="PC", **extra)
+
+    loop = ["LDT*AE*10*DA", "QTY*01*5"]
+    assert validate(change(loop, "005010")).valid, errors_of(change(loop, "005010"))
+    assert not validate(change(loop, "004010")).valid
+    assert validate(change(["N9*ZZ*NOTES", "MTX**CALL FIRST"], "005010")).valid
+    assert not validate(change(["N9*ZZ*NOTES", "MSG*CALL FIRST"], "005010")).valid
+    assert validate(change(["N9*ZZ*NOTES", "MSG*CALL FIRST"], "004010")).valid
