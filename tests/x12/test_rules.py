@@ -244,3 +244,15 @@ def test_005010_change_order_table() -> None:
     assert validate(change(["N9*ZZ*NOTES", "MTX**CALL FIRST"], "005010")).valid
     assert not validate(change(["N9*ZZ*NOTES", "MSG*CALL FIRST"], "005010")).valid
     assert validate(change(["N9*ZZ*NOTES", "MSG*CALL FIRST"], "004010")).valid
+
+
+@pytest.mark.parametrize(
+    ("bad", "good", "expected"),
+    [
+        ("AMT*1*10*X", "AMT*1*10*C", ("AMT", 3, "7")),  # 478 credit/debit flag: C D
+        ("PID*F****ITEM***Q", "PID*F****ITEM***N", ("PID", 8, "7")),  # 1073 yes/no
+    ],
+)
+def test_small_code_lists(bad: str, good: str, expected: tuple) -> None:
+    assert expected in errors_of(po(bad))
+    assert validate(po(good)).valid, errors_of(po(good))
