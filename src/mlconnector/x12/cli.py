@@ -6,14 +6,9 @@ Whatever the bytes, the commands answer with a verdict or a clear message, never
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import typer
-
-if TYPE_CHECKING:
-    from mlconnector.x12.report import ValidationReport
 
 app = typer.Typer(
     name="x12",
@@ -22,8 +17,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-FIRST_ERRORS = 3
 
 
 def _check_files(files: list[Path]) -> None:
@@ -34,22 +27,6 @@ def _check_files(files: list[Path]) -> None:
         raise typer.Exit(2)
 
 
-def _summary(path: Path, report: ValidationReport) -> str:
-    kinds = Counter(s.set_id for ic in report.interchanges for g in ic.groups for s in g.sets)
-    sets = ", ".join(f"{k}×{n}" for k, n in sorted(kinds.items())) or "none"
-    count = sum(kinds.values())
-    line = f"{path}: {'VALID' if report.valid else 'INVALID'} ({count} set{'s' if count != 1 else ''}: {sets})"
-    errors = report.all_errors()
-    if errors:
-        shown = "; ".join(e.message for e in errors[:FIRST_ERRORS])
-        more = f" (+{len(errors) - FIRST_ERRORS} more)" if len(errors) > FIRST_ERRORS else ""
-        line += f" — {shown}{more}"
-    warnings = report.all_warnings()
-    if warnings:
-        line += f" [{len(warnings)} warning{'s' if len(warnings) != 1 else ''}: {warnings[0].message}]"
-    return line
-
-
 @app.command("validate")
 def validate_command(
     files: list[Path] = typer.Argument(..., help="X12 files to check."),
@@ -57,28 +34,9 @@ def validate_command(
     lenient: bool = typer.Option(False, "--lenient", help="Accept a non-fixed-width ISA with a warning."),
 ) -> None:
     """Check envelopes, structure, elements and syntax notes; exit 0 all valid, 1 any invalid, 2 usage error."""
-    from mlconnector.x12.validate import validate_stream  # each command imports only what it uses
+    from mlconnector.x12.verdicts import validate_files  # each command imports only what it uses
 
-    _check_files(files)
-    results: list[dict[str, Any]] = []
-    all_valid = True
-    for path in files:
-        try:
-            with path.open("rb") as stream:
-                report = validate_stream(stream, lenient=lenient)
-        except OSError as exc:
-            typer.echo(f"error: cannot read {path}: {exc.strerror or exc}", err=True)
-            raise typer.Exit(2) from None
-        all_valid = all_valid and report.valid
-        if as_json:
-            results.append({"file": str(path), **report.to_dict()})
-        else:
-            typer.echo(_summary(path, report))
-    if as_json:
-        import json
-
-        typer.echo(json.dumps(results, indent=2))
-    raise typer.Exit(0 if all_valid else 1)
+    raise typer.Exit(validate_files(files, as_json=as_json, lenient=lenient))
 
 
 @app.command("ack")

@@ -25,6 +25,11 @@ _FUNCTIONAL_ID = _codes(
 _SET_ACK = _codes("A E M R W X")
 _GROUP_ACK = _codes("A E M P R W X")
 _SEGMENT_ERROR = _codes("1 2 3 4 5 6 7 8")
+# 478 Credit/Debit Flag: C D in every release from 002001 to 006030 (Stedi's X12 reference, element 478).
+_CREDIT_DEBIT = _codes("C D")
+# 1073 Yes/No Condition or Response: N U Y in 003040/003060, N U W Y in 006030 (Stedi's X12 reference, element
+# 1073); the union is used for 004010 and 005010 so a valid W is never rejected.
+_YES_NO = _codes("N U W Y")
 
 # Interchange envelope code lists (I01, I03, I05, I11) and the TA1 codes (I17, I18), from the published
 # X12 control segment tables.
@@ -89,6 +94,10 @@ CODE_LISTS: dict[tuple[str, int], frozenset[str]] = {
     ("POC", 2): _CHANGE_TYPE,
     ("SAC", 1): _codes("A C N"),
     ("HL", 4): _codes("0 1"),
+    ("AMT", 3): _CREDIT_DEBIT,
+    ("PID", 8): _YES_NO,
+    ("TD4", 5): _YES_NO,
+    ("YNQ", 2): _YES_NO,
     ("GS", 1): _FUNCTIONAL_ID,
     ("GS", 7): _codes("T X"),
     ("AK1", 1): _FUNCTIONAL_ID,
