@@ -265,7 +265,10 @@ def test_an_invoice_in_the_same_interchange_as_its_goods_is_matched_against_them
     # the same shipment and the same invoice twice in one interchange: written once each, no exception
     bill = invoice("INV-D", po, lines)
     drop(world, interchange([asn, bill, asn, bill], 540))
+    reads = world.sim.counter.snapshot().get("PO_PurchaseOrder_svc.oLines.nGetResultSets", 0)
     assert process_all(world) == ["applied"]
+    # the PO is read from Sage once for the four sets that name it
+    assert world.sim.counter.snapshot()["PO_PurchaseOrder_svc.oLines.nGetResultSets"] - reads == 1
     assert sorted((r.receipt_type, r.po_number) for r in sage_receipts(world)) == [("G", po), ("I", po)]
     assert open_exceptions(world) == []
     assert [a.status for a in audit_lines(world, "already_in_sage")] == ["already_in_sage"] * 2

@@ -110,12 +110,20 @@ class Context:
                     else Unposted(was.received, was.invoiced + quantity)
                 )
 
+    read: dict[str, SagePurchaseOrder | None] = field(default_factory=dict)
+    """POs read for this interchange: a PO named by several of its sets is read from Sage once."""
+
     def purchase_order(self, number: str) -> SagePurchaseOrder | None:
-        """The Sage PO, or None when there is none (a number Sage cannot even hold, e.g. too long, is none)."""
-        try:
-            return self.sage.purchase_order(number)
-        except SageValidationError:
-            return None
+        """The Sage PO, or None when there is none (a number Sage cannot even hold, e.g. too long, is none).
+
+        Read once per interchange: its sets run back to back, and what an earlier set wrote reaches the later ones
+        through `unposted` (`learn`), as the journal carries it between interchanges."""
+        if number not in self.read:
+            try:
+                self.read[number] = self.sage.purchase_order(number)
+            except SageValidationError:
+                self.read[number] = None
+        return self.read[number]
 
 
 @dataclass
