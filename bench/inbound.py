@@ -1,6 +1,7 @@
 """The inbound pipeline under load: ASNs and invoices from Cleo into Sage, counting every BOI call.
 
 Run by hand (never from the tests):  .venv/bin/python bench/inbound.py [--asns 5000] [--invoices 5000] [--lines 0]
+[--calls]  (`--calls` prints every BOI object.method with its count before the last line)
 
 Seeds company ABC with one open PO per ASN (bulk insert, `--lines` lines each or the seed's 1–40; every GL account
 active: this measures throughput, not GL exceptions), writes one ASN (856) and one invoice (810) per PO as a partner
@@ -82,6 +83,7 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--asns", type=int, default=5_000)
     ap.add_argument("--invoices", type=int, default=5_000)
     ap.add_argument("--lines", type=int, default=0, help="lines per PO; 0: the seed's mix of 1–40")
+    ap.add_argument("--calls", action="store_true", help="print the count of every BOI object.method")
     args = ap.parse_args(argv)
     pos = max(args.asns, args.invoices)
     book = parse_partner_book(
@@ -115,11 +117,11 @@ def main(argv: list[str]) -> None:
         receiving = Receiving(store, gateway, cleo, Tolerances())
         sim.counter.reset()
         started = time.perf_counter()
-        keys = inbound.receive(store, cleo)
+        work = inbound.receive(store, cleo)  # `key#attempt`: the attempt only makes a workflow id new
         stored_at = time.perf_counter()
         statuses: dict[str, int] = {}
-        for key in keys:
-            status = receiving.process(key)
+        for item in work:
+            status = receiving.process(item.rpartition("#")[0])
             statuses[status] = statuses.get(status, 0) + 1
         receiving.post()  # the end of the poll: one register update for every receipt written
         seconds = time.perf_counter() - started
@@ -149,6 +151,9 @@ def main(argv: list[str]) -> None:
         f"{docs} documents in {seconds:.1f} s ({stored_at - started:.1f} s to store and acknowledge in Cleo); "
         f"{total} BOI calls for {written_lines} written lines; busiest: {top}"
     )
+    if args.calls:
+        for name, n in sorted(calls.items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f"  {name}={n}" + ("  (line)" if name.startswith("PO_Receipt_bus.oLines.") else ""))
     print(
         f"docs_per_s={docs / seconds:.1f} boi_calls_per_doc={total / docs:.2f} "
         f"boi_calls_per_line={total / written_lines:.2f} fixed_boi_calls_per_doc={(total - line_calls) / docs:.2f} "

@@ -245,3 +245,30 @@ def test_retry_says_plainly_when_an_exception_is_not_about_an_inbound_document(w
         world.connector.retry_exception(record_id)
     with pytest.raises(LookupError):
         world.connector.retry_exception(record_id + 1000)
+
+
+def test_two_asns_in_one_interchange_cannot_together_ship_more_than_the_po_has_open(world: World) -> None:
+    po = world.create_po("01-V0001", lines=2)
+    full = [(n, item, qty) for n, item, qty, _ in po_lines(world, po)]
+    # Each set alone ships exactly what is open; the second must see the first's receipt, written but not posted.
+    drop(world, interchange([ship_notice("SHIP-A", {po: full}), ship_notice("SHIP-B", {po: full})], 530))
+    assert process_all(world) == ["exception"]
+    assert [(r.receipt_type, r.po_number) for r in sage_receipts(world)] == [("G", po)]
+    [over] = open_exceptions(world, "over_shipment")
+    assert over.document_ref == "856:ALPHA:SHIP-B" and f"PO {po}" in over.what
+
+
+def test_an_invoice_in_the_same_interchange_as_its_goods_is_matched_against_them(world: World) -> None:
+    po = world.create_po("01-V0001", lines=2)
+    lines = po_lines(world, po)
+    asn = ship_notice("SHIP-D", {po: [(n, item, qty) for n, item, qty, _ in lines]})
+    # the same shipment and the same invoice twice in one interchange: written once each, no exception
+    bill = invoice("INV-D", po, lines)
+    drop(world, interchange([asn, bill, asn, bill], 540))
+    reads = world.sim.counter.snapshot().get("PO_PurchaseOrder_svc.oLines.nGetResultSets", 0)
+    assert process_all(world) == ["applied"]
+    # the PO is read from Sage once for the four sets that name it
+    assert world.sim.counter.snapshot()["PO_PurchaseOrder_svc.oLines.nGetResultSets"] - reads == 1
+    assert sorted((r.receipt_type, r.po_number) for r in sage_receipts(world)) == [("G", po), ("I", po)]
+    assert open_exceptions(world) == []
+    assert [a.status for a in audit_lines(world, "already_in_sage")] == ["already_in_sage"] * 2

@@ -172,3 +172,60 @@ def test_line_notes_reach_the_po_lines_and_bad_line_keys_are_refused(gateway: Sa
     with pytest.raises(SageValidationError):
         gateway.note_po_lines("0000002", [LineNote(line_key="999999", text="no such line")])
     assert gateway.purchase_order("0000002").lines == po.lines, "quantities and prices are untouched"
+
+
+# The BOI calls one receipt costs, after its PO was read for matching: each is something Sage requires, so a change
+# here is either a saving to keep or a regression to explain (bench/inbound.py --calls shows the same per poll).
+KEY_CHECK = {"PO_Receipt_bus.nGetResultSets": 1, "PO_ReceiptHistory_svc.nGetResultSets": 1}  # pending, then posted
+PO_READ = {"PO_PurchaseOrder_svc.nGetResultSets": 1, "PO_PurchaseOrder_svc.oLines.nGetResultSets": 1}
+NEW_RECEIPT = {  # next number, the two key fields, the key, PurchaseOrderNo$ + token (+ more values), the write
+    "PO_Receipt_bus.nGetNextReceiptNo": 1,
+    "PO_Receipt_bus.nSetKeyValue": 2,
+    "PO_Receipt_bus.nSetKey": 1,
+    "PO_Receipt_bus.nWrite": 1,
+}
+
+
+def _per_line(lines: int, values: int) -> dict[str, int]:
+    return {
+        "PO_Receipt_bus.oLines.nAddLine": lines,
+        "PO_Receipt_bus.oLines.nSetValue": lines * values,
+        "PO_Receipt_bus.oLines.nWrite": lines,
+    }
+
+
+def test_a_receipt_of_goods_costs_its_key_check_po_read_header_and_lines(gateway: SageGateway, backend: Any) -> None:
+    warm = gateway.purchase_order("0000001")  # objects created and the task set once per session, not per receipt
+    gateway.receive_goods("0000001", [ReceiptLine(line_key=warm.lines[0].line_key, quantity=1)], key="asn:warm")
+    backend.counter.reset()
+    po = gateway.purchase_order("0000002")
+    lines = [ReceiptLine(line_key=ln.line_key, quantity=1) for ln in po.lines[:2]]
+    assert gateway.receive_goods("0000002", lines, key="asn:P:SH-2:0000002").created
+    assert backend.counter.snapshot() == {
+        **PO_READ,
+        **KEY_CHECK,
+        **NEW_RECEIPT,
+        "PO_Receipt_bus.nSetValue": 2,  # PurchaseOrderNo$ (Sage fills vendor, division, name) and the token
+        **_per_line(len(lines), 2),  # OrderLineKey$ (Sage fills item, warehouse, cost, account), QuantityReceived
+    }
+
+
+def test_a_receipt_of_invoice_adds_the_ap_duplicate_check_and_the_invoice_values(
+    gateway: SageGateway, backend: Any
+) -> None:
+    warm = gateway.purchase_order("0000001")
+    gateway.receive_invoice(
+        "0000001", "W-1", "20260301", [InvoiceLine(line_key=warm.lines[0].line_key, quantity=1)], key="inv:warm"
+    )
+    backend.counter.reset()
+    po = gateway.purchase_order("0000003")
+    lines = [InvoiceLine(line_key=ln.line_key, quantity=1) for ln in po.lines[:2]]
+    assert gateway.receive_invoice("0000003", "INV-3", "20260301", lines, key="inv:P:INV-3").created
+    assert backend.counter.snapshot() == {
+        **PO_READ,
+        **KEY_CHECK,  # the pending look-up also finds a pending receipt of invoice with the same number
+        "AP_OpenInvoice_svc.nGetResultSets": 1,  # an invoice number open in A/P (keyed by hand, or posted)
+        **NEW_RECEIPT,
+        "PO_Receipt_bus.nSetValue": 4,  # PurchaseOrderNo$, InvoiceNo$, InvoiceDate$, the token
+        **_per_line(len(lines), 2),  # OrderLineKey$, QuantityInvoiced (cost and account come from the PO line)
+    }

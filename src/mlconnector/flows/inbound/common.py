@@ -84,20 +84,48 @@ class Context:
     """Sage vendor key → the trading partner it is mapped to."""
     others_by_business_key: Mapping[str, list[str]]
     """Business key → statuses of other documents that carry it (the same ASN or invoice under another ICN)."""
-    unposted: Mapping[str, Mapping[str, Unposted]]
-    """PO → line key → quantities written to Sage but not posted yet."""
+    unposted: dict[str, dict[str, Unposted]]
+    """PO → line key → quantities written to Sage but not posted yet (the journal's, then this interchange's)."""
     journal_seen: int
     """The newest `sage_receipts` row when the document started (a receipt recorded since may reopen it)."""
     gl: Callable[[], tuple[dict[str, GLEntry], set[str]]]
     answered: str = ""
     """How our 997 / TA1 told the partner about this interchange, in plain words (for exceptions)."""
 
+    written: dict[str, SageDocument] = field(default_factory=dict)
+    """Sage key → receipt written (or found) by an earlier set of this interchange."""
+
+    def learn(self, outcome: Outcome) -> None:
+        """What a set wrote, for the sets after it in the same interchange: its receipts are in Sage but not in the
+        journal yet (recorded with the whole interchange), so without this a second ASN for the same PO would be
+        matched as if the first had not shipped, and an invoice would not see the goods it bills."""
+        for receipt, doc in zip(outcome.receipts, outcome.documents, strict=True):
+            self.written[receipt.sage_key] = doc.model_copy(update={"created": False})  # found, if asked again
+            if receipt.status != PostingStatus.WRITTEN:
+                continue  # posted already: Sage's own quantities (read fresh by the next set) include it
+            lines = self.unposted.setdefault(receipt.po_number, {})
+            for line, quantity in (receipt.quantities or {}).items():
+                was = lines.get(line, Unposted())
+                lines[line] = (
+                    Unposted(was.received + quantity, was.invoiced)
+                    if receipt.receipt_type == "G"
+                    else Unposted(was.received, was.invoiced + quantity)
+                )
+
+    read: dict[str, SagePurchaseOrder | None] = field(default_factory=dict)
+    """POs read for this interchange: a PO named by several of its sets is read from Sage once."""
+
     def purchase_order(self, number: str) -> SagePurchaseOrder | None:
-        """The Sage PO, or None when there is none (a number Sage cannot even hold, e.g. too long, is none)."""
-        try:
-            return self.sage.purchase_order(number)
-        except SageValidationError:
-            return None
+        """The Sage PO, or None when there is none (a number Sage cannot even hold, e.g. too long, is none).
+
+        Read once per interchange: its sets run back to back, and what an earlier set wrote reaches the later ones
+        through `unposted` (`learn`), as the journal carries it between interchanges."""
+        if number not in self.read:
+            try:
+                self.read[number] = self.sage.purchase_order(number)
+            except SageValidationError:
+                self.read[number] = None
+        return self.read[number]
 
 
 @dataclass
@@ -109,6 +137,8 @@ class Outcome:
     problems: list[Problem] = field(default_factory=list)
     audits: list[dict[str, Any]] = field(default_factory=list)
     receipts: list[SageReceipt] = field(default_factory=list)
+    documents: list[SageDocument] = field(default_factory=list)
+    """The Sage receipt behind each of `receipts`, in the same order."""
     line_acks: list[PurchaseOrderLineAck] = field(default_factory=list)
     effects: list[Callable[[Session], None]] = field(default_factory=list)
     """Store-only effects (a partner's 997 reconciled with what we sent)."""

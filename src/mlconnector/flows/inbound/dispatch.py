@@ -98,7 +98,10 @@ class Receiving:
         sent = answer.deliver(self.store, self.cleo, ack, self.backoff) if ack is not None else None
         self.fault("inbound_before_apply")
         if documents:
-            outcomes = [self._apply(ctx, received) for received in documents]
+            outcomes = []
+            for received in documents:
+                outcomes.append(outcome := self._apply(ctx, received))
+                ctx.learn(outcome)  # the next set of this interchange sees what this one wrote
         else:
             outcomes = [Outcome(f"X12:{key}", "X12", problems=[_unreadable(partner, key, unreadable, told)])]
         return self._record(ctx, outcomes, ack, sent)

@@ -18,7 +18,9 @@ def sage_key(partner: str, invoice_number: str) -> str:
 
 def apply(ctx: Context, ref: str, invoice: Invoice, *, check_sage: bool) -> Outcome:
     key = sage_key(ctx.partner, invoice.invoice_number)
-    doc = ctx.sage.find_by_source_key(key) if check_sage else None
+    doc = ctx.written.get(key)  # the same invoice earlier in this interchange
+    if doc is None and check_sage:
+        doc = ctx.sage.find_by_source_key(key)
     quantities: dict[str, float] = {}
     if doc is None:
         # plan
@@ -50,6 +52,7 @@ def apply(ctx: Context, ref: str, invoice: Invoice, *, check_sage: bool) -> Outc
         ref,
         "810",
         receipts=[receipt_row(ctx.key, key, doc, quantities)],
+        documents=[doc],
         audits=[_audit(ctx, key, invoice, doc)],
     )
 

@@ -25,7 +25,10 @@ def apply(ctx: Context, ref: str, notice: ShipNotice, *, check_sage: bool) -> Ou
     found: list[SageDocument] = []
     for order in orders_by_po(notice.orders):
         key = sage_key(ctx.partner, notice.shipment_id, order.po_number)
-        if check_sage and (existing := ctx.sage.find_by_source_key(key)) is not None:
+        existing = ctx.written.get(key)  # the same shipment earlier in this interchange
+        if existing is None and check_sage:
+            existing = ctx.sage.find_by_source_key(key)
+        if existing is not None:
             found.append(existing)
             continue
         po = ctx.purchase_order(order.po_number)
@@ -60,6 +63,7 @@ def apply(ctx: Context, ref: str, notice: ShipNotice, *, check_sage: bool) -> Ou
     for doc, quantities in [*written, *((doc, {}) for doc in found)]:
         key = sage_key(ctx.partner, notice.shipment_id, doc.purchase_order_no)
         outcome.receipts.append(receipt_row(ctx.key, key, doc, quantities))
+        outcome.documents.append(doc)
         outcome.reopen_invoices_of.add(doc.purchase_order_no)
         outcome.audits.append(
             dict(
