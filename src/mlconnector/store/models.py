@@ -370,6 +370,8 @@ class HealthCheck(Base):
     failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Round trip of the last probe in milliseconds (answered or failed), for the console's health tile.
+    last_latency_ms: Mapped[int | None] = mapped_column(Integer)
 
 
 class ConsoleUser(Base):
