@@ -266,6 +266,8 @@ def test_a_po_waiting_on_cleo_shows_its_attempts_and_last_error_on_the_overview(
         page.goto(console.url + "/documents?waiting=1")
         assert "CleoUnavailable" in page.locator(f"table.docs tr:has(a:text('{po}'))").inner_text()
         shot(console, page, "documents-waiting")
+        page.goto(console.url + f"/po/{po}")
+        assert "waiting on Cleo unreachable or busy, attempt 1" in page.locator("#timeline").inner_text()
         page.context.close()
     finally:
         admin.clear_faults()

@@ -231,8 +231,10 @@ def stop_background(started: tuple[Any, threading.Thread, int] | None, timeout: 
 
 
 def web(
-    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8720,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default [web] host: 127.0.0.1, this machine only).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default [web] port: 8720).")] = None,
     certfile: Annotated[str | None, typer.Option(help="TLS certificate (PEM) to serve HTTPS.")] = None,
     keyfile: Annotated[str | None, typer.Option(help="TLS private key (PEM).")] = None,
 ) -> None:
@@ -240,6 +242,8 @@ def web(
     if bool(certfile) != bool(keyfile):
         fail("Give both --certfile and --keyfile, or neither.")
     ctx = Context.open()
+    host = host or ctx.settings.web.host
+    port = ctx.settings.web.port if port is None else port
     from mlconnector.web.users import list_users
 
     with ctx.store.transaction() as session:

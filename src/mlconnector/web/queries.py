@@ -605,7 +605,8 @@ def po_timeline(session: Session, po_number: str) -> Timeline:
                 OUT_STATE.get(o.status, "info"),
                 f"{o.document_type} {o.status}",
                 f"PO {o.po_number} purpose {o.purpose}{to}"
-                + (f", ISA {o.interchange_control:09d}" if o.interchange_control else ""),
+                + (f", ISA {o.interchange_control:09d}" if o.interchange_control else "")
+                + _retry_note(o),
                 ("OUT", o.id),
             )
         )
@@ -626,7 +627,8 @@ def po_timeline(session: Session, po_number: str) -> Timeline:
                 "inbound",
                 IN_STATE.get(i.status, "info"),
                 f"{i.document_type} {i.status}",
-                f"from {i.partner or '?'}, ISA {i.interchange_control or '?'}; our 997: {i.ack_status}",
+                f"from {i.partner or '?'}, ISA {i.interchange_control or '?'}; our 997: {i.ack_status}"
+                + (_retry_note(i) if i.status in OPEN_INBOUND else ""),
                 ("IN", i.id),
             )
         )
@@ -698,6 +700,16 @@ def po_timeline(session: Session, po_number: str) -> Timeline:
         inbound[-1].partner if inbound else None
     )
     return Timeline(po_number, vendor, partner, events, audit, line_acks, exceptions)
+
+
+def _retry_note(doc: OutboundDocument | InboundDocument) -> str:
+    """ "; waiting on …, attempt n, next at …: last error" for a document retrying after a transient failure."""
+    if not doc.waiting_on or (isinstance(doc, OutboundDocument) and doc.status != "pending"):
+        return ""
+    due = _as_utc(doc.next_attempt_at)
+    when = f", next attempt {due:%Y-%m-%d %H:%M:%S} UTC" if due else ""
+    error = doc.last_error or "no error recorded"
+    return f"; waiting on {waits_on(doc.waiting_on)}, attempt {doc.attempts}{when}: {error}"
 
 
 STOPPED_LOOKBACK = 200
