@@ -131,6 +131,16 @@ class MetricsSettings(BaseModel):
     sage_timezone: str = ""  # Sage's DateUpdated/TimeUpdated are the Sage server's local time; "" = this machine's
 
 
+class WebSettings(BaseModel):
+    """The web console served inside `ml-connector run` (off unless enabled; `ml-connector web` serves it alone)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8720, ge=0, le=65535)
+    certfile: str = ""  # TLS certificate and key (PEM) to serve HTTPS; both or neither
+    keyfile: str = ""
+
+
 class AlertSettings(BaseModel):
     """Who is told about new exceptions, and how; SMTP and webhook secrets are in the vault (smtp, webhook, slack)."""
 
@@ -171,6 +181,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -313,6 +324,11 @@ digest_over = 5               # more new alerts than this at once → one digest
 unreachable_minutes = 15      # agent or Cleo down this long → an alert
 probe_timeout_seconds = 10    # each probe of the agent and Cleo gives up after this long
 console_url = ""              # the web console, for links in alerts
+
+[web]                         # the web console inside `ml-connector run` (or serve it alone: `ml-connector web`)
+enabled = false
+host = "127.0.0.1"            # this machine only; behind a reverse proxy for others (docs/console.md)
+port = 8720
 """
 
 

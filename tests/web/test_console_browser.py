@@ -2,7 +2,9 @@
 
 The tests run in file order over one world (module fixtures): sign in and check the overview against the store;
 find a PO and read its timeline; a viewer looks but cannot retry; fix a GL exception and retry it from the page;
-map an unmapped vendor and see its PO go out on the next run. Every screen is saved as a screenshot.
+map an unmapped vendor and see its PO go out on the next run; a PO waiting on Cleo shows its last error on the
+overview; a vendor marked "not an EDI vendor" has its held PO skipped and its exception resolved. Every screen is
+saved as a screenshot.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.inbound_helpers import interchange, invoice, po_lines, send_all, ship_notice
+from mlconnector.flows.liveness import Backoff
 from mlconnector.store.models import ExceptionRecord, OutboundDocument
 
 from .conftest import PASSWORDS, Console
@@ -98,7 +101,7 @@ def test_sign_in_and_the_overview_figures_match_the_store(console: Console, brow
         assert page.locator(f'[data-kind="{kind}"]').inner_text() == str(n)
     assert page.locator("svg.chart rect").count() >= 28
     contact = page.locator("#last-contact").inner_text()
-    assert "Cleo: 20" in contact and "Sage (agent): 20" in contact
+    assert "Cleo, last good call: 20" in contact and "Sage (agent), last good call: 20" in contact
     shot(console, page, "overview")
     page.context.close()
 
@@ -237,4 +240,80 @@ def test_every_form_control_has_a_label_and_no_screen_breaks_its_csp(console: Co
         )
         assert unlabelled == [], (route, unlabelled)
     assert complaints == []
+    page.context.close()
+
+
+def test_a_po_waiting_on_cleo_shows_its_attempts_and_last_error_on_the_overview(  # type: ignore[no-untyped-def]
+    console: Console, browser, seeded
+) -> None:
+    world, connector = console.world, console.world.connector
+    before = connector.backoff
+    connector.backoff = Backoff(first_seconds=3600, max_seconds=3600)
+    admin = world.sandbox.admin()
+    po = world.create_po("01-V0002", lines=1)
+    admin.add_fault("500", count=10_000, method="POST", path="/api/messages")
+    try:
+        work = [w for w in connector.collect_purchase_orders() if po in w]
+        assert [connector.send_outbound(w) for w in work] == ["deferred"]
+        page = sign_in(console, browser, "olga")
+        waiting = page.locator("#waiting-kinds").inner_text()
+        assert "outbound (to Cleo)" in waiting and "CleoUnavailable" in waiting
+        row = page.locator("table.docs tr", has=page.get_by_role("link", name=po))
+        text = row.inner_text()
+        assert "Cleo unreachable or busy" in text and "CleoUnavailable" in text
+        assert row.locator("td.attempts").inner_text() == "1"
+        shot(console, page, "overview-waiting")
+        page.goto(console.url + "/documents?waiting=1")
+        assert "CleoUnavailable" in page.locator(f"table.docs tr:has(a:text('{po}'))").inner_text()
+        shot(console, page, "documents-waiting")
+        page.goto(console.url + f"/po/{po}")
+        assert "waiting on Cleo unreachable or busy, attempt 1" in page.locator("#timeline").inner_text()
+        page.context.close()
+    finally:
+        admin.clear_faults()
+        connector.backoff = before
+    again = [w for w in connector.collect_purchase_orders() if po in w]  # Cleo answers: due now, a new attempt
+    assert [connector.send_outbound(w) for w in again] == ["sent"]
+
+
+def test_mark_a_vendor_not_an_edi_vendor_skips_its_held_po_and_resolves_its_exception(  # type: ignore[no-untyped-def]
+    console: Console, browser, seeded
+) -> None:
+    world = console.world
+    po = world.create_po("01-V0005", lines=1)
+    send_all(world)
+    with world.store.transaction() as session:
+        assert session.scalars(select(OutboundDocument.status).where(OutboundDocument.po_number == po)).all() == [
+            "held"
+        ]
+        unmapped = [
+            x
+            for x in session.scalars(
+                select(ExceptionRecord).where(
+                    ExceptionRecord.kind == "unmapped_vendor", ExceptionRecord.status == "open"
+                )
+            )
+            if (x.details or {}).get("vendor") == "01-V0005"
+        ]
+        assert len(unmapped) == 1
+        exception_id = unmapped[0].id
+    page = sign_in(console, browser, "olga")
+    page.goto(console.url + "/partners")
+    row = page.locator("#vendor-01-V0005")
+    assert "not mapped" in row.inner_text() and "1 held" in row.inner_text()
+    row.get_by_role("button", name="Vendor 01-V0005 is not an EDI vendor").click()
+    page.get_by_text("Vendor 01-V0005 does not trade by EDI: 1 held PO(s) skipped, 1 exception(s) resolved").wait_for()
+    row = page.locator("#vendor-01-V0005")
+    assert "not an EDI vendor" in row.inner_text() and "1 skipped" in row.inner_text()
+    shot(console, page, "partners-not-edi")
+    with world.store.transaction() as session:
+        assert session.scalars(select(OutboundDocument.status).where(OutboundDocument.po_number == po)).all() == [
+            "skipped"
+        ]
+        assert session.get(ExceptionRecord, exception_id).status == "resolved"
+    send_all(world)  # the next run sends nothing for it and opens no exception
+    with world.store.transaction() as session:
+        assert session.scalars(select(OutboundDocument.status).where(OutboundDocument.po_number == po)).all() == [
+            "skipped"
+        ]
     page.context.close()

@@ -137,26 +137,39 @@ def test_the_chart_is_plain_svg_with_a_titled_bar_per_day_and_direction() -> Non
     assert "2026-12-01: 3 sent" in svg and "2026-12-02: 5 received" in svg and "<script" not in svg
 
 
-def test_a_csv_upload_maps_known_partners_and_refuses_unknown_ones_line_by_line(console: Console) -> None:
-    client = console.login("olga")
-    csv_text = "vendor,partner,change\n01-V0004,CHARLIE,860\n01-V0005,NO-SUCH-PARTNER\nbroken-line\n"
-    answer = client.post(
-        "/partners/upload",
-        data={"csrf_token": client.csrf},
-        files={"file": ("vendors.csv", csv_text.encode(), "text/csv")},
-    )
-    assert answer.status_code == 200
-    assert "Line 2: Vendor 01-V0004 → Cleo partner CHARLIE" in answer.text
-    assert "Line 3: Cleo has no trading partner NO-SUCH-PARTNER" in answer.text
-    assert "Line 4: needs vendor,partner" in answer.text
+def test_a_csv_upload_takes_the_map_import_columns_all_rows_or_none(console: Console) -> None:
     from mlconnector.store.models import PartnerMapping
 
+    client = console.login("olga")
+
+    def upload(text: str) -> str:
+        answer = client.post(
+            "/partners/upload",
+            data={"csrf_token": client.csrf},
+            files={"file": ("vendors.csv", text.encode(), "text/csv")},
+        )
+        assert answer.status_code == 200
+        return answer.text
+
+    header = "vendor_no,partner,change_document,edi\n"
+    refused = upload(header + "01-V0004,CHARLIE,860,yes\n01-V0005,NO-SUCH-PARTNER,,yes\n")
+    assert "Cleo has no trading partner NO-SUCH-PARTNER; nothing was changed." in refused
+    bad_line = upload(header + "01-V0004,CHARLIE,860,yes\n01-V0005,,,maybe\n")
+    assert "vendors.csv line 3: edi = &#39;maybe&#39;. Use yes or no. Nothing was changed." in bad_line
+    assert "no column vendor_no" in upload("vendor,partner\n01-V0004,CHARLIE\n")
+    with console.world.store.transaction() as session:
+        assert session.get(PartnerMapping, "01-V0004") is None and session.get(PartnerMapping, "01-V0005") is None
+
+    done = upload(header + "01-V0004,CHARLIE,860,yes\n01-V0005,,,no\n")
+    assert "1 vendor(s) mapped" in done and "1 marked as not trading by EDI" in done
     with console.world.store.transaction() as session:
         mapped = session.get(PartnerMapping, "01-V0004")
-        assert (mapped.partner, mapped.change_document) == ("CHARLIE", "860")
-        assert session.get(PartnerMapping, "01-V0005") is None
+        assert (mapped.partner, mapped.change_document, mapped.trades_by_edi) == ("CHARLIE", "860", True)
+        assert session.get(PartnerMapping, "01-V0005").trades_by_edi is False
     unmapped = client.post("/partners/unmap", data={"csrf_token": client.csrf, "vendor_no": "01-V0004"})
     assert "has no trading partner now" in unmapped.text
+    again = client.post("/partners/unmap", data={"csrf_token": client.csrf, "vendor_no": "01-V0004"})
+    assert "Vendor 01-V0004 was not mapped." in again.text
     with console.world.store.transaction() as session:
         assert session.get(PartnerMapping, "01-V0004") is None
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from mlconnector.engine import next_run
 from mlconnector.store import Store
-from mlconnector.store.models import ExceptionRecord, InboundDocument, OutboundDocument
-from mlconnector.store.ops import audit, map_vendor
+from mlconnector.store.models import ExceptionRecord, HealthCheck, InboundDocument, OutboundDocument
+from mlconnector.store.ops import audit, map_vendor, mark_not_edi
 from mlconnector.web import queries
 
 
@@ -56,6 +56,24 @@ def seed(store: Store) -> None:
                 created_at=now - timedelta(hours=3),
             )
         )
+        # An ASN that Sage could not take yet (agent down), retried with backoff.
+        session.add(
+            InboundDocument(
+                idempotency_key="ALPHA:000000702",
+                document_type="856",
+                partner="ALPHA",
+                interchange_control="000000702",
+                status="received",
+                payload="ISA*…",
+                received_at=now - timedelta(seconds=2),
+                attempts=3,
+                next_attempt_at=now + timedelta(minutes=2),
+                last_error="AgentError: connection refused",
+                waiting_on="sage_agent",
+                waiting_since=now - timedelta(seconds=2),
+            )
+        )
+        session.add(HealthCheck(name="agent", failing_since=now - timedelta(hours=2), last_error="refused"))
         audit(
             session,
             direction="IN",
@@ -76,16 +94,31 @@ def test_every_screen_query_answers_the_same_on_sqlite_and_postgresql(database_u
         assert o.today[("OUT", "850")] == 1 and o.week[("OUT", "850")] == 3 and o.today[("IN", "810")] == 1
         assert o.exceptions_by_kind == [("gl_account", 1)] and o.exceptions_by_partner == [("ALPHA", 1)]
         assert o.fa_status == {"accepted": 1, "waiting": 1}
-        assert o.waiting_counts == {("OUT", "held"): 1, ("IN", "exception"): 1}
-        assert sum(out for _, out, _ in o.per_day) == 3 and o.per_day[-1][1:] == (1, 1)
+        assert o.held == 1 and o.stalled == []
+        assert [(w.kind, w.waiting, w.retrying, w.last_error) for w in o.waiting_kinds] == [
+            ("inbound (into Sage)", 1, 1, "AgentError: connection refused")
+        ]
+        asn = next(r for r in o.waiting if r.direction == "IN")
+        assert (asn.attempts, asn.last_error, asn.waiting_on) == (
+            3,
+            "AgentError: connection refused",
+            "Sage agent unreachable",
+        )
+        assert asn.next_attempt_at is not None and asn.next_attempt_at > now
+        held = next(r for r in o.waiting if r.direction == "OUT")
+        assert held.po_numbers == ["P3"] and held.waiting_on == queries.HELD_WAITS_ON
+        assert o.health["agent"].last_error == "refused" and o.health["agent"].failing_since is not None
+        waiting = queries.search_documents(session, queries.DocumentFilter(waiting=True))
+        assert sorted((r.direction, r.status) for r in waiting.rows) == [("IN", "received"), ("OUT", "held")]
+        assert sum(out for _, out, _ in o.per_day) == 3 and o.per_day[-1][1:] == (1, 2)
         assert o.last_contact["Cleo"] is None and o.last_contact["Sage (agent)"] is not None
 
         found = queries.search_documents(session, queries.DocumentFilter(po_number="P1"))
         assert [(r.direction, r.document_type) for r in found.rows] == [("OUT", "850"), ("IN", "810")]
         by_vendor = queries.search_documents(session, queries.DocumentFilter(vendor="01-V1", status="sent"))
         assert by_vendor.total == 2 and {r.po_numbers[0] for r in by_vendor.rows} == {"P1", "P2"}
-        paged = queries.search_documents(session, queries.DocumentFilter(), page=2, page_size=2)
-        assert paged.total == 4 and paged.pages == 2 and len(paged.rows) == 2
+        paged = queries.search_documents(session, queries.DocumentFilter(), page=3, page_size=2)
+        assert paged.total == 5 and paged.pages == 3 and len(paged.rows) == 1
 
         t = queries.po_timeline(session, "P1")
         titles = [e.title for e in t.events]
@@ -98,6 +131,10 @@ def test_every_screen_query_answers_the_same_on_sqlite_and_postgresql(database_u
 
         vendors = queries.partners_and_vendors(session, {"01-V1": "One", "01-V9": "Nine"})
         assert [(v.vendor_no, v.partner, v.held) for v in vendors] == [("01-V9", None, 1), ("01-V1", "ALPHA", 0)]
+        assert mark_not_edi(session, "01-V9") == (1, 0)
+        vendors = queries.partners_and_vendors(session, {"01-V1": "One", "01-V9": "Nine"})
+        nine = next(v for v in vendors if v.vendor_no == "01-V9")
+        assert (nine.edi, nine.partner, nine.held, nine.skipped) == (False, None, 0, 1)
 
         lines, more = queries.audit_search(session, queries.AuditFilter(text="P1"))
         assert [a.target_id for a in lines] == ["P1/G-000001"] and not more

@@ -10,6 +10,7 @@ back it is told again. More than `digest_over` new causes for a channel in one p
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -60,13 +61,15 @@ class Alerter:
     # --------------------------------------------------------------------------------------------- probes
 
     def probe(self) -> None:
-        """Run each health check; remember when it started failing (kept until it answers again)."""
+        """Run each health check; keep since when it fails (until it answers again) and how long it took."""
         for name, check in self.probes.items():
             error = None
+            started = time.monotonic()
             try:
                 check()
             except Exception as exc:
                 error = str(exc) or type(exc).__name__
+            latency_ms = round((time.monotonic() - started) * 1000)
             now = self.clock()
             with self.store.transaction() as session:
                 row = session.get(HealthCheck, name)
@@ -75,6 +78,7 @@ class Alerter:
                     session.add(row)
                 row.last_checked_at = now
                 row.last_error = error
+                row.last_latency_ms = latency_ms
                 if error is None:
                     row.failing_since = None
                 elif row.failing_since is None:

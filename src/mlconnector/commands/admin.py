@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from mlconnector.commands.context import Context, fail
 from mlconnector.config import DEFAULT_AGENT_URL, DEFAULT_CLEO_URL, Settings, config_path, load_settings, write_config
+from mlconnector.store.mapping_csv import CSV_COLUMNS, MappingCSVError, apply_mappings, parse_mappings
 from mlconnector.store.models import AuditEntry, ExceptionRecord, PartnerMapping, utcnow
 from mlconnector.store.ops import map_vendor, mark_not_edi, remove_mapping
 from mlconnector.vault import ENTRY_NAMES, write_key_file
@@ -213,7 +214,6 @@ map_app = typer.Typer(help="Which Sage vendor trades with which Cleo partner.", 
 CheckOption = Annotated[
     bool, typer.Option("--no-check", help="Do not ask Cleo whether the partner exists (e.g. Cleo is down).")
 ]
-CSV_COLUMNS = ("vendor_no", "partner", "change_document", "edi")
 
 
 def _check_partners(ctx: Context, aliases: set[str]) -> None:
@@ -314,35 +314,17 @@ def map_import(
     no_check: CheckOption = False,
 ) -> None:
     """Map many vendors at once from CSV (all rows or none); edi = no marks a vendor as not trading by EDI."""
-    with source.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in ("vendor_no", "partner") if c not in (reader.fieldnames or [])]
-        if missing:
-            fail(f"{source}: no column {', '.join(missing)}.", hint=f"The first line must be: {','.join(CSV_COLUMNS)}")
-        rows = []
-        for line, raw in enumerate(reader, start=2):
-            vendor = (raw.get("vendor_no") or "").strip()
-            partner = (raw.get("partner") or "").strip()
-            change = (raw.get("change_document") or "").strip() or None
-            edi = (raw.get("edi") or "yes").strip().lower()
-            if not vendor:
-                fail(f"{source} line {line}: vendor_no is empty.")
-            if edi not in ("yes", "no"):
-                fail(f"{source} line {line}: edi = {edi!r}.", hint="Use yes or no.")
-            if change not in (None, "850", "860"):
-                fail(f"{source} line {line}: change_document = {change!r}.", hint="Use 850, 860 or leave it empty.")
-            if edi == "yes" and not partner:
-                fail(f"{source} line {line}: vendor {vendor} has no partner.", hint="Give the alias, or edi = no.")
-            rows.append((vendor, partner, change, edi == "yes"))
+    try:
+        rows = parse_mappings(source.read_text(encoding="utf-8-sig"), str(source))
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"Cannot read {source}: {exc.__class__.__name__}.", hint="Save it as CSV (UTF-8).")
+    except MappingCSVError as exc:
+        fail(exc.message, hint=exc.hint or None)
     ctx = Context.open()
     if not no_check:
-        _check_partners(ctx, {partner for _, partner, _, edi in rows if edi})
+        _check_partners(ctx, {row.partner for row in rows if row.edi})
     with ctx.store.transaction() as session:
-        for vendor, partner, change, edi in rows:
-            if edi:
-                map_vendor(session, vendor, partner, change_document=change)
-            else:
-                mark_not_edi(session, vendor)
+        apply_mappings(session, rows)
     console.print(f"Imported {len(rows)} mapping(s) from {source}.")
 
 

@@ -153,6 +153,22 @@ def make_engine(ctx: Context, connector: Connector) -> Engine:
     )
 
 
+def start_web_console(ctx: Context):  # type: ignore[no-untyped-def]
+    """[web] enabled: the console in this process (FastAPI and uvicorn are imported only then)."""
+    if not ctx.settings.web.enabled:
+        return None
+    from mlconnector.web.cli import start_in_background
+
+    return start_in_background(ctx)
+
+
+def stop_web_console(started) -> None:  # type: ignore[no-untyped-def]
+    if started is not None:
+        from mlconnector.web.cli import stop_background
+
+        stop_background(started)
+
+
 def run(
     log_json: Annotated[bool, typer.Option("--log-json", help="Log one JSON object per line.")] = False,
 ) -> None:
@@ -164,6 +180,7 @@ def run(
     connector = open_connector(ctx)
     observability.instrument(connector)
     metrics_port = observability.start_metrics(ctx)
+    web_console = start_web_console(ctx)
     engine = make_engine(ctx, connector)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -176,10 +193,14 @@ def run(
     )
     if metrics_port:
         console.print(f"Metrics: http://{ctx.settings.metrics.host}:{metrics_port}/metrics")
+    if web_console:
+        scheme = "https" if ctx.settings.web.certfile else "http"
+        console.print(f"Console: {scheme}://{ctx.settings.web.host}:{web_console[2]}")
     try:
         stop.wait()
     finally:
         engine.stop()
+        stop_web_console(web_console)
         console.print("Stopped.")
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from mlconnector.flows.liveness import OPEN_INBOUND, aware
 from mlconnector.store import Store
@@ -69,6 +70,38 @@ def store_status(store: Store) -> StoreStatus:
     return status
 
 
+WAITING_KINDS = (
+    (
+        "outbound (to Cleo)",
+        OutboundDocument.status == "pending",
+        OutboundDocument.created_at,
+        OutboundDocument.waiting_on,
+        OutboundDocument.last_error,
+        OutboundDocument.next_attempt_at,
+        OutboundDocument.waiting_since,
+    ),
+    (
+        "inbound (into Sage)",
+        InboundDocument.status.in_(OPEN_INBOUND),
+        InboundDocument.received_at,
+        InboundDocument.waiting_on,
+        InboundDocument.last_error,
+        InboundDocument.next_attempt_at,
+        InboundDocument.waiting_since,
+    ),
+    (
+        "our 997s (to Cleo)",
+        InboundDocument.ack_status == "pending",
+        InboundDocument.received_at,
+        InboundDocument.ack_waiting_since,
+        InboundDocument.ack_last_error,
+        InboundDocument.ack_next_attempt_at,
+        InboundDocument.ack_waiting_since,
+    ),
+)
+"""Per kind: what is open, when it arrived, what it waits on, its last error, when it is due, since when."""
+
+
 @dataclass(frozen=True)
 class WaitingDocuments:
     """Documents of one kind not yet final: how many, how long the oldest has waited, how many are retrying after a
@@ -85,56 +118,32 @@ class WaitingDocuments:
 def waiting_documents(store: Store, now: datetime | None = None) -> list[WaitingDocuments]:
     """Outbound rows still to send, inbound documents still to apply, our 997s still to send (empty: all moved)."""
     now = now or utcnow()
-    kinds = (
-        (
-            "outbound (to Cleo)",
-            OutboundDocument.status == "pending",
-            OutboundDocument.created_at,
-            OutboundDocument.waiting_on,
-            OutboundDocument.last_error,
-            OutboundDocument.next_attempt_at,
-            OutboundDocument.waiting_since,
-        ),
-        (
-            "inbound (into Sage)",
-            InboundDocument.status.in_(OPEN_INBOUND),
-            InboundDocument.received_at,
-            InboundDocument.waiting_on,
-            InboundDocument.last_error,
-            InboundDocument.next_attempt_at,
-            InboundDocument.waiting_since,
-        ),
-        (
-            "our 997s (to Cleo)",
-            InboundDocument.ack_status == "pending",
-            InboundDocument.received_at,
-            InboundDocument.ack_waiting_since,
-            InboundDocument.ack_last_error,
-            InboundDocument.ack_next_attempt_at,
-            InboundDocument.ack_waiting_since,
-        ),
-    )
-    found = []
     with store.transaction() as session:
-        for kind, is_open, created, failed, error, next_at, since in kinds:
-            count, oldest = session.execute(select(func.count(), func.min(created)).where(is_open)).one()
-            if not count:
-                continue
-            retrying, next_attempt = session.execute(
-                select(func.count(), func.min(next_at)).where(is_open, failed.is_not(None))
-            ).one()
-            last_error = session.scalars(
-                select(error).where(is_open, error.is_not(None)).order_by(since.desc()).limit(1)
-            ).first()
-            oldest_at = aware(oldest) or now
-            found.append(
-                WaitingDocuments(
-                    kind=kind,
-                    waiting=count,
-                    oldest_age=max(timedelta(0), now - oldest_at),
-                    retrying=retrying,
-                    last_error=last_error if retrying else None,
-                    next_attempt=aware(next_attempt),
-                )
+        return waiting_in(session, now)
+
+
+def waiting_in(session: Session, now: datetime) -> list[WaitingDocuments]:
+    """`waiting_documents` inside the caller's session (the web console's overview reads it in its own)."""
+    found = []
+    for kind, is_open, created, failed, error, next_at, since in WAITING_KINDS:
+        count, oldest = session.execute(select(func.count(), func.min(created)).where(is_open)).one()
+        if not count:
+            continue
+        retrying, next_attempt = session.execute(
+            select(func.count(), func.min(next_at)).where(is_open, failed.is_not(None))
+        ).one()
+        last_error = session.scalars(
+            select(error).where(is_open, error.is_not(None)).order_by(since.desc()).limit(1)
+        ).first()
+        oldest_at = aware(oldest) or now
+        found.append(
+            WaitingDocuments(
+                kind=kind,
+                waiting=count,
+                oldest_age=max(timedelta(0), now - oldest_at),
+                retrying=retrying,
+                last_error=last_error if retrying else None,
+                next_attempt=aware(next_attempt),
             )
+        )
     return found

@@ -370,6 +370,8 @@ class HealthCheck(Base):
     failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Round trip of the last probe in milliseconds (answered or failed), for the console's health tile.
+    last_latency_ms: Mapped[int | None] = mapped_column(Integer)
 
 
 class ConsoleUser(Base):
@@ -392,6 +394,9 @@ Index("ix_outbound_status_fa", OutboundDocument.status, OutboundDocument.fa_stat
 Index("ix_inbound_received", InboundDocument.received_at, InboundDocument.document_type)
 Index("ix_inbound_partner_received", InboundDocument.partner, InboundDocument.received_at)
 Index("ix_inbound_status_received", InboundDocument.status, InboundDocument.received_at)
+Index(
+    "ix_inbound_ack_status_received", InboundDocument.ack_status, InboundDocument.received_at
+)  # 0008: our 997s waiting
 Index("ix_audit_source", AuditEntry.source_id)
 Index("ix_audit_target", AuditEntry.target_id)
 Index("ix_exceptions_created", ExceptionRecord.created_at)

@@ -7,8 +7,6 @@ for a retry, `store.ops.map_vendor` for a mapping, `Vault.put` for credentials.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import secrets
 import threading
@@ -16,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -26,12 +24,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete
 
 from mlconnector.engine import next_run
 from mlconnector.store import Store
-from mlconnector.store.models import ExceptionRecord, PartnerMapping, utcnow
-from mlconnector.store.ops import audit, map_vendor
+from mlconnector.store.mapping_csv import MappingCSVError, apply_mappings, parse_mappings
+from mlconnector.store.models import ExceptionRecord, utcnow
+from mlconnector.store.ops import audit, map_vendor, mark_not_edi, remove_mapping
 from mlconnector.web import queries, users
 from mlconnector.web.chart import documents_per_day
 from mlconnector.web.x12view import render as render_x12
@@ -140,6 +138,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["icon"] = _icon
     templates.env.filters["when"] = _when
+    templates.env.filters["age"] = _age
     templates.env.filters["qs"] = lambda d: urlencode({k: v for k, v in d.items() if v not in (None, "")})
     signer = URLSafeTimedSerializer(services.secret, salt="mlc-console-session")
     limiter = RateLimiter()
@@ -534,11 +533,11 @@ def create_app(services: ConsoleServices) -> FastAPI:
         form = await check_csrf(request)
         vendor = str(form.get("vendor_no", "")).strip()
         with services.store.transaction() as session:
-            removed = session.execute(delete(PartnerMapping).where(PartnerMapping.vendor_no == vendor)).rowcount
+            removed = remove_mapping(session, vendor)
         if removed:
             console_audit(user, "unmapped", vendor, f"removed the trading partner of vendor {vendor}")
         message = (
-            (True, f"Vendor {vendor} has no trading partner now; its new POs are held.")
+            (True, f"Vendor {vendor} has no trading partner now; its new POs are held until it is mapped.")
             if removed
             else (False, f"Vendor {vendor} was not mapped.")
         )
@@ -558,22 +557,65 @@ def create_app(services: ConsoleServices) -> FastAPI:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             return _partners_page(request, [(False, "The file is not UTF-8 text; save it as CSV (UTF-8).")])
-        messages: list[tuple[bool, str]] = []
-        for number, record in enumerate(csv.reader(io.StringIO(text)), 1):
-            if not record or not any(c.strip() for c in record):
-                continue
-            if number == 1 and record[0].strip().lower() in ("vendor", "vendor_no", "vendorno"):
-                continue
-            if len(record) < 2:
-                messages.append((False, f"Line {number}: needs vendor,partner[,850|860]."))
-                continue
-            ok, message = await asyncio.to_thread(
-                _map, user, record[0], record[1], record[2].strip() if len(record) > 2 else None
-            )
-            messages.append((ok, f"Line {number}: {message}"))
-        if not messages:
-            messages.append((False, "The file has no vendor lines."))
-        return _partners_page(request, messages)
+        ok, message = await asyncio.to_thread(_import, user, text, getattr(upload, "filename", None) or "the file")
+        return _partners_page(request, [(ok, message)])
+
+    def _import(user: users.User, text: str, name: str) -> tuple[bool, str]:
+        """The same CSV and the same rules as `ml-connector map import`: every line checked, every EDI partner
+        known to Cleo, then all rows applied in one transaction — or none."""
+        try:
+            rows = parse_mappings(text, name)
+        except MappingCSVError as exc:
+            return False, f"{exc.message} {exc.hint} Nothing was changed.".replace("  ", " ")
+        if not rows:
+            return False, f"{name} has no vendor lines; nothing was changed."
+        aliases = sorted({row.partner for row in rows if row.edi})
+        if aliases:
+            try:
+                known = {p.alias for p in connector().cleo.list_partners()}
+            except Forbidden:
+                raise
+            except Exception as exc:
+                return (
+                    False,
+                    f"Could not ask Cleo for its trading partners ({exc.__class__.__name__}); nothing changed.",
+                )
+            missing = [alias for alias in aliases if alias not in known]
+            if missing:
+                return False, f"Cleo has no trading partner {', '.join(missing)}; nothing was changed."
+        with services.store.transaction() as session:
+            mapped, not_edi, skipped = apply_mappings(session, rows)
+        console_audit(
+            user,
+            "imported",
+            name,
+            f"imported {len(rows)} vendor mapping(s) from {name}: {mapped} mapped, {not_edi} not EDI",
+        )
+        return True, (
+            f"{name}: {mapped} vendor(s) mapped (their held POs go out at the next run), {not_edi} marked as not "
+            f"trading by EDI ({skipped} held PO(s) skipped)."
+        )
+
+    @app.post("/partners/not-edi")
+    async def not_edi_screen(request: Request) -> Response:
+        user = current_user(request, "operator")
+        form = await check_csrf(request)
+        vendor = str(form.get("vendor_no", "")).strip()
+        if not vendor or len(vendor) > 32:
+            return _partners_page(request, [(False, "Give the Sage vendor number (up to 32 characters).")])
+        with services.store.transaction() as session:
+            skipped, resolved = mark_not_edi(session, vendor)
+        console_audit(user, "not_edi", vendor, f"marked vendor {vendor} as not trading by EDI")
+        return _partners_page(
+            request,
+            [
+                (
+                    True,
+                    f"Vendor {vendor} does not trade by EDI: {skipped} held PO(s) skipped, {resolved} exception(s) "
+                    "resolved; its next POs are skipped without an exception.",
+                )
+            ],
+        )
 
     # ---------------------------------------------------------------------------------------------- settings
 
@@ -695,6 +737,18 @@ def _icon(status: str, state: str | None = None) -> str:
 
     state = state or STATUS_STATE.get(status, "info")
     return Markup(f'<span class="st st-{state}"><span aria-hidden="true">{ICONS[state]}</span> {escape(status)}</span>')
+
+
+def _age(value: timedelta) -> str:
+    """A wait in the largest unit that reads naturally: 45 s, 12 min, 3 h 5 min, 2 d 4 h."""
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
 
 
 def _when(value: datetime | str | None) -> str:

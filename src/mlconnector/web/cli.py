@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import secrets
 import sys
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -188,9 +189,52 @@ def serve(services: ConsoleServices, host: str, port: int, *, certfile: str | No
     return uvicorn.Server(config)
 
 
+def start_in_background(ctx: Context, *, wait_seconds: float = 15.0) -> tuple[Any, threading.Thread, int] | None:
+    """The console inside `ml-connector run` when [web] enabled: uvicorn in a daemon thread of the same process,
+    like the metrics endpoint. Returns (server, thread, bound port), or None when off or the port is taken (the
+    connector runs on without a console; the log says why). Stop it with `stop_background`."""
+    import logging
+    import time
+
+    settings = ctx.settings.web
+    if not settings.enabled:
+        return None
+    if bool(settings.certfile) != bool(settings.keyfile):
+        fail("[web] certfile and keyfile: give both, or neither.")
+    server = serve(
+        services_for(ctx),
+        settings.host,
+        settings.port,
+        certfile=settings.certfile or None,
+        keyfile=settings.keyfile or None,
+    )
+    thread = threading.Thread(target=server.run, name="web-console", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + wait_seconds
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not server.started:
+        server.should_exit = True
+        logging.getLogger("mlconnector.web").warning(
+            "web console not started", extra={"host": settings.host, "port": settings.port}
+        )
+        return None
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, port
+
+
+def stop_background(started: tuple[Any, threading.Thread, int] | None, timeout: float = 10.0) -> None:
+    if started is not None:
+        server, thread, _port = started
+        server.should_exit = True
+        thread.join(timeout)
+
+
 def web(
-    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8720,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default [web] host: 127.0.0.1, this machine only).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default [web] port: 8720).")] = None,
     certfile: Annotated[str | None, typer.Option(help="TLS certificate (PEM) to serve HTTPS.")] = None,
     keyfile: Annotated[str | None, typer.Option(help="TLS private key (PEM).")] = None,
 ) -> None:
@@ -198,6 +242,8 @@ def web(
     if bool(certfile) != bool(keyfile):
         fail("Give both --certfile and --keyfile, or neither.")
     ctx = Context.open()
+    host = host or ctx.settings.web.host
+    port = ctx.settings.web.port if port is None else port
     from mlconnector.web.users import list_users
 
     with ctx.store.transaction() as session:

@@ -1,11 +1,12 @@
 """Every read the console makes, one function per screen, each taking the caller's session.
 
-Kept in one module on purpose: a tenant filter, or the per-document retry fields of the self-healing work
-(attempts, next attempt, last error, `stalled`), are added here once and every screen follows.
+Kept in one module on purpose: a tenant filter is added here once and every screen follows.
 
-"Waiting" today means an outbound or inbound document whose status is not final (`WAITING_OUT`, `WAITING_IN`,
-used by `overview` and by `search_documents(waiting=True)`); when the store records stalled documents, those two
-constants and the `flt.waiting` branch of `search_documents` are the places to switch over.
+"Waiting" means what the liveness work (flows/liveness.py, flows/status.py) means: an outbound row still to send
+(`pending`), an inbound document still to apply (`received`/`applying`), or our 997 still to send (`ack_status`
+pending), each with its attempts, next attempt, last error and what it waits on; plus POs held because their
+vendor has no trading partner yet (they wait on a mapping, shown on the Partners screen). `_waiting_out` and
+`_waiting_in` are the one place that says so.
 """
 
 from __future__ import annotations
@@ -19,17 +20,41 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
+from mlconnector.flows.liveness import OPEN_INBOUND, PLAIN, STALLED, Cause
+from mlconnector.flows.status import WaitingDocuments, waiting_in
 from mlconnector.store.models import (
     AuditEntry,
     ExceptionRecord,
+    HealthCheck,
     InboundDocument,
     OutboundDocument,
     PartnerMapping,
     PurchaseOrderLineAck,
 )
 
-WAITING_OUT = ("held", "pending", "released", "failed")
-WAITING_IN = ("received", "applying", "exception")
+STOPPED_IN = ("received", "applying", "exception")
+"""Received documents that have not reached Sage (still to apply, or stopped on an exception)."""
+HELD_WAITS_ON = "a trading partner (vendor not mapped)"
+
+
+def _waiting_out() -> Any:
+    return OutboundDocument.status.in_(("pending", "held"))
+
+
+def _waiting_in() -> Any:
+    return or_(InboundDocument.status.in_(OPEN_INBOUND), InboundDocument.ack_status == "pending")
+
+
+def waits_on(cause: str | None) -> str:
+    """A stored cause (`waiting_on`) in a clerk's words."""
+    if not cause:
+        return ""
+    try:
+        return PLAIN[Cause(cause)][0]
+    except ValueError:
+        return cause
+
+
 PAGE_SIZE = 50
 CHART_DAYS = 14
 
@@ -55,12 +80,15 @@ class Overview:
     exceptions_by_kind: list[tuple[str, int]]
     exceptions_by_partner: list[tuple[str, int]]
     fa_status: dict[str, int]
-    waiting_counts: dict[tuple[str, str], int]
+    waiting_kinds: list[WaitingDocuments]
+    held: int
+    stalled: list[ExceptionRecord]
     waiting: list[DocumentRow]
     per_day: list[tuple[date, int, int]]
     next_runs: list[tuple[str, datetime, int]]
     recent: list[AuditEntry] = field(default_factory=list)
     last_contact: dict[str, datetime | None] = field(default_factory=dict)
+    health: dict[str, HealthCheck] = field(default_factory=dict)
 
     @property
     def open_exceptions(self) -> int:
@@ -117,34 +145,33 @@ def overview(
             .group_by(OutboundDocument.fa_status)
         ).all()
     )
-    waiting_counts: dict[tuple[str, str], int] = {}
-    for status, n in session.execute(
-        select(OutboundDocument.status, func.count())
-        .where(OutboundDocument.status.in_(WAITING_OUT))
-        .group_by(OutboundDocument.status)
-    ):
-        waiting_counts[("OUT", status)] = n
-    for status, n in session.execute(
-        select(InboundDocument.status, func.count())
-        .where(InboundDocument.status.in_(WAITING_IN))
-        .group_by(InboundDocument.status)
-    ):
-        waiting_counts[("IN", status)] = n
+    held = session.scalar(select(func.count()).where(OutboundDocument.status == "held")) or 0
+    stalled = list(
+        session.scalars(
+            select(ExceptionRecord)
+            .where(ExceptionRecord.kind == STALLED, ExceptionRecord.status == "open")
+            .order_by(ExceptionRecord.id)
+        )
+    )
     waiting = search_documents(session, DocumentFilter(waiting=True), page=1, page_size=10).rows
     recent = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(8)))
     last_contact = {what: _last(session, where) for what, where in CONTACT_EVIDENCE.items()}
+    health = {h.name: h for h in session.scalars(select(HealthCheck).order_by(HealthCheck.name))}
     return Overview(
         today=by_type(today_start),
         week=by_type(week_start),
         exceptions_by_kind=sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])),
         exceptions_by_partner=sorted(partners.items(), key=lambda kv: (-kv[1], kv[0]))[:10],
         fa_status=fa,
-        waiting_counts=waiting_counts,
+        waiting_kinds=waiting_in(session, now),
+        held=held,
+        stalled=stalled,
         waiting=waiting,
         per_day=[(d, out, inn) for d, (out, inn) in sorted(per_day.items())],
         next_runs=[(job, next_run(seconds, now), seconds) for job, seconds in schedule.items()],
         recent=recent,
         last_contact=last_contact,
+        health=health,
     )
 
 
@@ -238,6 +265,10 @@ class DocumentRow:
     fa_status: str | None
     at: datetime
     reference: str
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    waiting_on: str = ""
 
 
 @dataclass
@@ -300,8 +331,8 @@ def search_documents(
         out_q = out_q.where((OutboundDocument.status + "" if narrow else OutboundDocument.status) == flt.status)
         in_q = in_q.where((InboundDocument.status + "" if narrow else InboundDocument.status) == flt.status)
     if flt.waiting:
-        out_q = out_q.where(OutboundDocument.status.in_(WAITING_OUT))
-        in_q = in_q.where(InboundDocument.status.in_(WAITING_IN))
+        out_q = out_q.where(_waiting_out())
+        in_q = in_q.where(_waiting_in())
     if flt.date_from:
         out_q = out_q.where(OutboundDocument.created_at >= _day_start(flt.date_from))
         in_q = in_q.where(InboundDocument.received_at >= _day_start(flt.date_from))
@@ -331,6 +362,10 @@ def search_documents(
                     o.fa_status,
                     _as_utc(o.created_at) or datetime.min.replace(tzinfo=UTC),
                     f"ISA {o.interchange_control:09d}" if o.interchange_control else "(not enveloped)",
+                    o.attempts or 0,
+                    _as_utc(o.next_attempt_at) if o.status == "pending" else None,
+                    o.last_error if o.status == "pending" else None,
+                    HELD_WAITS_ON if o.status == "held" else waits_on(o.waiting_on if o.status == "pending" else None),
                 )
             )
     if want_in:
@@ -345,12 +380,28 @@ def search_documents(
                     InboundDocument.status,
                     InboundDocument.received_at,
                     InboundDocument.interchange_control,
+                    InboundDocument.attempts,
+                    InboundDocument.next_attempt_at,
+                    InboundDocument.last_error,
+                    InboundDocument.waiting_on,
+                    InboundDocument.ack_status,
+                    InboundDocument.ack_attempts,
+                    InboundDocument.ack_next_attempt_at,
+                    InboundDocument.ack_last_error,
                 )
                 .order_by(InboundDocument.received_at.desc(), InboundDocument.id.desc())
                 .limit(window)
             )
         )
-        for doc_id, key, doc_type, partner, status, at, icn in inbound_rows:
+        for doc_id, key, doc_type, partner, status, at, icn, *retry in inbound_rows:
+            attempts, next_at, error, cause, ack, ack_attempts, ack_next, ack_error = retry
+            if status in OPEN_INBOUND:
+                liveness = (attempts or 0, _as_utc(next_at), error, waits_on(cause))
+            elif ack == "pending":
+                on = "Cleo (our 997)" if ack_attempts else ""
+                liveness = (ack_attempts or 0, _as_utc(ack_next), ack_error, on)
+            else:
+                liveness = (attempts or 0, None, None, "")
             rows.append(
                 DocumentRow(
                     "IN",
@@ -363,6 +414,7 @@ def search_documents(
                     None,
                     _as_utc(at) or datetime.min.replace(tzinfo=UTC),
                     f"ISA {icn}" if icn else key,
+                    *liveness,
                 )
             )
     rows.sort(key=lambda r: (r.at, r.id), reverse=True)
@@ -392,7 +444,7 @@ def _fill_inbound_pos(session: Session, rows: list[DocumentRow]) -> None:
         po = target.split("/", 1)[0]
         if po and po not in pos[source]:
             pos[source].append(po)
-    stopped = [r.id for r in rows if r.status in WAITING_IN and not pos.get(keys.get(r.id, ""))]
+    stopped = [r.id for r in rows if r.status in STOPPED_IN and not pos.get(keys.get(r.id, ""))]
     if stopped:
         for doc in session.scalars(select(InboundDocument).where(InboundDocument.id.in_(stopped))):
             pos[doc.idempotency_key] = list(_payload_po_numbers(doc))
@@ -481,7 +533,7 @@ FA_STATE = {
     "waiting": "wait",
     "none": "wait",
 }
-OUT_STATE = {"sent": "ok", "superseded": "info", "failed": "bad", "held": "wait", "pending": "wait"}
+OUT_STATE = {"sent": "ok", "superseded": "info", "failed": "bad", "held": "wait", "pending": "wait", "skipped": "info"}
 IN_STATE = {"applied": "ok", "duplicate": "info", "exception": "bad", "received": "wait", "applying": "wait"}
 
 
@@ -553,7 +605,8 @@ def po_timeline(session: Session, po_number: str) -> Timeline:
                 OUT_STATE.get(o.status, "info"),
                 f"{o.document_type} {o.status}",
                 f"PO {o.po_number} purpose {o.purpose}{to}"
-                + (f", ISA {o.interchange_control:09d}" if o.interchange_control else ""),
+                + (f", ISA {o.interchange_control:09d}" if o.interchange_control else "")
+                + _retry_note(o),
                 ("OUT", o.id),
             )
         )
@@ -574,7 +627,8 @@ def po_timeline(session: Session, po_number: str) -> Timeline:
                 "inbound",
                 IN_STATE.get(i.status, "info"),
                 f"{i.document_type} {i.status}",
-                f"from {i.partner or '?'}, ISA {i.interchange_control or '?'}; our 997: {i.ack_status}",
+                f"from {i.partner or '?'}, ISA {i.interchange_control or '?'}; our 997: {i.ack_status}"
+                + (_retry_note(i) if i.status in OPEN_INBOUND else ""),
                 ("IN", i.id),
             )
         )
@@ -648,6 +702,16 @@ def po_timeline(session: Session, po_number: str) -> Timeline:
     return Timeline(po_number, vendor, partner, events, audit, line_acks, exceptions)
 
 
+def _retry_note(doc: OutboundDocument | InboundDocument) -> str:
+    """ "; waiting on …, attempt n, next at …: last error" for a document retrying after a transient failure."""
+    if not doc.waiting_on or (isinstance(doc, OutboundDocument) and doc.status != "pending"):
+        return ""
+    due = _as_utc(doc.next_attempt_at)
+    when = f", next attempt {due:%Y-%m-%d %H:%M:%S} UTC" if due else ""
+    error = doc.last_error or "no error recorded"
+    return f"; waiting on {waits_on(doc.waiting_on)}, attempt {doc.attempts}{when}: {error}"
+
+
 STOPPED_LOOKBACK = 200
 _po_numbers_cache: dict[int, tuple[str, ...]] = {}
 
@@ -688,7 +752,7 @@ def _stopped_documents_about(
         select(InboundDocument)
         .where(
             InboundDocument.partner.in_(partners),
-            InboundDocument.status.in_(WAITING_IN),
+            InboundDocument.status.in_(STOPPED_IN),
             InboundDocument.received_at >= since,
         )
         .order_by(InboundDocument.received_at.desc())
@@ -787,6 +851,8 @@ class VendorRow:
     change_document: str | None
     held: int
     documents: int
+    edi: bool = True
+    skipped: int = 0
 
 
 def partners_and_vendors(session: Session, sage_vendors: dict[str, str] | None) -> list[VendorRow]:
@@ -803,6 +869,13 @@ def partners_and_vendors(session: Session, sage_vendors: dict[str, str] | None) 
     docs = dict(
         session.execute(select(OutboundDocument.vendor_no, func.count()).group_by(OutboundDocument.vendor_no)).all()
     )
+    skipped = dict(
+        session.execute(
+            select(OutboundDocument.vendor_no, func.count())
+            .where(OutboundDocument.status == "skipped")
+            .group_by(OutboundDocument.vendor_no)
+        ).all()
+    )
     names = sage_vendors or {}
     rows = []
     for vendor in sorted(set(names) | set(mappings) | set(docs)):
@@ -811,13 +884,15 @@ def partners_and_vendors(session: Session, sage_vendors: dict[str, str] | None) 
             VendorRow(
                 vendor,
                 names.get(vendor, ""),
-                m.partner if m else None,
-                m.change_document if m else None,
+                (m.partner or None) if m else None,
+                m.change_document if m and m.trades_by_edi else None,
                 held.get(vendor, 0),
                 docs.get(vendor, 0),
+                m.trades_by_edi if m else True,
+                skipped.get(vendor, 0),
             )
         )
-    rows.sort(key=lambda r: (-r.held, r.partner is not None, r.vendor_no))
+    rows.sort(key=lambda r: (-r.held, r.partner is not None or not r.edi, r.vendor_no))
     return rows
 
 
