@@ -180,7 +180,8 @@ def test_a_zero_cost_po_line_invoiced_at_zero_passes() -> None:
     free.lines[0].unit_cost = 0.0
     result = plan_invoice(invoice("0"), free, GL, CENTRES, price_variance_percent=0)
     assert isinstance(result, InvoicePlan)
-    assert [(ln.line_key, ln.unit_cost) for ln in result.lines] == [("000001", 0.0)]
+    # The invoice's price equals the PO's, so no cost is written: Sage takes it from the PO line.
+    assert [(ln.line_key, ln.unit_cost) for ln in result.lines] == [("000001", None)]
 
 
 def test_invoice_ahead_of_receipt() -> None:

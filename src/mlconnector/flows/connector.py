@@ -268,10 +268,7 @@ class Connector:
         inbound.flag_overdue(self.store, hours=self.fa_overdue_hours)
         for key in self.receiving.pending_acks():
             self.receiving.send_ack(key)
-        try:
-            self.receiving.post()
-        except Exception as exc:  # what stays unposted is posted by a later poll
-            log.warning("receipts not posted this time: %s", classify(exc).message)
+        self._post_now()  # what earlier polls (or a crash) left unposted
         self.receiving.reopen_waiting_invoices()
         keys = inbound.receive(self.store, self.cleo)
         with self.store.transaction() as session:
@@ -292,6 +289,14 @@ class Connector:
             else:
                 mark_moved(row)
         return status
+
+    def _post_now(self) -> None:
+        """Post what the connector wrote and Sage has not posted yet (each poll, and after a clerk's retry, so the
+        invoice it entered closes its PO now); a failure leaves it for the next poll."""
+        try:
+            self.receiving.post()
+        except Exception as exc:  # what stays unposted is posted by the next poll
+            log.warning("receipts not posted after the retry: %s", classify(exc).message)
 
     def post_inbound(self) -> str:
         """Post the receipt register once for every receipt this poll wrote (the end of each inbound poll, and on
@@ -344,6 +349,8 @@ class Connector:
             except Exception as exc:
                 status = self._waiting(InboundDocument, key, exc)
             direction = "IN"
+            if status == InboundStatus.APPLIED:
+                self._post_now()
         with self.store.transaction() as session:
             record = session.get(ExceptionRecord, exception_id)
             if direction == "OUT" and status == "sent" and record is not None and record.status == "open":
