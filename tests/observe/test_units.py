@@ -52,3 +52,25 @@ def test_the_log_file_rotates(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert rotated == ["ml-connector.log", "ml-connector.log.1", "ml-connector.log.2"]
     assert "line 199 " in path.read_text()
     assert all(p.stat().st_size <= 2_200 for p in tmp_path.iterdir())
+
+
+def test_timed_jobs_keep_every_step_of_a_job() -> None:
+    """Timing wraps collect, each document and the finishing step; dropping one (the inbound poll's single register
+    run is its `finish`) would silently leave receipts unposted."""
+    from mlconnector.engine import Job
+    from mlconnector.observability.metrics import timed_jobs
+
+    calls: list[str] = []
+    job = Job(
+        "inbound",
+        300,
+        lambda: calls.append("collect") or ["a"],
+        lambda key: calls.append(f"handle {key}") or "done",
+        finish=lambda: calls.append("finish"),
+    )
+    [timed] = timed_jobs([job])
+    assert timed.handle is not None and timed.finish is not None
+    timed.collect()
+    timed.handle("a")
+    timed.finish()
+    assert calls == ["collect", "handle a", "finish"]

@@ -152,6 +152,7 @@ def timed_jobs(jobs: list[Job]) -> list[Job]:
             job.every_seconds,
             wrap(job.name, "collect", job.collect),
             wrap(job.name, "document", job.handle) if job.handle else None,
+            wrap(job.name, "finish", job.finish) if job.finish else None,
         )
         for job in jobs
     ]
