@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Protocol, cast
 
 from sqlalchemy import select
@@ -149,6 +150,7 @@ class Connector:
         departments = self._departments()
         with self.store.transaction() as session:
             release_held(session, sender=self.sender, partners=partners.get, departments=departments, fault=self.fault)
+        stage_one = partial(stage, sender=self.sender, partners=partners.get, departments=departments, fault=self.fault)
         cursor = self._cursor(PO_CURSOR)
         while True:
             # Pages of at most `page_size` POs keep memory flat whatever the size of a burst of changes in Sage;
@@ -157,25 +159,11 @@ class Connector:
             for po in changed.items:
                 try:
                     with self.store.transaction() as session:
-                        stage(
-                            session,
-                            po,
-                            sender=self.sender,
-                            partners=partners.get,
-                            departments=departments,
-                            fault=self.fault,
-                        )
+                        stage_one(session, po)
                 except IntegrityError:
                     # Another worker (or a recovered run) staged this version at the same moment; read again.
                     with self.store.transaction() as session:
-                        stage(
-                            session,
-                            po,
-                            sender=self.sender,
-                            partners=partners.get,
-                            departments=departments,
-                            fault=self.fault,
-                        )
+                        stage_one(session, po)
                 self.fault("mid_batch")
             cursor = changed.cursor
             with self.store.transaction() as session:
