@@ -206,8 +206,9 @@ def test_held_and_slow_connections_cannot_starve_a_signed_request(tmp_path: Path
 
 
 def test_the_connection_cap_fits_a_low_open_file_limit(tmp_path: Path) -> None:
-    """With only 400 descriptors (the cap becomes 400 - 64 reserved - 128 backlog = 208), 500 held connections
-    still leave the signed request its way in, and the agent never runs out of descriptors."""
+    """With only 400 descriptors (the cap becomes 400 - 64 reserved = 336), 500 held connections still leave the
+    signed request its way in, and the agent never runs out of descriptors (CI once saw several accept bursts of a
+    whole backlog overrun a cap checked only after accept)."""
     _raise_own_file_limit(700)
     with agent_process(tmp_path, max_open_files=400) as agent:
         held = [socket.create_connection(("127.0.0.1", agent.port), timeout=10) for _ in range(500)]
@@ -295,3 +296,40 @@ def test_a_body_it_cannot_read_is_a_400_too(served: AgentProcess, body: bytes, m
     resp = _post(served, "/v1/gl_accounts", body)
     assert resp.status_code == 400 and message in resp.json()["message"]
     assert "Traceback" not in served.output()
+
+
+@dataclass(eq=False)
+class _Held:
+    """A connection as the gate sees it: answering or not, and whether it was told to go."""
+
+    answering: bool = False
+    aborted: bool = False
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def test_the_listener_accepts_only_below_the_cap_and_evicts_first() -> None:
+    """At the cap no descriptor is spent until an evicted one is closed; with every connection answering, the
+    newcomer is the one refused."""
+    from mlconnector.sage.agent.serving import Connections
+
+    gate = Connections(cap=3)
+    held = [_Held(), _Held(answering=True), _Held()]
+    for conn in held:
+        gate.accepted += 1
+        gate.arrived(conn)  # type: ignore[arg-type]
+        assert gate.admit(conn)  # type: ignore[arg-type]
+    assert gate.descriptors == 3
+    assert gate.make_room() and held[0].aborted and not held[2].aborted
+    assert gate.make_room() and not held[2].aborted  # one eviction in flight is room enough for one accept
+    assert gate.descriptors == 3  # still at the cap: the listener waits for the close
+    gate.release(held[0])  # type: ignore[arg-type]
+    assert gate.descriptors == 2 and not gate.evicting
+    gate.accepted += 1
+    assert gate.descriptors == 3 and gate.make_room() and held[2].aborted
+    gate.release(held[2])  # type: ignore[arg-type]
+    gate.arrived(busy := _Held(answering=True))  # type: ignore[arg-type]
+    gate.admit(busy)  # type: ignore[arg-type]
+    gate.accepted += 1
+    assert gate.descriptors == 3 and not gate.make_room()  # everyone is being answered: refuse the newcomer

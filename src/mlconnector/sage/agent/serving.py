@@ -9,6 +9,11 @@ the rest, for every connection from accept to close: it counts it against `max_c
 At the cap, a new connection closes the oldest one that is not being answered (handshaking, idle, or still sending
 its request), so held-open connections cannot lock the connector out; only if every connection is being answered is
 the newcomer closed. Deadlines abort the connection (no TLS goodbye an idle client could stall).
+
+The cap is enforced where descriptors are spent, in `accept()` itself (`GatedListener`): asyncio accepts up to a
+whole listen backlog in one go and closes an evicted connection only a loop iteration later, so a cap checked when a
+connection is set up can be overrun by several bursts at once ("Too many open files"). At the cap the listener
+evicts first and accepts once the evicted descriptor is closed.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ log = logging.getLogger("mlconnector.agent.serving")
 FD_RESERVE = 64
 """File descriptors kept for the agent itself (SQLite, logs, Sage) when the cap is fitted to the process limit."""
 BACKLOG = 128
-"""Listen queue, and so the most connections asyncio accepts in one go before the cap sees them."""
+"""Listen queue: connections the kernel holds, without a descriptor of ours, until the agent accepts them."""
 
 
 @dataclass(frozen=True)
@@ -63,19 +68,53 @@ def raise_open_file_limit() -> int:
 
 
 def fitted_cap(limits: ServerLimits, open_files: int) -> int:
-    """`max_connections`, lowered if the process may not open that many descriptors (one accept burst included),
-    so the agent never meets "Too many open files"."""
-    return max(1, min(limits.max_connections, open_files - FD_RESERVE - BACKLOG))
+    """`max_connections`, lowered if the process may not open that many descriptors, so the agent never meets
+    "Too many open files"."""
+    return max(1, min(limits.max_connections, open_files - FD_RESERVE))
 
 
 class Connections:
-    """Every open connection in arrival order, and the cap with its eviction rule."""
+    """Every connection from accept to close, in arrival order, and the cap with its eviction rule.
+
+    `accepted` counts descriptors handed out by `accept()` whose connection object asyncio has not created yet;
+    `live` holds every connection whose descriptor may still be open; `open` the ones admitted (evictable unless
+    being answered); `evicting` those aborted whose descriptor is not closed yet.
+    """
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
+        self.accepted = 0
+        self.live: set[GuardedConnection] = set()
         self.open: dict[GuardedConnection, None] = {}
+        self.evicting: set[GuardedConnection] = set()
         self.evicted = 0
         self.refused = 0
+
+    @property
+    def descriptors(self) -> int:
+        """Connections holding a descriptor now (accepted, set up or closing)."""
+        return self.accepted + len(self.live)
+
+    def arrived(self, conn: GuardedConnection) -> None:
+        self.accepted = max(0, self.accepted - 1)
+        self.live.add(conn)
+
+    def make_room(self) -> bool:
+        """Before one more accept at the cap: evict the oldest connection not being answered, unless enough are
+        already on their way out. False when every connection is being answered (the newcomer must be refused)."""
+        if len(self.evicting) > self.descriptors - self.cap:
+            return True
+        victim = next((c for c in self.open if not c.answering and c not in self.evicting), None)
+        if victim is None:
+            return False
+        self.evict(victim)
+        return True
+
+    def evict(self, victim: GuardedConnection) -> None:
+        self.evicted += 1
+        self.open.pop(victim, None)
+        self.evicting.add(victim)
+        victim.abort()
 
     def admit(self, conn: GuardedConnection) -> bool:
         if len(self.open) >= self.cap:
@@ -83,14 +122,54 @@ class Connections:
             if victim is None:
                 self.refused += 1
                 return False
-            self.evicted += 1
-            self.release(victim)
-            victim.abort()
+            self.evict(victim)
         self.open[conn] = None
         return True
 
     def release(self, conn: GuardedConnection) -> None:
         self.open.pop(conn, None)
+        self.live.discard(conn)
+        self.evicting.discard(conn)
+
+
+class GatedListener(socket.socket):
+    """The agent's listening socket: `accept()` spends a descriptor only below the cap (see the module docstring).
+
+    asyncio calls `accept()` in a loop until it raises; BlockingIOError and ConnectionAbortedError end that burst
+    quietly, and the loop calls again while a client waits, by which time an evicted descriptor is closed.
+    """
+
+    connections: Connections
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        gate = self.connections
+        if gate.descriptors >= gate.cap:
+            if gate.make_room():
+                raise BlockingIOError("at the connection cap: waiting for an evicted connection to close")
+            conn, _ = super().accept()  # every connection is being answered: the newcomer is refused
+            conn.close()
+            gate.refused += 1
+            raise ConnectionAbortedError("at the connection cap, every connection being answered")
+        conn, address = super().accept()
+        gate.accepted += 1
+        return conn, address
+
+
+def listener(host: str, port: int, connections: Connections) -> GatedListener:
+    """A bound (not yet listening) `GatedListener` for host:port; uvicorn/asyncio call `listen(BACKLOG)`."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
+        0
+    ]
+    sock = GatedListener(family, kind, proto)
+    sock.connections = connections
+    try:
+        if sys.platform != "win32":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class _Http(H11Protocol):
@@ -187,6 +266,7 @@ class GuardedConnection(asyncio.Protocol):
         self.http = _Http(self, config, server_state, app_state, _loop)
         self.transport: asyncio.BaseTransport | None = None
         self._upgrade: asyncio.Task[None] | None = None
+        self.connections.arrived(self)
 
     @property
     def answering(self) -> bool:
@@ -250,6 +330,11 @@ class AgentServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, connections: Connections) -> None:
         super().__init__(config)
         self.connections = connections
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        if sockets is None:
+            sockets = [listener(self.config.host, self.config.port, self.connections)]
+        await super().startup(sockets=sockets)
 
     def _log_started_message(self, listeners: Sequence[socket.SocketType]) -> None:
         host, port = listeners[0].getsockname()[:2]
