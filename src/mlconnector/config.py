@@ -229,8 +229,27 @@ class TenantConfig(BaseModel):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 
 
+def _unknown_key(document: dict[str, Any], model: type[BaseModel], prefix: str = "") -> str | None:
+    """The first key the model does not have (a typo would otherwise be ignored and its default used silently)."""
+    for key, value in document.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            return prefix + key
+        kind = field.annotation
+        nested = isinstance(value, dict) and isinstance(kind, type) and issubclass(kind, BaseModel)
+        if nested and (found := _unknown_key(value, kind, f"{prefix}{key}.")):  # type: ignore[arg-type]
+            return found
+    return None
+
+
 def tenant_config(document: dict[str, Any], where: str) -> TenantConfig:
     """Validate a tenant's config document; a wrong value is one `ConfigError` line naming the key."""
+    if unknown := _unknown_key(document, TenantConfig):
+        raise ConfigError(
+            f"{where}: {unknown} is not a setting a tenant has.",
+            "A tenant has: name, sage_company, [agent], [cleo], [edi], [schedule], [retry], [tolerances], [alerts]; "
+            "check the spelling.",
+        )
     try:
         return TenantConfig.model_validate(document)
     except ValidationError as exc:

@@ -83,7 +83,7 @@ def add(
     console.print(f"Tenant {tenant.id} added (schema {tenant.schema}); workers pick it up within a reconcile pass.")
     console.print(
         f"Next: `ml-connector --tenant {tenant.id} credentials set sage|cleo|agent`, then "
-        f"`ml-connector --tenant {tenant.id} map add …`."
+        f"`ml-connector --tenant {tenant.id} map vendor …`."
     )
 
 
