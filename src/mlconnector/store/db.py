@@ -110,16 +110,17 @@ def at_head(engine: Engine, schema: str | None = None) -> bool:
 def migrate(engine: Engine, schema: str | None = None) -> None:
     """Bring the schema to the newest revision (idempotent; safe from several processes at start-up).
 
-    With `schema` (PostgreSQL), the tenant's schema is created if need be and migrated under an advisory lock, so
-    two workers picking up a new tenant at once do not both create its tables."""
+    On PostgreSQL it runs under an advisory lock (per schema), so two workers starting at once, or picking up a new
+    tenant at once, do not both create the same tables; with `schema` the tenant's schema is created if need be."""
     if at_head(engine, schema):
         return
     from alembic import command
 
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # workers starting together: one migrates, the others wait
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({zlib.crc32((schema or 'public').encode())})")
         if schema:
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({zlib.crc32(schema.encode())})")
             connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             connection.exec_driver_sql(_scope(schema))
         config.attributes["connection"] = connection
