@@ -229,6 +229,10 @@ class Engine:
             "scheduler_polling_interval_sec": self.scheduler_polling_seconds,
             "notification_listener_polling_interval_sec": 0.2,
         }
+        if self.partitioned:
+            # Many workers share one PostgreSQL: DBOS's own pool sized to this worker's concurrency (its default of
+            # 20 per worker, plus the tenants' pool, runs a small server out of connections at three workers).
+            config["sys_db_pool_size"] = self.concurrency + 6
         DBOS(config=config)
         DBOS.launch()
         DBOS.register_queue(
