@@ -11,7 +11,7 @@ What runs, all real processes on loopback, on a fresh PostgreSQL database (dropp
 - one Cleo sandbox with one login per tenant (each login its own Cleo tenant); partner answers are delayed ~11 days,
   so only 850s move.
 - `--workers` × `ml-connector run` with `hosted = true` (tenants from `ml-connector tenants`, schema per tenant),
-  each with its own MLC_WORKER_ID; POs every 2 s per tenant; `[engine] workers = 8`, `tenant_workers = 2`,
+  each with its own MLC_WORKER_ID; POs every 2 s per tenant; `[engine] workers = 4`, `tenant_workers = 2`,
   worker lease 10 s.
 
 Two phases, measured in the same run:
@@ -245,7 +245,7 @@ def main(argv: list[str]) -> int:
             "MLC_CONFIG": str(config),
             "MLC_MASTER_KEY": master,
             "MLC_KEYRING": "off",
-            "MLC_ENGINE__WORKERS": "8",
+            "MLC_ENGINE__WORKERS": "4",
             "MLC_ENGINE__TENANT_WORKERS": "2",
             "MLC_ENGINE__WORKER_LEASE_SECONDS": "10",
             "MLC_ENGINE__HEARTBEAT_SECONDS": "2",

@@ -232,7 +232,7 @@ class Engine:
         if self.partitioned:
             # Many workers share one PostgreSQL: DBOS's own pool sized to this worker's concurrency (its default of
             # 20 per worker, plus the tenants' pool, runs a small server out of connections at three workers).
-            config["sys_db_pool_size"] = self.concurrency + 6
+            config["sys_db_pool_size"] = self.concurrency + 4
         DBOS(config=config)
         DBOS.launch()
         DBOS.register_queue(

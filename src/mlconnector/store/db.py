@@ -50,9 +50,9 @@ _shared_lock = threading.Lock()
 
 
 def _shared_engine(url: str) -> Engine:
-    """One engine (one pool, at most 10 connections) per PostgreSQL URL for all the tenant stores of a process."""
+    """One engine (one pool, at most 16 connections) per PostgreSQL URL for all the tenant stores of a process."""
     with _shared_lock:
-        engine, users = _shared.get(url) or (create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=6), 0)
+        engine, users = _shared.get(url) or (create_engine(url, pool_pre_ping=True, pool_size=6, max_overflow=10), 0)
         _shared[url] = (engine, users + 1)
         return engine
 
