@@ -39,6 +39,9 @@ LAZY: dict[str, Lazy] = {
         "init",
         "Write a commented ml-connector.toml, create the master key (0600) and the database.",
     ),
+    "tenants": Lazy(
+        "mlconnector.commands.tenants", "tenants_app", "Hosted tenants on one PostgreSQL: add, list, disable."
+    ),
     "credentials": Lazy("mlconnector.commands.admin", "credentials_app", "Credentials, encrypted at rest."),
     "map": Lazy("mlconnector.commands.admin", "map_app", "Which Sage vendor trades with which Cleo partner."),
     "run": Lazy(
@@ -162,6 +165,10 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def root(
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback when something fails.")] = False,
+    tenant: Annotated[
+        str | None,
+        typer.Option("--tenant", help="Act on this hosted tenant (from `ml-connector tenants list`).", metavar="ID"),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
@@ -170,6 +177,8 @@ def root(
     """Sage 100 ⇄ Cleo connector."""
     if debug:
         os.environ["MLC_DEBUG"] = "1"
+    if tenant:
+        os.environ["MLC_TENANT_ID"] = tenant  # read by commands.context.Context.open
 
 
 @app.command(rich_help_panel=STAND_INS)

@@ -90,10 +90,19 @@ class ScheduleSettings(BaseModel):
 
 
 class EngineSettings(BaseModel):
-    """How many documents one process works on at once, and how often it looks for queued work."""
+    """How many documents one process works on at once, and how often it looks for queued work.
+
+    Hosted (many tenants): `tenant_workers` caps how many of one tenant's documents one process works on at once
+    (default half of `workers`), so a tenant's burst leaves room for the others; every `reconcile_seconds` a worker
+    picks up new and disabled tenants; a worker silent for `worker_lease_seconds` is declared dead and its unfinished
+    work is recovered by a survivor."""
 
     workers: int = 8
     queue_poll_seconds: float = 0.1
+    tenant_workers: int | None = Field(default=None, ge=1)
+    reconcile_seconds: float = Field(default=5.0, gt=0)
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    worker_lease_seconds: float = Field(default=30.0, gt=0)
 
 
 class RetrySettings(BaseModel):
@@ -168,6 +177,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore")
 
     tenant: str = "default"
+    hosted: bool = False  # `run` serves the tenants of `ml-connector tenants` (PostgreSQL), not this file's tenant
     data_dir: Path = Path("var")
     database_url: str | None = None
     sage_company: str = "ABC"
@@ -198,6 +208,66 @@ class Settings(BaseSettings):
     @property
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'ml-connector.sqlite').resolve()}"
+
+
+class TenantConfig(BaseModel):
+    """A hosted tenant's own part of the settings (stored in the tenant registry; never a secret).
+
+    Everything else (database, data directory, engine, logs, metrics, web) is the deployment's, from ml-connector.toml.
+    """
+
+    model_config = {"extra": "forbid"}
+
+    name: str = ""
+    sage_company: str = "ABC"
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    cleo: CleoSettings = Field(default_factory=CleoSettings)
+    edi: EdiSettings = Field(default_factory=EdiSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    tolerances: ToleranceSettings = Field(default_factory=ToleranceSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+
+
+def _unknown_key(document: dict[str, Any], model: type[BaseModel], prefix: str = "") -> str | None:
+    """The first key the model does not have (a typo would otherwise be ignored and its default used silently)."""
+    for key, value in document.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            return prefix + key
+        kind = field.annotation
+        nested = isinstance(value, dict) and isinstance(kind, type) and issubclass(kind, BaseModel)
+        if nested and (found := _unknown_key(value, kind, f"{prefix}{key}.")):  # type: ignore[arg-type]
+            return found
+    return None
+
+
+def tenant_config(document: dict[str, Any], where: str) -> TenantConfig:
+    """Validate a tenant's config document; a wrong value is one `ConfigError` line naming the key."""
+    if unknown := _unknown_key(document, TenantConfig):
+        raise ConfigError(
+            f"{where}: {unknown} is not a setting a tenant has.",
+            "A tenant has: name, sage_company, [agent], [cleo], [edi], [schedule], [retry], [tolerances], [alerts]; "
+            "check the spelling.",
+        )
+    try:
+        return TenantConfig.model_validate(document)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(p) for p in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(
+            f"{where}: {key} = {error.get('input')!r}: {message}.",
+            "Fix the tenant's config (keys: sage_company, [agent], [cleo], [edi], [schedule], [retry], [tolerances], "
+            "[alerts]).",
+        ) from None
+
+
+def tenant_settings(base: Settings, tenant_id: str, document: dict[str, Any]) -> Settings:
+    """The settings a hosted tenant runs with: the deployment's, with the tenant's own part laid over them."""
+    own = tenant_config(document, f"tenant {tenant_id}")
+    fields = {name: getattr(own, name) for name in TenantConfig.model_fields if name != "name"}
+    return base.model_copy(update={**fields, "tenant": tenant_id, "hosted": True}, deep=True)
 
 
 def config_path() -> Path:

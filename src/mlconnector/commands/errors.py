@@ -91,6 +91,7 @@ RULES: tuple[tuple[str, str, Callable[[BaseException], Problem]], ...] = (
     # (module, class, render), first match wins; subclasses before their bases
     ("mlconnector.commands.errors", "CommandError", lambda e: Problem(str(e), getattr(e, "hint", None))),
     ("mlconnector.config", "ConfigError", lambda e: Problem(str(e), getattr(e, "hint", None))),
+    ("mlconnector.store.platform", "TenantError", lambda e: Problem(str(e), getattr(e, "hint", None))),
     ("mlconnector.sage.agent.client", "AgentError", _agent),
     ("mlconnector.sage.errors", "SageError", lambda e: Problem(f"Sage: {e}")),
     ("mlconnector.cleo.errors", "CleoError", _cleo),

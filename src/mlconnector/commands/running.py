@@ -34,8 +34,10 @@ from mlconnector.sage.agent.client import AgentClient
 from mlconnector.store.models import AuditEntry, ExceptionRecord
 
 if TYPE_CHECKING:
+    from mlconnector.engine import Job
     from mlconnector.engine.runtime import Engine
     from mlconnector.flows.connector import Connector
+    from mlconnector.store.platform import Platform
 
 console = Console()
 JOB_NAMES = ("pos", "vendors", "gl", "inbound")
@@ -133,8 +135,8 @@ def system_database_url(ctx: Context) -> str:
     return f"sqlite:///{(ctx.settings.data_dir / 'engine.sqlite').resolve()}"
 
 
-def make_engine(ctx: Context, connector: Connector) -> Engine:
-    from mlconnector.engine.runtime import Engine  # DBOS is heavy to import; only the commands that run jobs need it
+def connector_jobs(ctx: Context, connector: Connector) -> list[Job]:
+    """The tenant's jobs on its own schedule: timed, plus the alerts job when its [alerts] are enabled."""
     from mlconnector.observability import runtime as observability
 
     schedule = ctx.settings.schedule
@@ -144,13 +146,65 @@ def make_engine(ctx: Context, connector: Connector) -> Engine:
         gl=schedule.gl_seconds,
         inbound=schedule.inbound_seconds,
     )
-    jobs = observability.jobs_with_observers(ctx, jobs)  # timed; plus the alerts job when [alerts] enabled
+    return observability.jobs_with_observers(ctx, jobs)
+
+
+def make_engine(
+    ctx: Context, connector: Connector | None, *, tenants: HostedTenants | None = None, leases: Platform | None = None
+) -> Engine:
+    from mlconnector.engine.runtime import Engine  # DBOS is heavy to import; only the commands that run jobs need it
+
+    hosted = ctx.store.schema is not None  # `--tenant ID`: its jobs carry its name, so its workflows are its own
+    engine = ctx.settings.engine
     return Engine(
         system_database_url(ctx),
-        jobs,
-        concurrency=ctx.settings.engine.workers,
-        queue_poll_seconds=ctx.settings.engine.queue_poll_seconds,
+        connector_jobs(ctx, connector) if connector is not None else [],
+        concurrency=engine.workers,
+        queue_poll_seconds=engine.queue_poll_seconds,
+        tenant=ctx.settings.tenant if hosted else "default",
+        tenants=tenants,
+        tenant_concurrency=engine.tenant_workers,
+        reconcile_seconds=engine.reconcile_seconds,
+        leases=leases,
+        heartbeat_seconds=engine.heartbeat_seconds,
+        lease_seconds=engine.worker_lease_seconds,
     )
+
+
+class HostedTenants:
+    """The engine's tenant source in a hosted deployment: the registry, and each tenant's connector built from its
+    own config, vault and schema (the previous one closed when a tenant is loaded again)."""
+
+    def __init__(self, base: Context, platform: Platform) -> None:
+        self.base, self.platform = base, platform
+        self.contexts: dict[str, Context] = {}
+
+    def enabled(self) -> dict[str, str]:
+        return {t.id: t.updated_at.isoformat() for t in self.platform.registered() if t.enabled}
+
+    def jobs(self, tenant: str) -> list[Job]:
+        from mlconnector.observability import logging as logs
+        from mlconnector.observability import runtime as observability
+
+        ctx = Context.hosted(self.base.settings, tenant, key=self.base.key)
+        try:
+            logs.register_vault(ctx.vault)  # its secrets are masked in every log line too
+            connector = open_connector(ctx)
+            observability.instrument(connector)
+            jobs = connector_jobs(ctx, connector)
+        except BaseException:
+            ctx.store.close()
+            raise
+        previous = self.contexts.pop(tenant, None)
+        if previous is not None:
+            previous.store.close()
+        self.contexts[tenant] = ctx
+        return jobs
+
+    def close(self) -> None:
+        for ctx in self.contexts.values():
+            ctx.store.close()
+        self.contexts.clear()
 
 
 def start_web_console(ctx: Context):  # type: ignore[no-untyped-def]
@@ -174,23 +228,40 @@ def run(
 ) -> None:
     """Run the scheduler and workers until Ctrl-C (start more processes on PostgreSQL to share the work)."""
     from mlconnector.observability import runtime as observability
+    from mlconnector.store.platform import Platform
 
     ctx = Context.open()
     observability.start_logging(ctx, json=log_json)
-    connector = open_connector(ctx)
-    observability.instrument(connector)
+    postgres = not ctx.settings.store_url.startswith("sqlite")
+    hosted = ctx.settings.hosted and ctx.store.schema is None
+    if ctx.settings.hosted and not postgres:
+        fail(
+            "hosted = true needs PostgreSQL.", hint='Set database_url = "postgresql+psycopg://…" in ml-connector.toml.'
+        )
+    # On PostgreSQL every worker writes a heartbeat, so a survivor recovers the work of one that was killed.
+    platform = Platform(ctx.settings.store_url) if postgres else None
+    tenants = HostedTenants(ctx, platform) if hosted and platform is not None else None
+    connector = None if hosted else open_connector(ctx)
+    if connector is not None:
+        observability.instrument(connector)
     metrics_port = observability.start_metrics(ctx)
-    web_console = start_web_console(ctx)
-    engine = make_engine(ctx, connector)
+    web_console = None if hosted else start_web_console(ctx)
+    engine = make_engine(ctx, connector, tenants=tenants, leases=platform)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     engine.start(schedules=True)
     s = ctx.settings.schedule
-    console.print(
-        f"ml-connector running (worker {engine.worker_id}): POs every {s.purchase_orders_seconds}s, inbound every "
-        f"{s.inbound_seconds}s, vendors every {s.vendors_seconds}s, GL every {s.gl_seconds}s. Ctrl-C to stop."
-    )
+    if hosted:
+        console.print(
+            f"ml-connector running (worker {engine.worker_id}), hosted: {len(engine.served)} tenant(s) served, "
+            f"the registry read every {ctx.settings.engine.reconcile_seconds:g}s. Ctrl-C to stop."
+        )
+    else:
+        console.print(
+            f"ml-connector running (worker {engine.worker_id}): POs every {s.purchase_orders_seconds}s, inbound "
+            f"every {s.inbound_seconds}s, vendors every {s.vendors_seconds}s, GL every {s.gl_seconds}s. Ctrl-C to stop."
+        )
     if metrics_port:
         console.print(f"Metrics: http://{ctx.settings.metrics.host}:{metrics_port}/metrics")
     if web_console:
@@ -201,6 +272,10 @@ def run(
     finally:
         engine.stop()
         stop_web_console(web_console)
+        if tenants is not None:
+            tenants.close()
+        if platform is not None:
+            platform.close()
         console.print("Stopped.")
 
 

@@ -1,0 +1,426 @@
+"""Hosted tenants under load: many tenants, one bursting, one worker killed — do the quiet tenants stay quick?
+
+Run by hand (never from the tests):
+
+    .venv/bin/python bench/tenants.py [--tenants 50] [--pos 200] [--burst 5000] [--workers 3] [--seconds 300]
+
+What runs, all real processes on loopback, on a fresh PostgreSQL database (dropped afterwards):
+- `--tenants` simulated Sage companies, each behind its own agent (direct signed HTTPS; all agents in one helper
+  process, each with its own key, certificate and SQLite company). PO numbers start at a different number per tenant
+  (tenant i from (i + 1) × 100,000), so any PO seen in the wrong tenant's store or Cleo account is found.
+- one Cleo sandbox with one login per tenant (each login its own Cleo tenant); partner answers are delayed ~11 days,
+  so only 850s move.
+- `--workers` × `ml-connector run` with `hosted = true` (tenants from `ml-connector tenants`, schema per tenant),
+  each with its own MLC_WORKER_ID; POs every 2 s per tenant; `[engine] workers = 4`, `tenant_workers = 2`,
+  worker lease 10 s.
+
+Two phases, measured in the same run:
+1. unloaded: every tenant gets `--pos` POs, inserted into its Sage company in small batches spread over `--seconds`.
+2. loaded: the same again for every tenant but the first, while the first tenant gets `--burst` POs at once at the
+   start; a third of the way through, one worker is SIGKILLed (and not restarted: the survivors recover its work).
+Latency of a PO = the connector's `sent_at` (written when Cleo accepted the 850) − the moment its batch was committed
+in Sage. `quiet_p95_latency_s` is the p95 over the non-bursting tenants in phase 2, `unloaded_p95_latency_s` over all
+tenants in phase 1. `pos_per_s` = POs of phase 2 (quiet + burst) / time from phase 2's start until the last of them
+was sent. Counted from every tenant's store and Cleo account: `duplicates` (Cleo messages beyond one per PO),
+`lost` (POs created in Sage with no 850 in Cleo), `isolation_violations` (a PO number of another tenant's range in a
+tenant's store or Cleo account, or a Cleo message no store document of that tenant claims). `worker_peak_rss_mb` is
+the highest VmHWM of any worker. A run in which not every PO reached Cleo within the timeout prints the counts and
+exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("MLC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+FAR = 1_000_000.0  # seconds: partner answers never arrive during the run
+
+
+def first_po(tenant_index: int) -> int:
+    """Each tenant's PO numbers in their own range (7 digits, as Sage keeps them)."""
+    return 100_000 * (tenant_index + 1)
+
+
+def serve_agents(directory: Path, count: int) -> None:
+    """The helper process: one agent per tenant company, until stdin closes."""
+    from mlconnector.sage.agent.testing import running_agent
+    from mlconnector.sage.sim.script import SimBackend
+
+    with ExitStack() as stack:
+        found = []
+        for i in range(count):
+            agent = stack.enter_context(running_agent(SimBackend(directory / f"sage-{i}"), directory / f"agent-{i}"))
+            found.append({"url": agent.url, "fingerprint": agent.fingerprint, "key": agent.hmac_key.hex()})
+        (directory / "agents.json").write_text(json.dumps(found))
+        sys.stdin.read()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+class Peak:
+    """Polls every worker's VmHWM (peak resident set) until stopped."""
+
+    def __init__(self) -> None:
+        self.pids: list[int] = []
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            for pid in list(self.pids):
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                except OSError:
+                    continue
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, default=50)
+    parser.add_argument("--pos", type=int, default=200, help="POs per tenant per phase")
+    parser.add_argument("--burst", type=int, default=5000, help="POs the first tenant gets at once in phase 2")
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=300.0, help="how long each phase feeds POs")
+    parser.add_argument("--lines", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=1800.0, help="give up on a phase after this long")
+    args = parser.parse_args(argv)
+
+    from sqlalchemy import create_engine, select, text
+
+    from mlconnector.config import write_config
+    from mlconnector.sage.sim.script import SimBackend
+    from mlconnector.sage.sim.seed import DEMO_USERS, bulk_purchase_orders, catalog
+    from mlconnector.store import Store
+    from mlconnector.store.models import OutboundDocument
+    from mlconnector.store.ops import map_vendor
+    from mlconnector.store.platform import Platform, tenant_schema
+    from mlconnector.vault import MasterKey, Vault
+
+    work = Path(tempfile.mkdtemp(prefix="mlc-bench-tenants-"))
+    database = f"mlc_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{database}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{database}"
+    tenants = [f"t{i:02d}" for i in range(args.tenants)]
+    print(f"work dir {work}, database {database}", flush=True)
+
+    with ExitStack() as cleanup:
+        cleanup.callback(lambda: _drop(admin, database))
+        processes: list[subprocess.Popen] = []
+        cleanup.callback(lambda: [_stop(p) for p in processes])
+
+        # Sage companies, one per tenant, PO numbers in disjoint ranges
+        t0 = time.monotonic()
+        sims = []
+        for i in range(args.tenants):
+            sim = SimBackend(work / f"sage-{i}")
+            sim.init_company(purchase_orders=0)
+            conn = sim.connect()
+            conn.execute("UPDATE SIM_NextNumber SET NextValue=? WHERE Name='PurchaseOrderNo'", (first_po(i),))
+            conn.commit()
+            conn.close()
+            sims.append(sim)
+        conn = sims[0].connect()
+        vendors = [f"{div}-{no}" for div, no in catalog(conn).vendors]
+        conn.close()
+        aliases = {vendor: f"P{vendor.split('-', 1)[1]}" for vendor in vendors}
+        print(f"{args.tenants} Sage companies seeded in {time.monotonic() - t0:.0f} s", flush=True)
+
+        agents_proc = subprocess.Popen(
+            [sys.executable, "-P", __file__, "--serve-agents", str(work), str(args.tenants)],
+            stdin=subprocess.PIPE,
+            stdout=(work / "agents.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(agents_proc)
+        answers = ("delivered", "functional_ack", "acknowledgment", "ship_notice", "second_ship_notice", "invoice")
+        partners = {
+            "defaults": {"profile": "perfect", "delays": dict.fromkeys(answers, FAR)},
+            "partners": [
+                {"alias": a, "name": f"{a} Trading", "isa_id": f"{a}EDI", "gs_id": f"{a}EDI", "erp_vendor": v}
+                for v, a in aliases.items()
+            ],
+        }
+        (work / "partners.json").write_text(json.dumps(partners))
+        passwords = {t: secrets.token_urlsafe(12) for t in tenants}
+        from mlconnector.demo import free_port, wait_for_port
+
+        cleo_port = free_port()
+        (work / "cleo").mkdir(exist_ok=True)
+        sandbox = subprocess.Popen(
+            [
+                sys.executable,
+                "-P",
+                "-m",
+                "mlconnector",
+                "cleo-sandbox",
+                "serve",
+                "--data",
+                str(work / "cleo"),
+                "--port",
+                str(cleo_port),
+                "--partners",
+                str(work / "partners.json"),
+            ],
+            env={**os.environ, "MLC_CLEO_SANDBOX_USERS": " ".join(f"{t}:{p}" for t, p in passwords.items())},
+            stdout=(work / "cleo.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(sandbox)
+        wait_for_port(cleo_port, sandbox, "the Cleo sandbox", work / "cleo.log")
+        deadline = time.monotonic() + 300
+        while not (work / "agents.json").exists():
+            if agents_proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the agents did not start; see {work / 'agents.log'}")
+            time.sleep(0.2)
+        agents = json.loads((work / "agents.json").read_text())
+
+        # the hosted deployment: config, master key, tenants with their own schema, vault and mapping
+        master = base64.urlsafe_b64encode(os.urandom(32)).decode()
+        config = work / "ml-connector.toml"
+        write_config(config, tenant="hosting", data_dir=str(work / "var"))
+        config.write_text(
+            config.read_text().replace('# database_url = ""', f'database_url = "{url}"\nhosted = true')
+            + "\n"  # engine settings for the bench
+        )
+        platform = Platform(url)
+        cleanup.callback(platform.close)
+        key = MasterKey(base64.urlsafe_b64decode(master), "env")
+        stores: dict[str, Store] = {}
+        t0 = time.monotonic()
+        for i, tenant in enumerate(tenants):
+            document = {
+                "sage_company": "ABC",
+                "agent": {"url": agents[i]["url"], "fingerprint": agents[i]["fingerprint"], "timeout_seconds": 30},
+                "cleo": {"base_url": f"http://127.0.0.1:{cleo_port}", "timeout_seconds": 30},
+                "schedule": {
+                    "purchase_orders_seconds": 2,
+                    "inbound_seconds": 3600,
+                    "vendors_seconds": 3600,
+                    "gl_seconds": 60,
+                },
+            }
+            platform.add(tenant, tenant, document)
+            store = Store(url, schema=tenant_schema(tenant))
+            stores[tenant] = store
+            vault = Vault(store, key, tenant)
+            vault.put("sage", {"user": "ml", "password": DEMO_USERS["ml"], "company": "ABC"})
+            vault.put("cleo", {"username": tenant, "password": passwords[tenant]})
+            vault.put("agent", {"key": agents[i]["key"]})
+            with store.transaction() as session:
+                for vendor, alias in aliases.items():
+                    map_vendor(session, vendor, alias)
+        for store in stores.values():
+            cleanup.callback(store.close)
+        print(f"{args.tenants} tenants registered in {time.monotonic() - t0:.0f} s", flush=True)
+
+        env = {
+            **os.environ,
+            "MLC_CONFIG": str(config),
+            "MLC_MASTER_KEY": master,
+            "MLC_KEYRING": "off",
+            "MLC_ENGINE__WORKERS": "4",
+            "MLC_ENGINE__TENANT_WORKERS": "2",
+            "MLC_ENGINE__WORKER_LEASE_SECONDS": "10",
+            "MLC_ENGINE__HEARTBEAT_SECONDS": "2",
+            "MLC_LOG__LEVEL": "WARNING",
+        }
+        peak = Peak()
+        workers: dict[str, subprocess.Popen] = {}
+        for n in range(args.workers):
+            name = f"bench-w{n + 1}"
+            workers[name] = subprocess.Popen(
+                [sys.executable, "-P", "-m", "mlconnector", "run"],
+                env={**env, "MLC_WORKER_ID": name},
+                cwd=work,
+                stdout=(work / f"{name}.log").open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            processes.append(workers[name])
+            peak.pids.append(workers[name].pid)
+        for name in workers:
+            deadline = time.monotonic() + 300
+            while "ml-connector running" not in (work / f"{name}.log").read_text():
+                if workers[name].poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"{name} did not start; see {work / (name + '.log')}")
+                time.sleep(0.5)
+        print(f"{args.workers} workers running", flush=True)
+
+        created: dict[str, dict[str, float]] = {t: {} for t in tenants}  # tenant → PO → committed at (epoch)
+
+        def feed(tenant_index: int, count: int, seed: int) -> None:
+            sim = sims[tenant_index]
+            conn = sim.connect()
+            try:
+                numbers = bulk_purchase_orders(conn, count, rng_seed=seed, when=datetime.now(), lines=args.lines)
+                conn.commit()
+            finally:
+                conn.close()
+            at = time.time()
+            created[tenants[tenant_index]].update(dict.fromkeys(numbers, at))
+
+        def stream(indexes: list[int], seconds: float, phase: int) -> None:
+            """`--pos` POs for each tenant, in ~1-second batches across `seconds`."""
+            batches = max(1, int(seconds))
+            sizes = [args.pos // batches + (1 if b < args.pos % batches else 0) for b in range(batches)]
+            start = time.monotonic()
+            for b, size in enumerate(sizes):
+                if size:
+                    for i in indexes:
+                        feed(i, size, seed=phase * 100_000 + b * 1000 + i)
+                time.sleep(max(0.0, start + (b + 1) * seconds / batches - time.monotonic()))
+
+        def sent(tenant: str, numbers: set[str]) -> dict[str, float]:
+            with stores[tenant].transaction() as session:
+                rows = session.execute(
+                    select(OutboundDocument.po_number, OutboundDocument.sent_at).where(
+                        OutboundDocument.sent_at.is_not(None)
+                    )
+                ).all()
+            return {po: at.timestamp() for po, at in rows if po in numbers}
+
+        def wait_sent(phase_created: dict[str, set[str]], started: float) -> tuple[dict[str, dict[str, float]], bool]:
+            deadline = time.monotonic() + args.timeout
+            while True:
+                done = {t: sent(t, numbers) for t, numbers in phase_created.items()}
+                missing = sum(len(phase_created[t]) - len(done[t]) for t in done)
+                if missing == 0 or time.monotonic() > deadline:
+                    return done, missing == 0
+                print(f"  waiting for {missing} PO(s), {time.time() - started:.0f} s into the phase", flush=True)
+                time.sleep(5)
+
+        # warm-up (not measured): one PO per tenant, so every tenant's first GL refresh and Cleo login are behind us
+        warm = {t: set() for t in tenants}
+        for i, tenant in enumerate(tenants):
+            feed(i, 1, seed=999_999 - i)
+            warm[tenant] = set(created[tenant])
+        wait_sent(warm, time.time())
+
+        # phase 1: unloaded
+        print(f"phase 1 (unloaded): {args.pos} POs per tenant over {args.seconds:.0f} s", flush=True)
+        before = {t: set(created[t]) for t in tenants}
+        phase1_start = time.time()
+        stream(list(range(args.tenants)), args.seconds, phase=1)
+        phase1 = {t: set(created[t]) - before[t] for t in tenants}
+        done1, complete1 = wait_sent(phase1, phase1_start)
+        unloaded = [done1[t][po] - created[t][po] for t in tenants for po in done1[t]]
+
+        # phase 2: one tenant bursts, one worker is killed
+        print(f"phase 2 (loaded): tenant {tenants[0]} bursts {args.burst}; a worker is killed", flush=True)
+        before = {t: set(created[t]) for t in tenants}
+        phase2_start = time.time()
+        feed(0, args.burst, seed=2_000_000)
+        victim = next(iter(workers))
+        killer = threading.Timer(args.seconds / 3, lambda: workers[victim].send_signal(signal.SIGKILL))
+        killer.start()
+        stream(list(range(1, args.tenants)), args.seconds, phase=2)
+        phase2 = {t: set(created[t]) - before[t] for t in tenants}
+        done2, complete2 = wait_sent(phase2, phase2_start)
+        killer.join()
+        last = max((at for t in tenants for at in done2[t].values()), default=time.time())
+        quiet = [done2[t][po] - created[t][po] for t in tenants[1:] for po in done2[t]]
+        phase2_pos = sum(len(v) for v in phase2.values())
+        time.sleep(3)
+
+        # counts from every store and every Cleo account
+        import httpx
+
+        duplicates = lost = violations = 0
+        with httpx.Client(base_url=f"http://127.0.0.1:{cleo_port}", timeout=60) as http:
+            for i, tenant in enumerate(tenants):
+                with stores[tenant].transaction() as session:
+                    docs = session.execute(select(OutboundDocument.po_number, OutboundDocument.cleo_message_id)).all()
+                violations += sum(1 for po, _ in docs if not first_po(i) <= int(po) < first_po(i + 1))
+                by_message = {m: po for po, m in docs if m}
+                token = http.post(
+                    "/api/authentication",
+                    data={"grant_type": "password", "username": tenant, "password": passwords[tenant]},
+                ).json()["access_token"]
+                messages: list[dict[str, Any]] = []
+                while True:
+                    page = http.get(
+                        "/api/messages",
+                        params={"filter": 'direction eq "outbound"', "startIndex": len(messages), "count": 500},
+                        headers={"Authorization": f"Bearer {token}"},
+                    ).json()
+                    messages.extend(page["resources"])
+                    if not page["resources"] or len(messages) >= page["totalResults"]:
+                        break
+                claimed = [by_message.get(str(m["id"])) for m in messages]
+                violations += sum(1 for po in claimed if po is None)
+                in_cleo = [po for po in claimed if po is not None]
+                duplicates += len(in_cleo) - len(set(in_cleo))
+                lost += len(set(created[tenant]) - set(in_cleo))
+        peak.stop()
+        recovered = sum(
+            (work / f"{name}.log").read_text().count(f"worker {victim} silent") for name in workers if name != victim
+        )
+        print(
+            f"phase 1: {sum(len(v) for v in phase1.values())} POs, p50 {percentile(unloaded, 50):.2f} s, "
+            f"p95 {percentile(unloaded, 95):.2f} s; phase 2: {phase2_pos} POs ({args.burst} burst) in "
+            f"{last - phase2_start:.0f} s, quiet p50 {percentile(quiet, 50):.2f} s, p95 {percentile(quiet, 95):.2f} s; "
+            f"{victim} killed, its lease claimed {recovered} time(s); "
+            f"quiet/unloaded p95 ratio {percentile(quiet, 95) / percentile(unloaded, 95):.2f}",
+            flush=True,
+        )
+        print(
+            f"tenants={args.tenants} workers={args.workers} pos_per_s={phase2_pos / (last - phase2_start):.1f} "
+            f"quiet_p95_latency_s={percentile(quiet, 95):.2f} unloaded_p95_latency_s={percentile(unloaded, 95):.2f} "
+            f"isolation_violations={violations} duplicates={duplicates} lost={lost} "
+            f"worker_peak_rss_mb={peak.peak_kb / 1024:.0f}",
+            flush=True,
+        )
+        if agents_proc.stdin:
+            agents_proc.stdin.close()
+        return 0 if complete1 and complete2 else 1
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _drop(admin: Any, database: str) -> None:
+    from sqlalchemy import text
+
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-agents":
+        serve_agents(Path(sys.argv[2]), int(sys.argv[3]))
+    else:
+        sys.exit(main(sys.argv[1:]))

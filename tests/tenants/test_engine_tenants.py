@@ -1,0 +1,160 @@
+"""The engine serving hosted tenants from the registry (real DBOS, real PostgreSQL, worker processes):
+fairness under one tenant's burst, disable/enable/add without a restart, and a killed worker's items recovered
+by a surviving worker (a different executor id)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from mlconnector.store.platform import DISABLED, ENABLED, Platform
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+WORKER = Path(__file__).with_name("worker.py")
+
+
+@pytest.fixture
+def database(postgres_url: str) -> Iterator[tuple[str, Platform, Engine]]:
+    platform = Platform(postgres_url)
+    effects = create_engine(postgres_url)
+    with effects.begin() as c:
+        c.execute(
+            text(
+                "CREATE TABLE effects (seq serial PRIMARY KEY, tenant text, kind text, key text, worker text,"
+                " at timestamptz DEFAULT clock_timestamp())"
+            )
+        )
+    try:
+        yield postgres_url, platform, effects
+    finally:
+        effects.dispose()
+        platform.close()
+
+
+def _worker(url: str, worker_id: str, seconds: float, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-P", str(WORKER), url, worker_id, str(seconds)],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+    )
+
+
+def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _scalar(effects: Engine, sql: str, **params: object) -> int:
+    with effects.connect() as c:
+        return int(c.scalar(text(sql), params) or 0)
+
+
+def test_a_burst_does_not_delay_a_quiet_tenant(database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, platform, effects = database
+    burst = 240
+    platform.add("burst", "Burst Co", {"items": burst, "sleep": 0.05, "every": 5})
+    platform.add("quiet", "Quiet Co", {"items": 5, "sleep": 0.05, "every": 1, "after": "burst"})
+    worker = _worker(url, "fair-1", 60, tmp_path / "fair-1.log")
+    try:
+        handled = "SELECT count(*) FROM effects WHERE tenant = :t AND kind = 'handle'"
+        _wait(lambda: _scalar(effects, handled, t="quiet") == 5, 90, "the quiet tenant's 5 items")
+        # where the burst stood when the quiet tenant's last item was done (ordering, from one sequence)
+        last_quiet = _scalar(effects, "SELECT max(seq) FROM effects WHERE tenant = 'quiet' AND kind = 'handle'")
+        burst_before = _scalar(
+            effects,
+            "SELECT count(*) FROM effects WHERE tenant = 'burst' AND kind = 'handle' AND seq < :s",
+            s=last_quiet,
+        )
+        _wait(lambda: _scalar(effects, handled, t="burst") == burst, 120, "the burst")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    print(f"\nquiet tenant done after {burst_before} of the burst's {burst} items")
+    assert 1 <= burst_before < burst // 2, burst_before  # the burst had started and was still mostly queued
+    duplicates = _scalar(
+        effects,
+        "SELECT count(*) FROM (SELECT key FROM effects WHERE kind = 'handle' GROUP BY key HAVING count(*) > 1) d",
+    )
+    assert duplicates == 0
+
+
+def test_disable_stops_one_tenant_within_a_tick_and_new_tenants_start_without_restart(  # type: ignore[no-untyped-def]
+    database, tmp_path: Path
+) -> None:
+    url, platform, effects = database
+    platform.add("a", "A", {"items": 1, "every": 1})
+    platform.add("b", "B", {"items": 1, "every": 1})
+    worker = _worker(url, "disable-1", 60, tmp_path / "disable-1.log")
+    collects = "SELECT count(*) FROM effects WHERE tenant = :t AND kind = 'collect' AND at > :since"
+    try:
+        _wait(lambda: _scalar(effects, collects, t="a", since="-infinity") >= 2, 90, "tenant a's ticks")
+        _wait(lambda: _scalar(effects, collects, t="b", since="-infinity") >= 2, 30, "tenant b's ticks")
+        platform.set_status("a", DISABLED)
+        with effects.connect() as c:
+            disabled_at = c.scalar(text("SELECT clock_timestamp()"))
+        stopped = disabled_at.timestamp() + 3.0  # one reconcile pass (1 s) + one tick (1 s) + slack
+        time.sleep(6)
+        with effects.connect() as c:
+            after = {
+                t: int(
+                    c.scalar(text(collects), {"t": t, "since": disabled_at.fromtimestamp(stopped, disabled_at.tzinfo)})
+                )
+                for t in ("a", "b")
+            }
+        assert after["a"] == 0, after  # a stopped …
+        assert after["b"] >= 2, after  # … b did not
+        platform.add("c", "C", {"items": 1, "every": 1})  # picked up by the running worker
+        platform.set_status("a", ENABLED)
+        _wait(lambda: _scalar(effects, collects, t="c", since="-infinity") >= 1, 30, "new tenant c's first tick")
+        _wait(
+            lambda: (
+                _scalar(effects, collects, t="a", since=disabled_at.fromtimestamp(stopped, disabled_at.tzinfo)) >= 1
+            ),
+            30,
+            "a resumed",
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+
+
+def test_a_surviving_worker_recovers_a_killed_workers_items(database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, platform, effects = database
+    platform.add("slow", "Slow Co", {"items": 6, "sleep": 4.0, "every": 2})
+    doomed = _worker(url, "doomed", 120, tmp_path / "doomed.log")
+    started = "SELECT count(*) FROM effects WHERE tenant = 'slow' AND kind = 'collect'"
+    _wait(lambda: _scalar(effects, started) >= 1, 90, "the doomed worker's first tick")
+    survivor = _worker(url, "survivor", 120, tmp_path / "survivor.log")
+    try:
+        _wait(lambda: "started survivor" in (tmp_path / "survivor.log").read_text(), 90, "the survivor to start")
+        time.sleep(1.0)  # the doomed worker holds 2 of the slow tenant's items (4 s each) now
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+        killed_at = time.monotonic()
+        handled = "SELECT count(DISTINCT key) FROM effects WHERE tenant = 'slow' AND kind = 'handle'"
+        _wait(lambda: _scalar(effects, handled) == 6, 120, "all 6 items handled after the kill")
+        print(f"\nall items done {time.monotonic() - killed_at:.1f} s after the kill")
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(timeout=60)
+    log = (tmp_path / "survivor.log").read_text()
+    found = re.search(r"worker doomed silent for over 4.0 s: (\d+) unfinished workflow\(s\) recovered by survivor", log)
+    assert found, log[-2000:]
+    assert int(found.group(1)) >= 1  # its pending workflows (the tick, the items it held) re-enqueued by the survivor
+    assert log.count("worker doomed silent") == 1  # claimed once
+    rows = platform.worker_rows()
+    assert [r["executor_id"] for r in rows] == ["survivor"]  # the dead worker's lease was claimed and dropped
