@@ -84,6 +84,20 @@ ERRORS: dict[int, type[SageError]] = {
 }
 
 
+HUB_TRANSIENT = frozenset({"agent_offline", "agent_lost", "agent_timeout", "agent_busy"})
+"""The hub's (or the tunnel's) own answers: the agent is not there right now; never a Sage answer."""
+
+
+def _hub_error(resp: httpx.Response) -> str | None:
+    if resp.status_code < 500 or not resp.headers.get("content-type", "").startswith("application/json"):
+        return None
+    try:
+        error = resp.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    return error if isinstance(error, str) else None
+
+
 class _Retryable(Exception):
     """A 500 or 503 answer, carried out of the attempt so tenacity can decide to try again."""
 
@@ -141,13 +155,45 @@ class AgentClient:
         wait_max: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self._key = hmac_key
         self._credentials = {"user": user, "password": password, "company": company}
         self.attempts, self.wait_initial, self.wait_max, self.sleep = attempts, wait_initial, wait_max, sleep
         self._http = httpx.Client(
-            base_url=base_url, verify=pinned_context(fingerprint), timeout=timeout, transport=transport
+            base_url=base_url,
+            verify=verify or pinned_context(fingerprint),
+            timeout=timeout,
+            transport=transport,
+            headers=headers,
         )
+
+    @classmethod
+    def via_hub(
+        cls,
+        hub_url: str,
+        tenant: str,
+        token: str,
+        hmac_key: bytes,
+        user: str,
+        password: str,
+        company: str,
+        *,
+        hub_fingerprint: str | None = None,
+        hub_ca_file: str | None = None,
+        **options: Any,
+    ) -> AgentClient:
+        """The tenant's agent reached through the hub's relay (`<hub_url>/relay/<tenant>/v1/…`): the same signed
+        requests, the hub's certificate pinned or verified against a CA file, the worker token in a header."""
+        from mlconnector.tls import trust_context
+
+        if bool(hub_fingerprint) == bool(hub_ca_file):
+            raise ValueError("Give the hub's certificate as exactly one of a fingerprint or a CA file.")
+        verify = trust_context(hub_ca_file) if hub_ca_file else pinned_context(hub_fingerprint or "")
+        base = f"{hub_url.rstrip('/')}/relay/{tenant}"
+        auth = {"authorization": f"Bearer {token}"}
+        return cls(base, hmac_key, "", user, password, company, verify=verify, headers=auth, **options)
 
     def __repr__(self) -> str:
         return f"AgentClient({self._http.base_url!s}, user={self._credentials['user']!r})"
@@ -192,7 +238,7 @@ class AgentClient:
                 if "fingerprint" in repr(exc) or "fingerprint" in repr(exc.__context__):
                     raise AgentAuthError("The agent's TLS certificate does not match the pinned fingerprint.") from None
                 raise
-            if resp.status_code in (500, 503):
+            if resp.status_code in (500, 503) or _hub_error(resp) in HUB_TRANSIENT:
                 raise _Retryable(resp)
             return resp
 
@@ -211,6 +257,10 @@ class AgentClient:
         except ValueError:
             detail = {}
         message = str(detail.get("message") or f"Agent answered HTTP {resp.status_code}.")
+        if detail.get("error") in HUB_TRANSIENT:
+            raise AgentUnavailableError(message)
+        if detail.get("error") == "hub_unauthorized":
+            raise AgentAuthError(f"{message} Set the hub's relay token again: `ml-connector credentials set hub`.")
         if resp.status_code == 401:
             raise AgentAuthError(f"The agent refused the request signature: {message}")
         if resp.status_code in ERRORS:
