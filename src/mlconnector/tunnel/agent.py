@@ -254,3 +254,23 @@ def _words(exc: BaseException) -> str:
     if isinstance(exc, websockets.ConnectionClosed):
         return f"connection closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
     return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def connect_forever(
+    app: Asgi, hub_url: str, tenant: str, agent_key: bytes, trust: HubTrust, options: TunnelOptions
+) -> None:
+    """`agent connect`: run the tunnel until SIGINT/SIGTERM (then finish cleanly, exit 0)."""
+    import signal
+
+    tunnel = AgentTunnel(app, hub_url, tenant, agent_key, trust, options)
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl-C still raises
+                loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
+        with contextlib.suppress(asyncio.CancelledError):
+            await tunnel.run()
+
+    asyncio.run(main())
