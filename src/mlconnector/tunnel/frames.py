@@ -16,7 +16,7 @@ import re
 import secrets
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlconnector.sage.agent.operations import PATHS
 from mlconnector.sage.agent.server import MAX_BODY
@@ -97,6 +97,12 @@ class Request(_Http):
         if path not in PATHS:
             raise ValueError("not an operation the agent serves")
         return path
+
+    @model_validator(mode="after")
+    def _method_of_path(self) -> Request:
+        if PATHS[self.path] != self.method:
+            raise ValueError(f"method: {self.path} is served with {PATHS[self.path]} only")
+        return self
 
     @field_validator("headers")
     @classmethod

@@ -175,7 +175,12 @@ class Hub:
             log.warning("hub.agent_refused", peer=peer, reason=f"no valid hello: {type(exc).__name__} {exc}"[:200])
             await ws.close(frames.REFUSED, "no valid hello")
             return
-        key = await asyncio.to_thread(self.key_for, hello.tenant)
+        try:
+            key = await asyncio.to_thread(self.key_for, hello.tenant)
+        except Exception as exc:  # the registry is down: refuse now, the agent redials
+            log.error("hub.key_lookup_failed", tenant=hello.tenant, reason=f"{type(exc).__name__}: {exc}"[:200])
+            await ws.close(1011, "cannot check this agent's key right now")
+            return
         expected = frames.proof(key, "agent", hello.tenant, hub_nonce, hello.nonce) if key else ""
         if not key or not frames.proof_matches(expected, hello.proof):
             self.refused += 1
