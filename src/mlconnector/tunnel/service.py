@@ -90,8 +90,10 @@ def _when_started(server: AgentServer, started: threading.Event) -> None:
 
 
 def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket; `IPPROTO_TCP` named so asyncio turns Nagle off on what it accepts (with proto 0 it
+    does not, and every small answer waits ~40 ms for the peer's delayed ACK)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)
