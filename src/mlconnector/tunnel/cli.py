@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
+from mlconnector.ports import HUB_PORT, HUB_RELAY_PORT
 from mlconnector.sage.cli_errors import clean_errors
-from mlconnector.tunnel.service import HUB_PORT, HUB_RELAY_PORT, HubFiles
+from mlconnector.tunnel.service import HubFiles
 
 hub_app = typer.Typer(help="The agent hub: agents dial out to it; workers reach them through it.", no_args_is_help=True)
 DirOpt = Annotated[Path, typer.Option("--dir", envvar="MLC_HUB_DIR", help="Where the hub's cert, key and token live.")]

@@ -22,11 +22,6 @@ from mlconnector.tls import ensure_self_signed, write_private
 from mlconnector.tunnel.hub import Hub, HubOptions, KeyLookup
 from mlconnector.tunnel.relay import RelayApp
 
-HUB_PORT = 8713
-"""Where agents dial in (WSS); put it behind 443 on a TLS-passthrough load balancer."""
-HUB_RELAY_PORT = 8714
-"""Where workers reach the hub (HTTPS with the worker token); private network only."""
-
 
 @dataclass(frozen=True)
 class HubFiles(AgentFiles):
