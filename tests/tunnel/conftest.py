@@ -47,7 +47,7 @@ class Proc:
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
-    def wait_for(self, pattern: str, timeout: float = 20.0, count: int = 1) -> re.Match[str]:
+    def wait_for(self, pattern: str, timeout: float = 90.0, count: int = 1) -> re.Match[str]:
         deadline = time.monotonic() + timeout
         while True:
             found = list(re.finditer(pattern, self.output()))
@@ -139,7 +139,7 @@ def start_hub(root: Path, agents_port: int = 0, relay_port: int = 0, log: str = 
     keys.mkdir(exist_ok=True)
     argv = [*CLI, "hub", "serve", "--dir", str(files.directory), "--agent-keys", str(keys)]
     argv += ["--agents-host", "0.0.0.0", "--agents-port", str(agents_port), "--relay-port", str(relay_port)]
-    argv += ["--ping-interval", "2", "--ping-timeout", "2", "--request-timeout", "20"]
+    argv += ["--ping-interval", "2", "--ping-timeout", "2", "--request-timeout", "60"]
     proc = Proc(argv, root / log).start()
     hub = HubProc(proc, files, keys)
     hub.agents_port = int(proc.wait_for(r"agents on wss://[^:]+:(\d+)")[1])

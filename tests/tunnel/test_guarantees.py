@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import pytest
 from mlconnector.sage.agent.client import AgentClient, AgentUnavailableError, pinned_context
 from mlconnector.sage.agent.server import create_app
 from mlconnector.sage.agent.signing import signed_headers
+from mlconnector.sage.agent.tls import init_agent
 from mlconnector.sage.errors import SageNotFoundError, SageValidationError
 from mlconnector.sage.sim.script import SimBackend
 from mlconnector.tunnel import frames
@@ -24,7 +26,7 @@ from mlconnector.tunnel.agent import AgentTunnel, HubTrust, TunnelOptions, backo
 from mlconnector.tunnel.relay import HubTransport
 from mlconnector.tunnel.service import RunningHub, running_hub
 
-from .conftest import COMPANY, PASSWORD, USER
+from .conftest import CLI, COMPANY, PASSWORD, USER
 
 KEY = bytes(range(32))
 
@@ -191,3 +193,28 @@ def test_hub_trust_needs_exactly_one_way_and_a_whole_fingerprint(tmp_path: Path)
             HubTrust(**bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="wss://"):
         AgentTunnel(create_app(SimBackend(tmp_path / "s"), KEY), "ws://hub/agents", "abc", KEY, HubTrust("ab" * 32))
+
+
+def test_a_missing_hub_ca_file_is_an_error_at_start_not_a_reason_to_redial(tmp_path: Path) -> None:
+    app = create_app(SimBackend(tmp_path / "s"), KEY)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        AgentTunnel(app, "wss://hub:8713/agents", "abc", KEY, HubTrust(ca_file=tmp_path / "missing.pem"))
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--hub", "ws://hub:8713/agents", "--hub-fingerprint", "ab" * 32], "wss://"),
+        (["--hub", "wss://hub:8713/agents"], "exactly one of --hub-fingerprint or --hub-ca"),
+        (["--hub", "wss://hub:8713/agents", "--hub-fingerprint", "ab" * 32, "--tenant", "../x"], "not a tenant name"),
+    ],
+)
+def test_agent_connect_refuses_bad_options_in_one_line(tmp_path: Path, args: list[str], says: str) -> None:
+    init_agent(tmp_path / "agent")
+    SimBackend(tmp_path / "sage").init_company(purchase_orders=0)
+    argv = [*CLI, "agent", "connect", "--dir", str(tmp_path / "agent"), "--data", str(tmp_path / "sage"), *args]
+    if "--tenant" not in args:
+        argv += ["--tenant", "abc"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and says in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

@@ -73,7 +73,7 @@ def test_concurrent_requests_share_one_connection_and_run_at_once(tmp_path: Path
             "0000002",
         ]
     together = time.monotonic() - started
-    assert together < 1.6 * alone, (alone, together)  # serialised they would take 2×
+    assert together < 1.7 * alone, (alone, together)  # serialised they would take 2×
 
     numbers = [f"{n:07d}" for n in range(1, 7)] * 4
     with ThreadPoolExecutor(8) as pool:

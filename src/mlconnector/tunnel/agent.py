@@ -156,6 +156,7 @@ class AgentTunnel:
         if not frames.valid_tenant(tenant):
             raise ValueError(f"Tenant {tenant!r} is not a tenant name (letters, digits, - and _, 64 at most).")
         self.app, self.hub_url, self.tenant, self.key, self.trust = app, hub_url, tenant, agent_key, trust
+        self.tls = trust.context()  # a missing or unreadable CA file is an error now, not a reason to redial
         self.options = options or TunnelOptions()
         self.connected = asyncio.Event()
         self.sessions = 0
@@ -182,7 +183,7 @@ class AgentTunnel:
         o = self.options
         async with connect(
             self.hub_url,
-            ssl=self.trust.context(),
+            ssl=self.tls,
             open_timeout=o.open_timeout,
             ping_interval=o.ping_interval,
             ping_timeout=o.ping_timeout,

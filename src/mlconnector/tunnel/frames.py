@@ -18,8 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mlconnector.sage.agent.operations import PATHS
-from mlconnector.sage.agent.server import MAX_BODY
+from mlconnector.sage.agent.operations import MAX_BODY, PATHS
 from mlconnector.sage.agent.signing import NONCE_HEADER, SIG_HEADER, TS_HEADER
 
 VERSION = 1

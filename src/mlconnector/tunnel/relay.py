@@ -14,8 +14,7 @@ from typing import Any
 
 import httpx
 
-from mlconnector.sage.agent.operations import PATHS
-from mlconnector.sage.agent.server import MAX_BODY
+from mlconnector.sage.agent.operations import MAX_BODY, PATHS
 from mlconnector.tunnel import frames
 from mlconnector.tunnel.hub import Hub, Reply, hub_error
 

@@ -28,6 +28,9 @@ from mlconnector.sage.models import (
     SageDocument,
 )
 
+MAX_BODY = 5 * 1024 * 1024
+"""The largest request body the agent reads (over HTTPS or through the tunnel)."""
+
 P = ParamSpec("P")
 R = TypeVar("R")
 

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from mlconnector.sage.agent.operations import HEALTH_PATH, OPERATIONS, Call, Operation
+from mlconnector.sage.agent.operations import HEALTH_PATH, MAX_BODY, OPERATIONS, Call, Operation
 from mlconnector.sage.agent.pool import SessionPool
 from mlconnector.sage.agent.signing import NonceCache, Nonces, SignatureError, verify
 from mlconnector.sage.boi import BoiBackend
@@ -34,7 +34,6 @@ from mlconnector.sage.errors import (
 from mlconnector.sage.gateway import SageGateway
 
 log = structlog.get_logger("mlconnector.agent")
-MAX_BODY = 5 * 1024 * 1024
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
