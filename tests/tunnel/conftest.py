@@ -139,7 +139,7 @@ def start_hub(root: Path, agents_port: int = 0, relay_port: int = 0, log: str = 
     keys.mkdir(exist_ok=True)
     argv = [*CLI, "hub", "serve", "--dir", str(files.directory), "--agent-keys", str(keys)]
     argv += ["--agents-host", "0.0.0.0", "--agents-port", str(agents_port), "--relay-port", str(relay_port)]
-    argv += ["--ping-interval", "2", "--ping-timeout", "2", "--request-timeout", "60"]
+    argv += ["--ping-interval", "2", "--ping-timeout", "10", "--request-timeout", "60"]
     proc = Proc(argv, root / log).start()
     hub = HubProc(proc, files, keys)
     hub.agents_port = int(proc.wait_for(r"agents on wss://[^:]+:(\d+)")[1])
@@ -151,7 +151,7 @@ def start_hub(root: Path, agents_port: int = 0, relay_port: int = 0, log: str = 
 def agent_argv(site: Site, hub_url: str, *, tenant: str | None = None, trust: list[str] | None = None) -> list[str]:
     argv = [*CLI, "agent", "connect", "--hub", hub_url, "--tenant", tenant or site.tenant]
     argv += [*(trust or []), "--dir", str(site.agent_dir), "--data", str(site.data), "--ping-interval", "2"]
-    return [*argv, "--ping-timeout", "2"]
+    return [*argv, "--ping-timeout", "10"]
 
 
 def start_agent(site: Site, hub: HubProc, log: Path, **kwargs: Any) -> Proc:
