@@ -218,3 +218,15 @@ def test_agent_connect_refuses_bad_options_in_one_line(tmp_path: Path, args: lis
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and says in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_the_connector_reaches_the_hub_over_https_only() -> None:
+    from pydantic import ValidationError
+
+    from mlconnector.config import AgentSettings
+
+    assert AgentSettings().hub_url is None  # direct HTTPS stays the default
+    assert AgentSettings(hub_url="https://hub.internal:8714").hub_url == "https://hub.internal:8714"
+    for bad in ("http://hub.internal:8714", "wss://hub:8713/agents", "hub:8714"):
+        with pytest.raises(ValidationError, match="https://"):
+            AgentSettings(hub_url=bad)
