@@ -142,9 +142,13 @@ def start_hub(root: Path, agents_port: int = 0, relay_port: int = 0, log: str = 
     argv += ["--ping-interval", "2", "--ping-timeout", "10", "--request-timeout", "60"]
     proc = Proc(argv, root / log).start()
     hub = HubProc(proc, files, keys)
-    hub.agents_port = int(proc.wait_for(r"agents on wss://[^:]+:(\d+)")[1])
-    hub.relay_port = int(proc.wait_for(r"workers on https://[^:]+:(\d+)")[1])
-    proc.wait_for("Application startup complete")
+    try:
+        hub.agents_port = int(proc.wait_for(r"agents on wss://[^:]+:(\d+)")[1])
+        hub.relay_port = int(proc.wait_for(r"workers on https://[^:]+:(\d+)")[1])
+        proc.wait_for("Application startup complete")
+    except BaseException:
+        proc.kill()  # not yet in the test's `stopping` list: never leave it running
+        raise
     return hub
 
 
