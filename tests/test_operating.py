@@ -23,7 +23,7 @@ from mlconnector.cleo.sandbox.partners import parse_partner_book
 from mlconnector.cli import LAZY, app, load_command
 from mlconnector.commands.errors import explain
 from mlconnector.flows.matching import gl_problems
-from mlconnector.ports import AGENT_PORT, CLEO_SANDBOX_PORT
+from mlconnector.ports import AGENT_PORT, CLEO_SANDBOX_PORT, HUB_PORT, HUB_RELAY_PORT
 
 ROOT = Path(__file__).resolve().parents[1]
 HEX_KEY = "ab" * 32
@@ -331,6 +331,10 @@ def test_default_ports_agree_with_the_docs_table() -> None:
     ):
         params = {p.name: p for p in load_command(group).commands[command].params}
         assert params["port"].default == port
+    assert f"(`hub serve --agents-port`, WSS; see [tunnel.md](tunnel.md)) | {HUB_PORT} |" in table
+    assert f"(`hub serve --relay-port`, HTTPS, private) | {HUB_RELAY_PORT} |" in table
+    params = {p.name: p for p in load_command("hub").commands["serve"].params}
+    assert (params["agents_port"].default, params["relay_port"].default) == (HUB_PORT, HUB_RELAY_PORT)
 
 
 def test_sage_sim_po_create_takes_the_division_vendor_key(tmp_path: Path) -> None:

@@ -85,6 +85,11 @@ LAZY: dict[str, Lazy] = {
         "The Sage 100 agent: gateway operations over signed HTTPS.",
         STAND_INS,
     ),
+    "hub": Lazy(
+        "mlconnector.tunnel.cli",
+        "hub_app",
+        "The agent hub: agents dial out to it; workers reach them through it.",
+    ),
     "cleo-sandbox": Lazy(
         "mlconnector.cleo.sandbox.cli",
         "cleo_sandbox_app",

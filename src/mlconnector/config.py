@@ -34,9 +34,23 @@ class ConfigError(Exception):
 
 
 class AgentSettings(BaseModel):
+    """The agent directly over HTTPS (`url`, `fingerprint`: single-site), or through a hub it dialled out to
+    (`hub_url` set: the relay's address; `hub_fingerprint` or `hub_ca_file` says how to trust it; the vault's
+    `hub` entry holds the worker token)."""
+
     url: str = DEFAULT_AGENT_URL
     fingerprint: str | None = None
     timeout_seconds: float = 30.0
+    hub_url: str | None = None
+    hub_fingerprint: str | None = None
+    hub_ca_file: Path | None = None
+
+    @field_validator("hub_url")
+    @classmethod
+    def _hub_over_https(cls, url: str | None) -> str | None:
+        if url is not None and (urlsplit(url).scheme != "https" or not urlsplit(url).hostname):
+            raise ValueError(f"hub URL {url!r} must be the hub relay's https:// address")
+        return url
 
 
 class CleoSettings(BaseModel):

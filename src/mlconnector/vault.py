@@ -27,7 +27,7 @@ from mlconnector.store.models import Credential
 KEYRING_SERVICE = "ml-connector"
 KEY_ENV = "MLC_MASTER_KEY"
 KEY_FILE_NAME = "master.key"
-ENTRY_NAMES = ("sage", "cleo", "agent", "smtp", "webhook", "slack", "metrics")  # smtp…slack: alerts
+ENTRY_NAMES = ("sage", "cleo", "agent", "smtp", "webhook", "slack", "metrics", "hub")  # smtp…slack: alerts
 
 
 class VaultError(Exception):

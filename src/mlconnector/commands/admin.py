@@ -44,6 +44,7 @@ FIELDS: dict[str, tuple[tuple[str, bool, str], ...]] = {
     "webhook": (("url", True, "Webhook URL (it carries the token, so it is kept secret)"),),
     "slack": (("url", True, "Slack incoming-webhook URL"),),
     "metrics": (("token", True, "Bearer token Prometheus must send to scrape /metrics"),),
+    "hub": (("token", True, "Hub relay token (the text of the hub's hub-relay.token)"),),  # [agent] hub_url
 }
 OPTIONAL = {"totp_secret"}
 EXAMPLES = {
@@ -54,6 +55,7 @@ EXAMPLES = {
     "webhook": '{"url": "https://hooks.example.com/…"}',
     "slack": '{"url": "https://hooks.slack.com/services/…"}',
     "metrics": '{"token": "…"}',
+    "hub": '{"token": "<the text of hub-relay.token>"}',
 }
 
 

@@ -41,7 +41,12 @@ def fail(message: str, hint: str | None = None) -> NoReturn:
 
 def _agent(exc: BaseException) -> Problem:
     text = str(exc)
-    if "signature" in text:
+    if "hub" in text:
+        hint = (
+            "Is the agent connected (`ml-connector agent connect` on the Sage server), and are [agent] hub_url and "
+            "the hub token (`ml-connector credentials set hub`) right?"
+        )
+    elif "signature" in text:
         hint = (
             "The agent key in the vault must be the hex text of the agent's agent-hmac.key: "
             "`ml-connector credentials set agent`."

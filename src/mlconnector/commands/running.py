@@ -61,6 +61,23 @@ def agent_key(text: str) -> bytes:
 def sage_client(ctx: Context, *, quick: bool = False) -> AgentClient:
     sage = ctx.vault.get("sage")
     agent = ctx.vault.get("agent")
+    settings = ctx.settings.agent
+    if settings.hub_url:
+        if not (settings.hub_fingerprint or settings.hub_ca_file):
+            fail("The hub's certificate is not configured.", hint="Set [agent] hub_fingerprint or hub_ca_file.")
+        return AgentClient.via_hub(
+            settings.hub_url,
+            ctx.settings.tenant,
+            ctx.vault.get("hub")["token"].reveal(),
+            agent_key(agent["key"].reveal()),
+            sage["user"].reveal(),
+            sage["password"].reveal(),
+            sage["company"].reveal() if "company" in sage else ctx.settings.sage_company,
+            hub_fingerprint=settings.hub_fingerprint,
+            hub_ca_file=str(settings.hub_ca_file) if settings.hub_ca_file else None,
+            timeout=CHECK_TIMEOUT if quick else settings.timeout_seconds,
+            attempts=1 if quick else 4,
+        )
     if not ctx.settings.agent.fingerprint:
         fail(
             "The agent's certificate fingerprint is not configured.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -68,6 +69,50 @@ def serve(
     srv = server(make_backend(backend, data, home), AgentFiles(directory), host, port, limits)
     typer.echo(f"Agent ({backend}) on https://{host}:{port}")
     srv.run()
+
+
+@agent_app.command()
+@user_errors
+def connect(
+    hub: Annotated[str, typer.Option("--hub", help="The hub's agents address, wss://HOST:PORT/agents.")],
+    tenant: Annotated[str, typer.Option(envvar="MLC_TENANT", help="The tenant this agent serves.")],
+    hub_fingerprint: Annotated[
+        str | None, typer.Option(help="SHA-256 of the hub's certificate (`ml-connector hub fingerprint`).")
+    ] = None,
+    hub_ca: Annotated[Path | None, typer.Option(help="CA file (PEM) that verifies the hub's certificate.")] = None,
+    backend: Annotated[str, typer.Option(help="simulator or com")] = "simulator",
+    directory: DirOpt = DEFAULT_DIR,
+    data: Annotated[Path, typer.Option(envvar="MLC_SAGE_SIM_DATA", help="Simulator data dir.")] = DEFAULT_SIM_DATA,
+    home: Annotated[str | None, typer.Option(help="Sage MAS90\\Home (com backend).")] = None,
+    max_concurrent: Annotated[int, typer.Option(min=1, max=64, help="Sage calls run at once at most.")] = 8,
+    request_timeout: Annotated[float, typer.Option(min=1, help="Seconds one relayed request may take.")] = 300,
+    ping_interval: Annotated[float, typer.Option(min=0.5, help="Seconds between heartbeats.")] = 20,
+    ping_timeout: Annotated[float, typer.Option(min=0.5, help="Seconds without a heartbeat answer = lost.")] = 20,
+) -> None:
+    """Dial out to the hub (WSS) and serve its relayed, signed requests; opens no listening port."""
+    from mlconnector.sage.agent.server import create_app  # FastAPI and websockets load only when serving
+    from mlconnector.sage.agent.service import make_backend
+    from mlconnector.sage.agent.signing import NonceStore
+    from mlconnector.tunnel.agent import HubTrust, TunnelOptions, connect_forever
+
+    files = AgentFiles(directory)
+    if not files.exists():
+        raise FileNotFoundError(f"No agent identity in {directory}; run `ml-connector agent init` first.")
+    trust = HubTrust(fingerprint=hub_fingerprint, ca_file=hub_ca)
+    options = TunnelOptions(
+        ping_interval=ping_interval,
+        ping_timeout=ping_timeout,
+        request_timeout=request_timeout,
+        max_concurrent=max_concurrent,
+    )
+    app = create_app(make_backend(backend, data, home), files.hmac_key(), nonces=NonceStore(files.nonces))
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # log lines reach a file at once
+    typer.echo(f"Agent ({backend}) connecting to {hub} for tenant {tenant}")
+    try:
+        connect_forever(app, hub, tenant, files.hmac_key(), trust, options)
+    finally:
+        if app.pool is not None:
+            app.pool.close()
 
 
 @agent_app.command("install-service")

@@ -7,18 +7,23 @@ signed; 4xx never retry. `transport=` replaces the pinned HTTPS transport (tests
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import ssl
 import time
+import types
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from mlconnector.networds import transport_words
+from mlconnector.sage.agent import operations as ops
+from mlconnector.sage.agent.operations import Operation
 from mlconnector.sage.agent.signing import signed_headers
 from mlconnector.sage.errors import (
     SageAuthError,
@@ -28,20 +33,9 @@ from mlconnector.sage.errors import (
     SageQuarantineError,
     SageValidationError,
 )
-from mlconnector.sage.models import (
-    ChangeCursor,
-    ChangedPurchaseOrders,
-    ChangedVendors,
-    GLAccount,
-    InvoiceLine,
-    LineNote,
-    PostingResult,
-    PurchaseOrder,
-    ReceiptLine,
-    SageDocument,
-)
 
-T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class AgentError(Exception):
@@ -90,12 +84,57 @@ ERRORS: dict[int, type[SageError]] = {
 }
 
 
+HUB_TRANSIENT = frozenset({"agent_offline", "agent_lost", "agent_timeout", "agent_busy"})
+"""The hub's (or the tunnel's) own answers: the agent is not there right now; never a Sage answer."""
+
+
+def _hub_error(resp: httpx.Response) -> str | None:
+    if resp.status_code < 500 or not resp.headers.get("content-type", "").startswith("application/json"):
+        return None
+    try:
+        error = resp.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    return error if isinstance(error, str) else None
+
+
 class _Retryable(Exception):
     """A 500 or 503 answer, carried out of the attempt so tenacity can decide to try again."""
 
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
         self.response = response
+
+
+class remote(Generic[P, R]):
+    """A client method made from an operation of the table: the gateway method's signature (what mypy and
+    `inspect` see), its arguments sent by name as the signed JSON body, the answer read as `op.response`."""
+
+    def __init__(self, op: Operation[P, R]) -> None:
+        self.op = op
+        signature = inspect.signature(op.call)
+
+        def method(client: AgentClient, *args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(client, *args, **kwargs)
+            bound.apply_defaults()
+            payload = {k: v for k, v in bound.arguments.items() if k != "self"}
+            return client._call(op.name, payload, op.response)
+
+        functools.update_wrapper(method, op.call)
+        self.method = method
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if name != self.op.name:
+            raise TypeError(f"{owner.__name__}.{name} is bound to the operation {self.op.name!r}")
+
+    @overload
+    def __get__(self, client: None, owner: type) -> Callable[Concatenate[Any, P], R]: ...
+
+    @overload
+    def __get__(self, client: object, owner: type) -> Callable[P, R]: ...
+
+    def __get__(self, client: object, owner: type) -> Any:
+        return self.method if client is None else types.MethodType(self.method, client)
 
 
 class AgentClient:
@@ -116,13 +155,45 @@ class AgentClient:
         wait_max: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        verify: ssl.SSLContext | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self._key = hmac_key
         self._credentials = {"user": user, "password": password, "company": company}
         self.attempts, self.wait_initial, self.wait_max, self.sleep = attempts, wait_initial, wait_max, sleep
         self._http = httpx.Client(
-            base_url=base_url, verify=pinned_context(fingerprint), timeout=timeout, transport=transport
+            base_url=base_url,
+            verify=verify or pinned_context(fingerprint),
+            timeout=timeout,
+            transport=transport,
+            headers=headers,
         )
+
+    @classmethod
+    def via_hub(
+        cls,
+        hub_url: str,
+        tenant: str,
+        token: str,
+        hmac_key: bytes,
+        user: str,
+        password: str,
+        company: str,
+        *,
+        hub_fingerprint: str | None = None,
+        hub_ca_file: str | None = None,
+        **options: Any,
+    ) -> AgentClient:
+        """The tenant's agent reached through the hub's relay (`<hub_url>/relay/<tenant>/v1/…`): the same signed
+        requests, the hub's certificate pinned or verified against a CA file, the worker token in a header."""
+        from mlconnector.tls import trust_context
+
+        if bool(hub_fingerprint) == bool(hub_ca_file):
+            raise ValueError("Give the hub's certificate as exactly one of a fingerprint or a CA file.")
+        verify = trust_context(hub_ca_file) if hub_ca_file else pinned_context(hub_fingerprint or "")
+        base = f"{hub_url.rstrip('/')}/relay/{tenant}"
+        auth = {"authorization": f"Bearer {token}"}
+        return cls(base, hmac_key, "", user, password, company, verify=verify, headers=auth, **options)
 
     def __repr__(self) -> str:
         return f"AgentClient({self._http.base_url!s}, user={self._credentials['user']!r})"
@@ -167,7 +238,7 @@ class AgentClient:
                 if "fingerprint" in repr(exc) or "fingerprint" in repr(exc.__context__):
                     raise AgentAuthError("The agent's TLS certificate does not match the pinned fingerprint.") from None
                 raise
-            if resp.status_code in (500, 503):
+            if resp.status_code in (500, 503) or _hub_error(resp) in HUB_TRANSIENT:
                 raise _Retryable(resp)
             return resp
 
@@ -186,60 +257,26 @@ class AgentClient:
         except ValueError:
             detail = {}
         message = str(detail.get("message") or f"Agent answered HTTP {resp.status_code}.")
+        if detail.get("error") in HUB_TRANSIENT:
+            raise AgentUnavailableError(message)
+        if detail.get("error") == "hub_unauthorized":
+            raise AgentAuthError(f"{message} Set the hub's relay token again: `ml-connector credentials set hub`.")
         if resp.status_code == 401:
             raise AgentAuthError(f"The agent refused the request signature: {message}")
         if resp.status_code in ERRORS:
             raise ERRORS[resp.status_code](message, detail.get("field"))
         raise AgentUnavailableError(message)
 
-    # -- the gateway's operations -------------------------------------------------------------------------------
-    def changed_purchase_orders(
-        self, since: ChangeCursor | None = None, limit: int | None = None
-    ) -> ChangedPurchaseOrders:
-        return self._call("changed_purchase_orders", {"since": since, "limit": limit}, ChangedPurchaseOrders)
-
-    def changed_vendors(self, since: ChangeCursor | None = None, limit: int | None = None) -> ChangedVendors:
-        return self._call("changed_vendors", {"since": since, "limit": limit}, ChangedVendors)
-
-    def gl_accounts(self) -> list[GLAccount]:
-        return self._call("gl_accounts", {}, list[GLAccount])
-
-    def purchase_order(self, purchase_order_no: str) -> PurchaseOrder:
-        return self._call("purchase_order", {"purchase_order_no": purchase_order_no}, PurchaseOrder)
-
-    def receive_goods(
-        self, purchase_order_no: str, lines: list[ReceiptLine], key: str, receipt_date: str | None = None
-    ) -> SageDocument:
-        payload = {"purchase_order_no": purchase_order_no, "lines": lines, "key": key, "receipt_date": receipt_date}
-        return self._call("receive_goods", payload, SageDocument)
-
-    def receive_invoice(
-        self,
-        purchase_order_no: str,
-        invoice_no: str,
-        invoice_date: str,
-        lines: list[InvoiceLine],
-        key: str,
-        freight_amount: float = 0.0,
-    ) -> SageDocument:
-        payload = {
-            "purchase_order_no": purchase_order_no,
-            "invoice_no": invoice_no,
-            "invoice_date": invoice_date,
-            "lines": lines,
-            "key": key,
-            "freight_amount": freight_amount,
-        }
-        return self._call("receive_invoice", payload, SageDocument)
-
-    def note_po_lines(self, purchase_order_no: str, notes: list[LineNote]) -> int:
-        return self._call("note_po_lines", {"purchase_order_no": purchase_order_no, "notes": notes}, int)
-
-    def post_receipts(self, posting_date: str | None = None) -> PostingResult:
-        return self._call("post_receipts", {"posting_date": posting_date}, PostingResult)
-
-    def find_by_source_key(self, key: str) -> SageDocument | None:
-        return self._call("find_by_source_key", {"key": key}, SageDocument | None)
+    # -- the gateway's operations, one line each from the table (signature, payload and answer all come from it) --
+    changed_purchase_orders = remote(ops.CHANGED_PURCHASE_ORDERS)
+    changed_vendors = remote(ops.CHANGED_VENDORS)
+    gl_accounts = remote(ops.GL_ACCOUNTS)
+    purchase_order = remote(ops.PURCHASE_ORDER)
+    receive_goods = remote(ops.RECEIVE_GOODS)
+    receive_invoice = remote(ops.RECEIVE_INVOICE)
+    note_po_lines = remote(ops.NOTE_PO_LINES)
+    post_receipts = remote(ops.POST_RECEIPTS)
+    find_by_source_key = remote(ops.FIND_BY_SOURCE_KEY)
 
 
 def _json(value: Any) -> Any:

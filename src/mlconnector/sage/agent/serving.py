@@ -327,9 +327,9 @@ def tls_context(files: AgentFiles) -> ssl.SSLContext:
 class AgentServer(uvicorn.Server):
     """uvicorn's server with the agent's connection guard; `connections` shows what is open right now."""
 
-    def __init__(self, config: uvicorn.Config, connections: Connections) -> None:
+    def __init__(self, config: uvicorn.Config, connections: Connections, label: str = "Agent") -> None:
         super().__init__(config)
-        self.connections = connections
+        self.connections, self.label = connections, label
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         if sockets is None:
@@ -338,7 +338,7 @@ class AgentServer(uvicorn.Server):
 
     def _log_started_message(self, listeners: Sequence[socket.SocketType]) -> None:
         host, port = listeners[0].getsockname()[:2]
-        logging.getLogger("uvicorn.error").info("Agent serving HTTPS on %s:%d", host, port)
+        logging.getLogger("uvicorn.error").info("%s serving HTTPS on %s:%d", self.label, host, port)
 
 
 def agent_server(
@@ -349,6 +349,7 @@ def agent_server(
     port: int = AGENT_PORT,
     limits: ServerLimits | None = None,
     log_level: str = "info",
+    label: str = "Agent",
 ) -> AgentServer:
     """An HTTPS-only server for the agent app (plain HTTP is never served), guarded by `limits`."""
     limits = limits or ServerLimits()
@@ -368,4 +369,4 @@ def agent_server(
         log_level=log_level,
         lifespan="on",
     )
-    return AgentServer(config, connections)
+    return AgentServer(config, connections, label)

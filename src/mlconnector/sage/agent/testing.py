@@ -50,7 +50,7 @@ def running_agent(
     if not files.exists():
         init_agent(files.directory)
     app = create_app(backend, files.hmac_key(), policy=policy, fault_hook=fault_hook, nonces=NonceStore(files.nonces))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # so asyncio sets TCP_NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
