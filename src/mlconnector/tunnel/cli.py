@@ -42,9 +42,16 @@ def fingerprint(directory: DirOpt = DEFAULT_DIR) -> None:
 @user_errors
 def serve(
     agent_keys: Annotated[
-        Path,
+        Path | None,
         typer.Option(help="Directory of <tenant>.key files: each the hex of that tenant's agent-hmac.key (0600)."),
-    ],
+    ] = None,
+    tenants: Annotated[
+        bool,
+        typer.Option(
+            "--tenants",
+            help="Take each enabled hosted tenant's agent key from its vault (ml-connector.toml's database and key).",
+        ),
+    ] = False,
     directory: DirOpt = DEFAULT_DIR,
     agents_host: Annotated[str, typer.Option(help="Address agents dial (WSS).")] = "0.0.0.0",
     agents_port: Annotated[int, typer.Option(min=0, max=65535)] = HUB_PORT,
@@ -60,14 +67,26 @@ def serve(
     from mlconnector.tunnel.hub import Hub, HubOptions, keys_from_directory
     from mlconnector.tunnel.service import listen, run_hub
 
-    if not agent_keys.is_dir():
+    if (agent_keys is None) == (not tenants):
+        raise ValueError("Give one of --agent-keys DIR (a key file per tenant) or --tenants (the tenants' vaults).")
+    if agent_keys is not None and not agent_keys.is_dir():
         raise FileNotFoundError(f"--agent-keys {agent_keys} is not a directory of <tenant>.key files.")
     files = HubFiles(directory).ensure()
     options = HubOptions(request_timeout=request_timeout, ping_interval=ping_interval, ping_timeout=ping_timeout)
-    hub = Hub(keys_from_directory(agent_keys), options)
+    hub = Hub(keys_from_directory(agent_keys) if agent_keys is not None else _tenant_keys(), options)
     agents, relay = listen(agents_host, agents_port), listen(relay_host, relay_port)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # log lines reach a file at once
     typer.echo(f"Hub: agents on wss://{agents_host}:{agents.getsockname()[1]}/agents", nl=True)
     typer.echo(f"Hub: workers on https://{relay_host}:{relay.getsockname()[1]}/relay/<tenant>")
     typer.echo(f"Hub: certificate fingerprint {files.fingerprint()}")
     asyncio.run(run_hub(hub, files, agents, relay))
+
+
+def _tenant_keys():  # type: ignore[no-untyped-def]
+    """Hosted: keys from the tenant registry and each tenant's vault (config and master key as every command)."""
+    from mlconnector.config import load_settings
+    from mlconnector.tunnel.registry import keys_from_tenants
+    from mlconnector.vault import load_master_key
+
+    settings = load_settings()
+    return keys_from_tenants(settings, load_master_key(settings.data_dir, "hosted"))

@@ -1,0 +1,62 @@
+"""The hub's agent keys in a hosted deployment: each enabled tenant's own vault entry `agent`.
+
+The operator stores a customer's agent key once, as for any tenant credential
+(`ml-connector --tenant ID credentials set agent`); the hub reads it at each connect, so adding, replacing or
+disabling a tenant needs no hub restart, and a disabled or unknown tenant's agent is refused like a wrong key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import structlog
+
+from mlconnector.config import Settings
+from mlconnector.store.db import Store
+from mlconnector.store.platform import Platform, TenantError
+from mlconnector.tunnel import frames
+from mlconnector.tunnel.hub import KeyLookup
+from mlconnector.vault import MasterKey, Vault, VaultError
+
+log = structlog.get_logger("mlconnector.tunnel.registry")
+
+
+def decode_agent_key(text: str) -> bytes | None:
+    """The vault's agent key: the hex of `agent-hmac.key` (or base64); None when it is neither."""
+    text = text.strip()
+    try:
+        return bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def keys_from_tenants(base: Settings, master_key: MasterKey) -> KeyLookup:
+    """`key_for(tenant)`: the agent key of an enabled hosted tenant, else None (the hub then refuses the agent)."""
+
+    def key_for(tenant: str) -> bytes | None:
+        if not frames.valid_tenant(tenant):
+            return None
+        platform = Platform(base.store_url)
+        try:
+            found = platform.get(tenant)
+        except TenantError:
+            return None
+        finally:
+            platform.close()
+        if not found.enabled:
+            log.warning("hub.tenant_disabled", tenant=tenant)
+            return None
+        store = Store(base.store_url, schema=found.schema)
+        try:
+            secret = Vault(store, master_key, found.id).get("agent").get("key")
+        except VaultError:
+            secret = None
+        finally:
+            store.close()
+        if secret is None:
+            log.warning("hub.tenant_has_no_agent_key", tenant=tenant)
+            return None
+        return decode_agent_key(secret.reveal())
+
+    return key_for
