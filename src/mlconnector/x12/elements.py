@@ -69,12 +69,42 @@ def _element_pattern(el: ElementDef, cls: str, composite_cls: str, component: st
     if el.kind == COMPOSITE:
         return _composite_pattern(el, cls, component) if el.components and component else composite_cls + "+"
     if el.codes is not None:
-        return "(?:" + "|".join(re.escape(c) for c in sorted(el.codes, key=len, reverse=True)) + ")"
+        return codes_pattern(el.codes)
     if el.coded:
         return f"[A-Z0-9]{{{el.min_len},{el.max_len}}}"
     if el.kind == AN and el.mandatory:
         return f"(?! *(?:{_ANY_SEPARATOR}|$)){cls}{{{el.min_len},{el.max_len}}}"  # not only spaces
     return f"{cls}{{{el.min_len},{el.max_len}}}"
+
+
+def codes_pattern(codes: frozenset[str]) -> str:
+    """A regex matching exactly `codes`, shaped as a trie: a 1,300-code list costs a few character tests per value
+    instead of a scan of every alternative."""
+    if not codes:
+        return "(?!)"
+    return _trie(sorted(codes))
+
+
+def _trie(codes: list[str]) -> str:
+    """Pattern for the non-empty sorted `codes` (the empty string among them means: may end here)."""
+    ends = "" in codes
+    branches: dict[str, list[str]] = {}
+    for code in codes:
+        if code:
+            branches.setdefault(code[0], []).append(code[1:])
+    if not branches:
+        return ""
+    parts = []
+    leaves = [ch for ch, rest in branches.items() if rest == [""]]
+    if len(leaves) > 1:
+        parts.append("[" + "".join(re.escape(ch) for ch in leaves) + "]")
+    else:
+        leaves = []
+    for ch, rest in branches.items():
+        if ch not in leaves:
+            parts.append(re.escape(ch) + _trie(rest))
+    body = parts[0] if len(parts) == 1 and not ends else "(?:" + "|".join(parts) + ")"
+    return body + "?" if ends else body
 
 
 def build_pattern(seg: SegmentDef, element: str, component: str, repetition: str | None) -> str:
