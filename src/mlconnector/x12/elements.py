@@ -166,6 +166,7 @@ class Context:
 
 
 _LINE_TAGS = frozenset({"PO1", "IT1", "POC", "LIN", "SN1", "ACK"})
+_CLEAN_LIMIT = 2048  # clean segment texts remembered per segment type and delimiter set
 
 
 class SegmentChecker:
@@ -173,6 +174,7 @@ class SegmentChecker:
 
     __slots__ = (
         "banned",
+        "clean",
         "component",
         "composite_notes",
         "dates",
@@ -205,6 +207,9 @@ class SegmentChecker:
         )
         self.required_notes = tuple(n.positions for n in seg.notes if n.kind == "R")
         self.full_ok: dict[int, bool] = {}  # element count → do the notes hold when no element is empty
+        # Segments already found clean, verbatim: a file repeats many (DTM*036*…, PID*F****…, PO4*1*1*EA), and a
+        # clean verdict depends on nothing but the text and the delimiters this checker was built for.
+        self.clean: set[str] = set()
 
     def _notes_hold(self, els: list[str]) -> bool:
         """True when every syntax note holds. A segment without empty elements depends only on its length."""
@@ -241,10 +246,13 @@ class SegmentChecker:
 
     def check(self, raw: str, ctx_line: str | None, position: int) -> list[X12Error] | None:
         """None when the segment is clean; otherwise its element errors (AK403 codes)."""
+        if raw in self.clean:
+            return None
         if self.fast is None:
             return self._characters_only(raw, ctx_line, position)
         if self.fast(raw) is not None and raw[-1] != self.sep and raw.isprintable():
             if self.plain or (not self.notes and not self.dates and self.component not in raw):
+                self._remember(raw)
                 return None
             els = raw.split(self.sep)
             errors = self._dates(els, ctx_line, position) if self.dates else None
@@ -259,12 +267,19 @@ class SegmentChecker:
                         found = self._composite_notes(el, els[el.position].split(self.component), ctx)
                         if found:
                             errors = (errors or []) + found
+            if errors is None:
+                self._remember(raw)
             return errors
         els = raw.split(self.sep)
         ctx = Context(self.seg.tag, position, ctx_line)
         errors = self.slow(els, ctx)
         errors.extend(check_notes(self.seg, self.notes, els, ctx))
         return errors or None
+
+    def _remember(self, raw: str) -> None:
+        """Keep a clean segment's text (bounded: a file of unique segments costs at most this much memory)."""
+        if len(self.clean) < _CLEAN_LIMIT and len(raw) <= 256:
+            self.clean.add(raw)
 
     def _characters_only(self, raw: str, ctx_line: str | None, position: int) -> list[X12Error] | None:
         ctx = Context(self.seg.tag, position, ctx_line)

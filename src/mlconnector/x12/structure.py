@@ -38,6 +38,30 @@ class StructureState:
         """Place `tag`; None when it fits, else the AK3 errors (missing mandatory segments or this one misplaced)."""
         frames = self.frames
         depth = len(frames) - 1
+        # Fast path: a plain segment of the innermost loop at or after the current entry, within its repeat
+        # limit, skipping no required entry (the usual case); everything else goes through `_land`.
+        frame = frames[depth]
+        candidates = frame.loop.index.get(tag)
+        if candidates is not None:
+            pos = frame.pos
+            for j in candidates:
+                if j >= pos:
+                    loop = frame.loop
+                    entry = loop.entries[j]
+                    counts = frame.counts
+                    if entry.loop is None and counts[j] < entry.max_use:
+                        if j > pos or counts[pos] == 0:
+                            for k in loop.required_from[pos]:
+                                if k >= j:
+                                    break
+                                if counts[k] == 0:
+                                    return self._land(depth, j, tag, position)
+                        frame.pos = j
+                        counts[j] += 1
+                        self.previous = tag
+                        return None
+                    return self._land(depth, j, tag, position)
+            depth -= 1
         while depth >= 0:
             frame = frames[depth]
             candidates = frame.loop.index.get(tag)
@@ -61,8 +85,10 @@ class StructureState:
         pos = frame.pos
         counts = frame.counts
         if j > pos or counts[pos] == 0:
-            for k in loop.required:
-                if pos <= k < j and counts[k] == 0:
+            for k in loop.required_from[pos]:
+                if k >= j:
+                    break
+                if counts[k] == 0:
                     errors = (errors or []) + [self._missing(loop, k, position)]
         frame.pos = j
         counts[j] += 1

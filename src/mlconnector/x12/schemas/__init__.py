@@ -85,6 +85,7 @@ class Loop:
     entries: list[Entry] = field(default_factory=list)
     index: dict[str, tuple[int, ...]] = field(default_factory=dict)
     required: tuple[int, ...] = ()
+    required_from: tuple[tuple[int, ...], ...] = ()  # for each entry: the required entries at or after it
 
 
 @dataclass(slots=True)
@@ -226,6 +227,7 @@ def _index(loop: Loop) -> None:
             _index(entry.loop)
     loop.index = {tag: tuple(ix) for tag, ix in index.items()}
     loop.required = tuple(i for i, e in enumerate(loop.entries) if e.mandatory and i >= start)
+    loop.required_from = tuple(tuple(k for k in loop.required if k >= i) for i in range(len(loop.entries)))
 
 
 def _all_structure_tags() -> frozenset[str]:
