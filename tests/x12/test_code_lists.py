@@ -91,3 +91,13 @@ def test_po_type_and_contact_codes() -> None:
     assert ("PER", 3, "7") in [
         (e.segment, e.element, e.code) for e in validate(interchange([transaction_set(bad)])).all_errors()
     ]
+
+
+def test_more_lists_from_the_same_source() -> None:
+    assert {"GEN", "ORI", "ZZZ"} <= ELEMENT_CODES_004010["363"]
+    assert {"A01", "A34", "D63", "ZZZ"} <= ELEMENT_CODES_004010["641"] and "A35" not in ELEMENT_CODES_004010["641"]
+    assert {"CC", "SS", "ZZ"} <= ELEMENT_CODES_004010["368"] and "CQ" not in ELEMENT_CODES_004010["368"]
+    for td5, ok in (("TD5*O*2*UPSN*M**CC", True), ("TD5*O*2*UPSN*M**QQ", False)):
+        body = [PO_BODY[0], td5, *PO_BODY[1:]]
+        errors = validate(interchange([transaction_set(body)])).all_errors()
+        assert (("TD5", 6, "7") not in [(e.segment, e.element, e.code) for e in errors]) is ok, errors

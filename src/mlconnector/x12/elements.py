@@ -252,7 +252,8 @@ class SegmentChecker:
             return self._characters_only(raw, ctx_line, position)
         if self.fast(raw) is not None and raw[-1] != self.sep and raw.isprintable():
             if self.plain or (not self.notes and not self.dates and self.component not in raw):
-                self._remember(raw)
+                if len(self.clean) < _CLEAN_LIMIT and len(raw) <= 256:
+                    self.clean.add(raw)
                 return None
             els = raw.split(self.sep)
             errors = self._dates(els, ctx_line, position) if self.dates else None

@@ -158,6 +158,7 @@ class Validator:
         segments = open_set.segments
         state = open_set.state
         step = state.step if state is not None else None
+        frames = state.frames if state is not None else []
         add = open_set.result.add
         position = open_set.count
         number = self.number
@@ -170,12 +171,40 @@ class Validator:
                 if len(tag) > 3 or not tag.isalnum():
                     stripped = tag.strip()
                     tag = stripped if stripped.isalnum() and len(stripped) <= 3 else tag
-                errors = step(tag, position)
+                # StructureState.step's fast path, inlined: a plain segment of the innermost loop at or after the
+                # current entry, within its repeat limit, skipping no required entry. Anything else (a new loop,
+                # a closed loop, an error) goes through `step`, which decides it from the same unchanged state.
+                landed = False
+                frame = frames[-1]
+                loop = frame.loop
+                candidates = loop.index.get(tag)
+                if candidates is not None:
+                    pos = frame.pos
+                    for j in candidates:
+                        if j >= pos:
+                            entry = loop.entries[j]
+                            counts = frame.counts
+                            if entry.loop is None and counts[j] < entry.max_use:
+                                landed = True
+                                if j > pos or counts[pos] == 0:
+                                    for k in loop.required_from[pos]:
+                                        if k >= j:
+                                            break
+                                        if counts[k] == 0:
+                                            landed = False
+                                            break
+                                if landed:
+                                    frame.pos = j
+                                    counts[j] += 1
+                                    state.previous = tag  # type: ignore[union-attr]
+                            break
                 skip = False
-                if errors:
-                    for e in errors:
-                        add(e)
-                    skip = errors[-1].position == position and errors[-1].code in ("1", "6", "7")
+                if not landed:
+                    errors = step(tag, position)
+                    if errors:
+                        for e in errors:
+                            add(e)
+                        skip = errors[-1].position == position and errors[-1].code in ("1", "6", "7")
                 if not skip:
                     if tag in special:
                         open_set.count = position
@@ -183,7 +212,7 @@ class Validator:
                     chk = checkers.get(tag, _UNSEEN)
                     if chk is _UNSEEN:
                         chk = self._checker(open_set, tag)
-                    if chk is not None:
+                    if chk is not None and token not in chk.clean:
                         problems = chk.check(token, open_set.line, position)
                         if problems:
                             for p in problems:

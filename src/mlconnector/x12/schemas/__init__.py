@@ -86,6 +86,7 @@ class Loop:
     index: dict[str, tuple[int, ...]] = field(default_factory=dict)
     required: tuple[int, ...] = ()
     required_from: tuple[tuple[int, ...], ...] = ()  # for each entry: the required entries at or after it
+    fresh_counts: tuple[int, ...] = ()  # the entry counts of a new iteration (its trigger seen once)
 
 
 @dataclass(slots=True)
@@ -228,6 +229,7 @@ def _index(loop: Loop) -> None:
     loop.index = {tag: tuple(ix) for tag, ix in index.items()}
     loop.required = tuple(i for i, e in enumerate(loop.entries) if e.mandatory and i >= start)
     loop.required_from = tuple(tuple(k for k in loop.required if k >= i) for i in range(len(loop.entries)))
+    loop.fresh_counts = (1,) + (0,) * (len(loop.entries) - 1) if loop.entries else ()
 
 
 def _all_structure_tags() -> frozenset[str]:
