@@ -226,7 +226,7 @@ def tokens(chunks: Iterable[str]) -> Iterator[Token]:
                     continue
             number += 1
             yield seg
-            if seg[:3] == "IEA":
+            if seg[0] == "I" and seg.startswith("IEA"):  # no slice allocated per segment
                 buf = term.join([*parts[i + 1 :], tail])
                 seps = None
                 restart = True
