@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable, Iterator
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 from typing import BinaryIO
 
 CHUNK_SIZE = 1 << 20
