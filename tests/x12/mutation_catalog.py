@@ -31,6 +31,12 @@ class Parsed:
     def copy(self) -> Parsed:
         return Parsed(self.element, self.component, self.terminator, [list(s) for s in self.segments])
 
+    @property
+    def version(self) -> str:
+        """The base release named in GS08: element definitions (code lists) are looked up in it."""
+        gs = next((s for s in self.segments if s[0] == "GS" and len(s) > 8), None)
+        return "005010" if gs is not None and gs[8].startswith("005010") else "004010"
+
 
 def parse(data: bytes) -> Parsed:
     text = data.decode("utf-8-sig")
@@ -67,7 +73,7 @@ def _elements(p: Parsed, rnd: random.Random, want) -> Iterator[tuple[int, int]]:
     spots = []
     for i in _body(p):
         seg = p.segments[i]
-        definition = segment_def(seg[0])
+        definition = segment_def(seg[0], p.version)
         if definition is None or not definition.described:
             continue
         for el in definition.elements:
@@ -205,7 +211,7 @@ def mutants(data: bytes, seed: int, per_kind: int = 3) -> Iterator[tuple[str, by
     # Composites present in the file.
     for i in _body(base):
         seg = base.segments[i]
-        definition = segment_def(seg[0])
+        definition = segment_def(seg[0], base.version)
         for el in definition.elements if definition else ():
             if el.components and el.position < len(seg) and seg[el.position]:
                 p = base.copy()
@@ -224,7 +230,7 @@ def _present_pairs(p: Parsed, rnd: random.Random) -> list[tuple[int, object, int
     found = []
     for i in _body(p):
         seg = p.segments[i]
-        definition = segment_def(seg[0])
+        definition = segment_def(seg[0], p.version)
         for note in definition.notes if definition else ():
             if note.kind == "P" and all(q < len(seg) and seg[q] for q in note.positions):
                 found.append((i, note, note.positions[-1]))

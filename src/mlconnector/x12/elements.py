@@ -69,12 +69,42 @@ def _element_pattern(el: ElementDef, cls: str, composite_cls: str, component: st
     if el.kind == COMPOSITE:
         return _composite_pattern(el, cls, component) if el.components and component else composite_cls + "+"
     if el.codes is not None:
-        return "(?:" + "|".join(re.escape(c) for c in sorted(el.codes, key=len, reverse=True)) + ")"
+        return codes_pattern(el.codes)
     if el.coded:
         return f"[A-Z0-9]{{{el.min_len},{el.max_len}}}"
     if el.kind == AN and el.mandatory:
         return f"(?! *(?:{_ANY_SEPARATOR}|$)){cls}{{{el.min_len},{el.max_len}}}"  # not only spaces
     return f"{cls}{{{el.min_len},{el.max_len}}}"
+
+
+def codes_pattern(codes: frozenset[str]) -> str:
+    """A regex matching exactly `codes`, shaped as a trie: a 1,300-code list costs a few character tests per value
+    instead of a scan of every alternative."""
+    if not codes:
+        return "(?!)"
+    return _trie(sorted(codes))
+
+
+def _trie(codes: list[str]) -> str:
+    """Pattern for the non-empty sorted `codes` (the empty string among them means: may end here)."""
+    ends = "" in codes
+    branches: dict[str, list[str]] = {}
+    for code in codes:
+        if code:
+            branches.setdefault(code[0], []).append(code[1:])
+    if not branches:
+        return ""
+    parts = []
+    leaves = [ch for ch, rest in branches.items() if rest == [""]]
+    if len(leaves) > 1:
+        parts.append("[" + "".join(re.escape(ch) for ch in leaves) + "]")
+    else:
+        leaves = []
+    for ch, rest in branches.items():
+        if ch not in leaves:
+            parts.append(re.escape(ch) + _trie(rest))
+    body = parts[0] if len(parts) == 1 and not ends else "(?:" + "|".join(parts) + ")"
+    return body + "?" if ends else body
 
 
 def build_pattern(seg: SegmentDef, element: str, component: str, repetition: str | None) -> str:
@@ -136,6 +166,7 @@ class Context:
 
 
 _LINE_TAGS = frozenset({"PO1", "IT1", "POC", "LIN", "SN1", "ACK"})
+_CLEAN_LIMIT = 2048  # clean segment texts remembered per segment type and delimiter set
 
 
 class SegmentChecker:
@@ -143,6 +174,7 @@ class SegmentChecker:
 
     __slots__ = (
         "banned",
+        "clean",
         "component",
         "composite_notes",
         "dates",
@@ -175,6 +207,9 @@ class SegmentChecker:
         )
         self.required_notes = tuple(n.positions for n in seg.notes if n.kind == "R")
         self.full_ok: dict[int, bool] = {}  # element count → do the notes hold when no element is empty
+        # Segments already found clean, verbatim: a file repeats many (DTM*036*…, PID*F****…, PO4*1*1*EA), and a
+        # clean verdict depends on nothing but the text and the delimiters this checker was built for.
+        self.clean: set[str] = set()
 
     def _notes_hold(self, els: list[str]) -> bool:
         """True when every syntax note holds. A segment without empty elements depends only on its length."""
@@ -211,10 +246,14 @@ class SegmentChecker:
 
     def check(self, raw: str, ctx_line: str | None, position: int) -> list[X12Error] | None:
         """None when the segment is clean; otherwise its element errors (AK403 codes)."""
+        if raw in self.clean:
+            return None
         if self.fast is None:
             return self._characters_only(raw, ctx_line, position)
         if self.fast(raw) is not None and raw[-1] != self.sep and raw.isprintable():
             if self.plain or (not self.notes and not self.dates and self.component not in raw):
+                if len(self.clean) < _CLEAN_LIMIT and len(raw) <= 256:
+                    self.clean.add(raw)
                 return None
             els = raw.split(self.sep)
             errors = self._dates(els, ctx_line, position) if self.dates else None
@@ -229,12 +268,19 @@ class SegmentChecker:
                         found = self._composite_notes(el, els[el.position].split(self.component), ctx)
                         if found:
                             errors = (errors or []) + found
+            if errors is None:
+                self._remember(raw)
             return errors
         els = raw.split(self.sep)
         ctx = Context(self.seg.tag, position, ctx_line)
         errors = self.slow(els, ctx)
         errors.extend(check_notes(self.seg, self.notes, els, ctx))
         return errors or None
+
+    def _remember(self, raw: str) -> None:
+        """Keep a clean segment's text (bounded: a file of unique segments costs at most this much memory)."""
+        if len(self.clean) < _CLEAN_LIMIT and len(raw) <= 256:
+            self.clean.add(raw)
 
     def _characters_only(self, raw: str, ctx_line: str | None, position: int) -> list[X12Error] | None:
         ctx = Context(self.seg.tag, position, ctx_line)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import BinaryIO
 
 CHUNK_SIZE = 1 << 20
@@ -164,7 +165,15 @@ def tokens_from_data(data: bytes | str, chunk_size: int = CHUNK_SIZE) -> Iterato
 
 
 def tokens(chunks: Iterable[str]) -> Iterator[Token]:
-    """Raw segments (str, without terminator) and envelope events, in file order."""
+    """Raw segments (str, without terminator) and envelope events, in file order.
+
+    The tokenizer produces them in batches (a chunk's segments at a time); flattening those in C means the
+    consumer's `next()` does not resume a Python generator for every segment."""
+    return chain.from_iterable(token_batches(chunks))
+
+
+def token_batches(chunks: Iterable[str]) -> Iterator[list[Token]]:
+    """`tokens`, as lists: the segments of a chunk together, every event alone."""
     it = iter(chunks)
     buf = ""
     eof = False
@@ -192,7 +201,7 @@ def tokens(chunks: Iterable[str]) -> Iterator[Token]:
                     cut = buf.find("ISA", cut + 1)
                 if cut < 0 and not eof:
                     # Keep a small tail in case an ISA straddles the chunk boundary.
-                    yield Junk(buf[:80], number)
+                    yield [Junk(buf[:80], number)]
                     buf = buf[-3:]
                     chunk = next(it, None)
                     if chunk is None:
@@ -200,14 +209,14 @@ def tokens(chunks: Iterable[str]) -> Iterator[Token]:
                     else:
                         buf += chunk
                     continue
-                yield Junk(buf[: cut if cut > 0 else 80], number)
+                yield [Junk(buf[: cut if cut > 0 else 80], number)]
                 if cut < 0:
                     return
                 buf = buf[cut:]
                 continue
             elements, seps, fixed, problems, consumed = found
             number += 1
-            yield InterchangeStart(elements, seps, fixed, problems, number)
+            yield [InterchangeStart(elements, seps, fixed, problems, number)]
             buf = buf[consumed:]
             strip_newlines = seps.segment not in "\r\n" and seps.element not in "\r\n"
             if strip_newlines:
@@ -217,6 +226,7 @@ def tokens(chunks: Iterable[str]) -> Iterator[Token]:
         parts = buf.split(term)
         tail = parts.pop()
         restart = False
+        batch: list[Token] = []
         for i, seg in enumerate(parts):
             if not seg:
                 continue
@@ -225,20 +235,24 @@ def tokens(chunks: Iterable[str]) -> Iterator[Token]:
                 if not seg:
                     continue
             number += 1
-            yield seg
-            if seg[:3] == "IEA":
+            batch.append(seg)
+            if seg[0] == "I" and seg.startswith("IEA"):  # no slice allocated per segment
                 buf = term.join([*parts[i + 1 :], tail])
                 seps = None
                 restart = True
                 break
+        if batch:
+            yield batch
         if restart:
             continue
         if eof:
             rest = tail.strip(_WHITESPACE)
             if rest:
                 number += 1
-                yield Note(f"the last segment ({rest[:20]!r}) has no segment terminator {term!r}", False, number)
-                yield rest
+                yield [
+                    Note(f"the last segment ({rest[:20]!r}) has no segment terminator {term!r}", False, number),
+                    rest,
+                ]
                 if rest[:3] == "IEA":
                     seps = None
                     buf = ""

@@ -49,6 +49,7 @@ SetSink = Callable[[SetResult, SetContext], None]
 
 
 _UNSEEN: Any = object()
+_END: Any = object()  # the end of the token stream
 
 
 class _OpenSet:
@@ -99,50 +100,29 @@ class Validator:
         self.seps = Separators("*", ">", "~")
         self.number = 0
         self._checkers: dict[str, dict[str, Any]] = {}
+        self._fresh: set[Any] = set()  # checkers whose clean-segment memory this run has reset
         self._group_controls: set[str] = set()
 
     # ------------------------------------------------------------------------------------------------ driver
     def run(self, stream: Iterator[Token]) -> ValidationReport:
         envelope = _ENVELOPE
-        special = _SPECIAL
-        for token in stream:
+        tokens = iter(stream)
+        pending: Token | None = None
+        while True:
+            if pending is not None:
+                token, pending = pending, None
+            else:
+                token = next(tokens, _END)
+                if token is _END:
+                    break
             if type(token) is str:
                 self.number += 1
-                open_set = self.open_set
-                sep = self.seps.element
-                cut = token.find(sep)
+                cut = token.find(self.seps.element)
                 tag = token[:cut] if cut >= 0 else token
-                if open_set is None or tag in envelope:
+                if self.open_set is None or tag in envelope:
                     self._envelope(token, tag)
                     continue
-                # The hot path (one segment inside a set), inlined: the structure step, then the element check.
-                open_set.count += 1
-                position = open_set.count
-                if open_set.segments is not None:
-                    open_set.segments.append(token.split(sep))
-                state = open_set.state
-                if state is None:
-                    continue
-                if len(tag) > 3 or not tag.isalnum():
-                    stripped = tag.strip()
-                    tag = stripped if stripped.isalnum() and len(stripped) <= 3 else tag
-                errors = state.step(tag, position)
-                if errors:
-                    for e in errors:
-                        open_set.result.add(e)
-                    if errors[-1].position == position and errors[-1].code in ("1", "6", "7"):
-                        continue
-                if tag in special:
-                    self._special(open_set, token, tag, position)
-                chk = open_set.checkers.get(tag, _UNSEEN)
-                if chk is _UNSEEN:
-                    chk = self._checker(open_set, tag)
-                if chk is None:
-                    continue
-                problems = chk.check(token, open_set.line, position)
-                if problems:
-                    for p in problems:
-                        open_set.result.add(p)
+                pending = self._set_body(token, tag, tokens)
             elif isinstance(token, InterchangeStart):
                 self.number = token.segment_number
                 self._start_interchange(token)
@@ -164,6 +144,93 @@ class Validator:
         if not self.report.interchanges and not self.report.errors:
             self.report.errors.append(X12Error("ISA", 0, None, "022", "no X12 interchange (ISA) found", INTERCHANGE))
         return self.report
+
+    def _set_body(self, token: str, tag: str, tokens: Iterator[Token]) -> Token | None:
+        """The hot path: the segments of one open set, from `token` (already counted) up to the next envelope
+        segment or event, which is handed back (None at the end of the data). Per segment: the structure step,
+        then the element check, with everything the loop touches held in locals."""
+        open_set = self.open_set
+        assert open_set is not None
+        sep = self.seps.element
+        envelope = _ENVELOPE
+        special = _SPECIAL
+        checkers = open_set.checkers
+        segments = open_set.segments
+        state = open_set.state
+        step = state.step if state is not None else None
+        frames = state.frames if state is not None else []
+        add = open_set.result.add
+        position = open_set.count
+        number = self.number
+        handed_back: Token | None = None
+        while True:
+            position += 1
+            if segments is not None:
+                segments.append(token.split(sep))
+            if step is not None:
+                if len(tag) > 3 or not tag.isalnum():
+                    stripped = tag.strip()
+                    tag = stripped if stripped.isalnum() and len(stripped) <= 3 else tag
+                # StructureState.step's fast path, inlined: a plain segment of the innermost loop at or after the
+                # current entry, within its repeat limit, skipping no required entry. Anything else (a new loop,
+                # a closed loop, an error) goes through `step`, which decides it from the same unchanged state.
+                landed = False
+                frame = frames[-1]
+                loop = frame.loop
+                candidates = loop.index.get(tag)
+                if candidates is not None:
+                    pos = frame.pos
+                    for j in candidates:
+                        if j >= pos:
+                            entry = loop.entries[j]
+                            counts = frame.counts
+                            if entry.loop is None and counts[j] < entry.max_use:
+                                landed = True
+                                if j > pos or counts[pos] == 0:
+                                    for k in loop.required_from[pos]:
+                                        if k >= j:
+                                            break
+                                        if counts[k] == 0:
+                                            landed = False
+                                            break
+                                if landed:
+                                    frame.pos = j
+                                    counts[j] += 1
+                                    state.previous = tag  # type: ignore[union-attr]
+                            break
+                skip = False
+                if not landed:
+                    errors = step(tag, position)
+                    if errors:
+                        for e in errors:
+                            add(e)
+                        skip = errors[-1].position == position and errors[-1].code in ("1", "6", "7")
+                if not skip:
+                    if tag in special:
+                        open_set.count = position
+                        self._special(open_set, token, tag, position)
+                    chk = checkers.get(tag, _UNSEEN)
+                    if chk is _UNSEEN:
+                        chk = self._checker(open_set, tag)
+                    if chk is not None and token not in chk.clean:
+                        problems = chk.check(token, open_set.line, position)
+                        if problems:
+                            for p in problems:
+                                add(p)
+            nxt = next(tokens, _END)
+            if type(nxt) is not str:
+                handed_back = None if nxt is _END else nxt
+                break
+            cut = nxt.find(sep)
+            tag = nxt[:cut] if cut >= 0 else nxt
+            if tag in envelope:
+                handed_back = nxt  # the caller counts it
+                break
+            number += 1
+            token = nxt
+        open_set.count = position
+        self.number = number
+        return handed_back
 
     def _special(self, open_set: _OpenSet, raw: str, tag: str, position: int) -> None:
         """Segments that carry state across the set: line numbers for messages, counts, the HL tree, AK5/AK9."""
@@ -189,6 +256,11 @@ class Validator:
         seg = segment_def(tag, open_set.version)
         seps = self.seps
         chk = checker(seg, seps.element, seps.component, seps.repetition) if seg else None
+        if chk is not None and chk not in self._fresh:
+            # The checkers are shared; their memory of clean segments starts afresh with each validation, so
+            # one run's verdicts never speed up (or are mistaken for) another's.
+            chk.clean.clear()
+            self._fresh.add(chk)
         open_set.checkers[tag] = chk
         return chk
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 
 from mlconnector.x12.schemas.codes import CODE_LISTS, FRIENDLY, ISA_CODES, TA1_NOTES, VERSION_5010_CODES
+from mlconnector.x12.schemas.element_codes import ELEMENT_CODES_004010
 from mlconnector.x12.schemas.segments import COMPOSITE_TEXT, SEGMENT_TEXT, SEGMENT_TEXT_5010, SHORT_TEXT
 from mlconnector.x12.schemas.sets import SET_TEXT, SET_TEXT_5010
 
@@ -84,6 +85,8 @@ class Loop:
     entries: list[Entry] = field(default_factory=list)
     index: dict[str, tuple[int, ...]] = field(default_factory=dict)
     required: tuple[int, ...] = ()
+    required_from: tuple[tuple[int, ...], ...] = ()  # for each entry: the required entries at or after it
+    fresh_counts: tuple[int, ...] = ()  # the entry counts of a new iteration (its trigger seen once)
 
 
 @dataclass(slots=True)
@@ -121,6 +124,8 @@ def _element(position: int, spec: str, name: str | None, tag: str) -> ElementDef
     lo, hi = (int(x) for x in lengths.split("/"))
     kind = COMPOSITE if type_name == "C" else _KINDS[type_name]
     codes = CODE_LISTS.get((tag, position))
+    if codes is None and ref:
+        codes = ELEMENT_CODES_004010.get(ref)  # the 004010 list; `_codes_5010` takes it off under 005010
     components: tuple[ElementDef, ...] = ()
     component_notes: tuple[SyntaxNote, ...] = ()
     if kind == COMPOSITE and ref in COMPOSITES:
@@ -223,6 +228,8 @@ def _index(loop: Loop) -> None:
             _index(entry.loop)
     loop.index = {tag: tuple(ix) for tag, ix in index.items()}
     loop.required = tuple(i for i, e in enumerate(loop.entries) if e.mandatory and i >= start)
+    loop.required_from = tuple(tuple(k for k in loop.required if k >= i) for i in range(len(loop.entries)))
+    loop.fresh_counts = (1,) + (0,) * (len(loop.entries) - 1) if loop.entries else ()
 
 
 def _all_structure_tags() -> frozenset[str]:
@@ -258,13 +265,26 @@ def segment_def(tag: str, version: str = "004010") -> SegmentDef | None:
 
 
 def _codes_5010(seg: SegmentDef) -> SegmentDef:
-    """005010 code lists where they differ (the 997 error codes gained I-codes)."""
+    """005010 code lists where they differ: the 997 error codes gained I-codes, and an element whose only list is
+    the 004010 element list (`element_codes.py`) is form-checked, since 005010 added codes no list here has."""
     elements = list(seg.elements)
     changed = False
     for i, el in enumerate(elements):
         codes = VERSION_5010_CODES.get((seg.tag, el.position))
-        if codes is not None:
+        if codes is None and (seg.tag, el.position) not in CODE_LISTS and el.ref in ELEMENT_CODES_004010:
+            elements[i] = replace(el, codes=None)
+            changed = True
+        elif codes is not None:
             elements[i] = replace(el, codes=codes)
+            changed = True
+        if el.components and any(c.ref in ELEMENT_CODES_004010 for c in el.components):
+            comps = tuple(
+                replace(c, codes=None)
+                if c.ref in ELEMENT_CODES_004010 and (el.ref, c.position) not in CODE_LISTS
+                else c
+                for c in el.components
+            )
+            elements[i] = replace(elements[i], components=comps)
             changed = True
     return replace(seg, elements=tuple(elements)) if changed else seg
 
