@@ -21,7 +21,7 @@ install: $(VENV)/.installed
 lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
-	$(VENV)/bin/mypy --strict src/mlconnector/x12 src/mlconnector/flows
+	$(VENV)/bin/mypy --strict src/mlconnector/x12 src/mlconnector/flows src/mlconnector/tunnel
 
 # The console's browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 chromium:

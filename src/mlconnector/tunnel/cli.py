@@ -10,6 +10,7 @@ import typer
 
 from mlconnector.ports import HUB_PORT, HUB_RELAY_PORT
 from mlconnector.sage.cli_errors import clean_errors
+from mlconnector.tunnel.hub import KeyLookup
 from mlconnector.tunnel.service import HubFiles
 
 hub_app = typer.Typer(help="The agent hub: agents dial out to it; workers reach them through it.", no_args_is_help=True)
@@ -82,7 +83,7 @@ def serve(
     asyncio.run(run_hub(hub, files, agents, relay))
 
 
-def _tenant_keys():  # type: ignore[no-untyped-def]
+def _tenant_keys() -> KeyLookup:
     """Hosted: keys from the tenant registry and each tenant's vault (config and master key as every command)."""
     from mlconnector.config import load_settings
     from mlconnector.tunnel.registry import keys_from_tenants
