@@ -229,3 +229,26 @@ def test_a_receipt_of_invoice_adds_the_ap_duplicate_check_and_the_invoice_values
         "PO_Receipt_bus.nSetValue": 4,  # PurchaseOrderNo$, InvoiceNo$, InvoiceDate$, the token
         **_per_line(len(lines), 2),  # OrderLineKey$, QuantityInvoiced (cost and account come from the PO line)
     }
+
+
+def test_an_855_note_between_receipts_costs_one_program_switch_each_way(backend: Any) -> None:
+    """855s, ASNs and invoices interleave in a poll: switching the session between the PO entry and the receipt task
+    costs one `nSetProgram` (same module, same date), and the PO's lines object is fetched once per session."""
+    day = ["20260301"]
+    with SageGateway(backend, USER, PASSWORD, COMPANY, policy=no_wait_policy(), today=lambda: day[0]) as gw:
+        key = gw.purchase_order("0000002").lines[0].line_key
+        note = [LineNote(line_key=key, text="EDI 855: IA accepted")]
+        gw.note_po_lines("0000002", note)  # first use: module, date, both lookups, objects
+        gw.receive_goods("0000002", [ReceiptLine(line_key=key, quantity=1)], key="asn:first")
+        backend.counter.reset()
+        gw.note_po_lines("0000002", note)
+        gw.receive_goods("0000002", [ReceiptLine(line_key=key, quantity=1)], key="asn:second")
+        switching = {k: n for k, n in backend.counter.snapshot().items() if k.startswith("SY_Session.")}
+        assert switching == {"SY_Session.nSetProgram": 2}
+        assert backend.counter.snapshot()["PO_PurchaseOrder_bus.nSetKey"] == 1
+        assert "PO_PurchaseOrder_bus.oLines" not in backend.counter.snapshot()
+        backend.counter.reset()
+        day[0] = "20260302"
+        gw.receive_goods("0000002", [ReceiptLine(line_key=key, quantity=1)], key="asn:next-day")
+        assert backend.counter.snapshot().get("SY_Session.nSetDate") == 1, "a session pooled past midnight"
+        assert "SY_Session.nSetProgram" not in backend.counter.snapshot()

@@ -85,7 +85,11 @@ class SageGateway:
         self._po_parties: dict[str, tuple[str, str]] = {}
         """PO number → (division, vendor) from the latest read: Sage does not change a PO's vendor, and a receipt
         is usually written right after its PO was read for matching, so the write need not read it again."""
+        self._module = ""
+        self._date = ""
         self._task = ""
+        self._task_ids: dict[str, int] = {}
+        """Task name → id from `nLookupTask`, once per session: a lookup in Sage's task table, not a setting."""
         self._script = backend.create_script()
         self._script.Init(backend.home())
         self._ss = self._script.NewObject("SY_Session")
@@ -102,16 +106,28 @@ class SageGateway:
         return ret
 
     def _program(self, module: str, task: str) -> None:
-        """Put module, date and task (and so its role rights) on the session before using its objects."""
-        if self._task == task:
+        """Put module, date and task (and so its role rights) on the session before using its objects.
+
+        Only what changed is set again (reference §1: `nSetModule`/`nSetDate` per module, `nSetProgram` per task):
+        a receipt after an 855's PO note costs one `nSetProgram`, not four calls, and a session pooled past midnight
+        gets the new date (receipts take it as their default date).
+        """
+        today = self.today()
+        if self._task == task and self._module == module and self._date == today:
             return
-        self._session_call("nSetModule", module)
-        self._session_call("nSetDate", module, self.today())
-        task_id = self._ss.nLookupTask(task)
-        if not task_id:
-            raise SageAuthError(f"Task {task} is not known to this Sage installation.")
-        self._session_call("nSetProgram", int(task_id), error=SageAuthError)
-        self._task = task
+        if self._module != module:
+            self._session_call("nSetModule", module)
+            self._module, self._date = module, ""
+        if self._date != today:
+            self._session_call("nSetDate", module, today)
+            self._date = today
+        if self._task != task:
+            task_id = self._task_ids.get(task) or self._ss.nLookupTask(task)
+            if not task_id:
+                raise SageAuthError(f"Task {task} is not known to this Sage installation.")
+            self._task_ids[task] = int(task_id)
+            self._session_call("nSetProgram", int(task_id), error=SageAuthError)
+            self._task = task
 
     def _object(self, name: str, module: str, task: str | None = None, *, cached: bool = True) -> Any:
         if task:
@@ -163,10 +179,7 @@ class SageGateway:
         return self._object("PO_PurchaseOrder_svc", "P/O")
 
     def _po_lines(self) -> Any:
-        """The service's `oLines` object, fetched once (each property get is a COM round trip)."""
-        if "PO_PurchaseOrder_svc.oLines" not in self._objects:
-            self._objects["PO_PurchaseOrder_svc.oLines"] = self._po_service().oLines
-        return self._objects["PO_PurchaseOrder_svc.oLines"]
+        return self._lines_of("PO_PurchaseOrder_svc", self._po_service())
 
     def _read_purchase_orders(self, numbers: list[str]) -> list[PurchaseOrder]:
         svc = self._po_service()
@@ -210,7 +223,7 @@ class SageGateway:
             bus = self._object("PO_PurchaseOrder_bus", "P/O", "PO_PurchaseOrder_ui")
             try:
                 self._check(bus, bus.nSetKey(purchase_order_no), "PurchaseOrderNo$", expect=(RET_OK,))
-                lines = bus.oLines
+                lines = self._lines_of("PO_PurchaseOrder_bus", bus)
                 for note in notes:
                     self._check(lines, lines.nEditLine(note.line_key), "LineKey$")
                     self._check(lines, lines.nSetValue("CommentText$", note.text), "CommentText$")
@@ -309,10 +322,13 @@ class SageGateway:
         return self._object("PO_Receipt_bus", "P/O", self.u.receipt_ui_task)
 
     def _receipt_lines(self) -> Any:
-        """The receipt bus's `oLines`, fetched once (each property get is a COM round trip)."""
-        if "PO_Receipt_bus.oLines" not in self._objects:
-            self._objects["PO_Receipt_bus.oLines"] = self._receipt_bus().oLines
-        return self._objects["PO_Receipt_bus.oLines"]
+        return self._lines_of("PO_Receipt_bus", self._receipt_bus())
+
+    def _lines_of(self, name: str, header: Any) -> Any:
+        """A header object's `oLines`, fetched once (each property get is a COM round trip)."""
+        if f"{name}.oLines" not in self._objects:
+            self._objects[f"{name}.oLines"] = header.oLines
+        return self._objects[f"{name}.oLines"]
 
     def _find_receipts(self, filter_: str, history: bool = False) -> list[SageDocument]:
         """Receipts matching a filter: pending ones (receipt entry) or posted ones (receipt history)."""
