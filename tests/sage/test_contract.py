@@ -252,3 +252,30 @@ def test_an_855_note_between_receipts_costs_one_program_switch_each_way(backend:
         gw.receive_goods("0000002", [ReceiptLine(line_key=key, quantity=1)], key="asn:next-day")
         assert backend.counter.snapshot().get("SY_Session.nSetDate") == 1, "a session pooled past midnight"
         assert "SY_Session.nSetProgram" not in backend.counter.snapshot()
+
+
+def test_an_invoice_for_a_cost_centre_reads_its_accounts_once_not_per_line(
+    gateway: SageGateway, backend: Any, sim: SimBackend
+) -> None:
+    po = gateway.purchase_order("0000005")
+    accounts = ["5100-01-20", "5100-01-20", "5100-01-30", "5100-01-20"]
+    lines = [
+        InvoiceLine(line_key=ln.line_key, quantity=1, account=account)
+        for ln, account in zip(po.lines, accounts, strict=False)
+    ]
+    backend.counter.reset()
+    doc = gateway.receive_invoice("0000005", "INV-CC", "20260301", lines, key="inv:P:INV-CC")
+    assert backend.counter.snapshot()["GL_Account_svc.nGetResultSets"] == 1
+    with sqlite3.connect(sim.db_path) as conn:
+        stored = [
+            row[0]
+            for row in conn.execute(
+                "SELECT a.Account FROM PO_ReceiptDetail d JOIN GL_Account a ON a.AccountKey = d.PurchasesAcctKey "
+                "WHERE d.ReceiptNo = ? ORDER BY d.LineKey",
+                (doc.receipt_no,),
+            )
+        ]
+    assert stored == accounts
+    unknown = [*lines[:2], InvoiceLine(line_key=po.lines[2].line_key, quantity=1, account="5100-01-99")]
+    with pytest.raises(SageValidationError, match="GL account 5100-01-99 is not on file"):
+        gateway.receive_invoice("0000005", "INV-CC2", "20260301", unknown, key="inv:P:INV-CC2")

@@ -307,15 +307,22 @@ class SageGateway:
             )
         return accounts
 
-    def _account_key(self, account: str) -> str:
-        svc = self._object("GL_Account_svc", "G/L")
-        cols = ["AccountKey$", "Status$"]
-        rows = parse_rows(self._result_sets(svc, cols, "AccountKey$", f"Account$={quote(account)}"), ["k", "s"], cols)
-        if not rows:
-            raise SageValidationError(f"GL account {account} is not on file.", "account")
-        if rows[0]["s"] != "A":
-            raise SageValidationError(f"GL account {account} is inactive.", "account")
-        return str(rows[0]["k"])
+    def _account_keys(self, accounts: list[str]) -> dict[str, str]:
+        """Formatted account → `AccountKey$`, read fresh in one call per invoice (not one per line: the lines of an
+        invoice for a cost centre mostly share an account); an unknown or inactive account is refused by name."""
+        wanted = list(dict.fromkeys(a for a in accounts if a))
+        svc = self._object("GL_Account_svc", "G/L") if wanted else None
+        cols = ["Account$", "AccountKey$", "Status$"]
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(wanted), self.batch_size):
+            raw = self._result_sets(svc, cols, "AccountKey$", any_of("Account$", wanted[i : i + self.batch_size]))
+            found |= {r["a"]: r for r in parse_rows(raw, ["a", "k", "s"], cols)}
+        for account in wanted:
+            if account not in found:
+                raise SageValidationError(f"GL account {account} is not on file.", "account")
+            if found[account]["s"] != "A":
+                raise SageValidationError(f"GL account {account} is inactive.", "account")
+        return {account: str(found[account]["k"]) for account in wanted}
 
     # -- idempotency --------------------------------------------------------------------------------------------
     def _receipt_bus(self) -> Any:
@@ -469,13 +476,14 @@ class SageGateway:
             if posted:
                 return posted[0]
             self._refuse_duplicate_invoice(div, vendor, invoice_no, pending_found=bool(pending))
+            account_keys = self._account_keys([ln.account for ln in lines if ln.account])
             rows = []
             for ln in lines:
                 row: dict[str, Any] = {self.u.receipt_line_po_line_column: ln.line_key, "QuantityInvoiced": ln.quantity}
                 if ln.unit_cost is not None:
                     row["UnitCost"] = ln.unit_cost
                 if ln.account:
-                    row["PurchasesAcctKey$"] = self._account_key(ln.account)
+                    row["PurchasesAcctKey$"] = account_keys[ln.account]
                 rows.append(row)
             header: dict[str, Any] = {"InvoiceNo$": invoice_no, "InvoiceDate$": invoice_date}
             if freight_amount:  # a new receipt's freight is 0 already
