@@ -175,7 +175,8 @@ def test_line_notes_reach_the_po_lines_and_bad_line_keys_are_refused(gateway: Sa
 
 
 # The BOI calls one receipt costs, after its PO was read for matching: each is something Sage requires, so a change
-# here is either a saving to keep or a regression to explain (bench/inbound.py --calls shows the same per poll).
+# here is either a saving to keep or a regression to explain (bench/inbound.py --calls shows the same per poll;
+# docs/sage.md "BOI calls per inbound document" says why each call is needed).
 KEY_CHECK = {"PO_Receipt_bus.nGetResultSets": 1, "PO_ReceiptHistory_svc.nGetResultSets": 1}  # pending, then posted
 PO_READ = {"PO_PurchaseOrder_svc.nGetResultSets": 1, "PO_PurchaseOrder_svc.oLines.nGetResultSets": 1}
 NEW_RECEIPT = {  # next number, the two key fields, the key, PurchaseOrderNo$ + token (+ more values), the write
