@@ -175,7 +175,8 @@ def test_line_notes_reach_the_po_lines_and_bad_line_keys_are_refused(gateway: Sa
 
 
 # The BOI calls one receipt costs, after its PO was read for matching: each is something Sage requires, so a change
-# here is either a saving to keep or a regression to explain (bench/inbound.py --calls shows the same per poll).
+# here is either a saving to keep or a regression to explain (bench/inbound.py --calls shows the same per poll;
+# docs/sage.md "BOI calls per inbound document" says why each call is needed).
 KEY_CHECK = {"PO_Receipt_bus.nGetResultSets": 1, "PO_ReceiptHistory_svc.nGetResultSets": 1}  # pending, then posted
 PO_READ = {"PO_PurchaseOrder_svc.nGetResultSets": 1, "PO_PurchaseOrder_svc.oLines.nGetResultSets": 1}
 NEW_RECEIPT = {  # next number, the two key fields, the key, PurchaseOrderNo$ + token (+ more values), the write
@@ -229,3 +230,53 @@ def test_a_receipt_of_invoice_adds_the_ap_duplicate_check_and_the_invoice_values
         "PO_Receipt_bus.nSetValue": 4,  # PurchaseOrderNo$, InvoiceNo$, InvoiceDate$, the token
         **_per_line(len(lines), 2),  # OrderLineKey$, QuantityInvoiced (cost and account come from the PO line)
     }
+
+
+def test_an_855_note_between_receipts_costs_one_program_switch_each_way(backend: Any) -> None:
+    """855s, ASNs and invoices interleave in a poll: switching the session between the PO entry and the receipt task
+    costs one `nSetProgram` (same module, same date), and the PO's lines object is fetched once per session."""
+    day = ["20260301"]
+    with SageGateway(backend, USER, PASSWORD, COMPANY, policy=no_wait_policy(), today=lambda: day[0]) as gw:
+        key = gw.purchase_order("0000002").lines[0].line_key
+        note = [LineNote(line_key=key, text="EDI 855: IA accepted")]
+        gw.note_po_lines("0000002", note)  # first use: module, date, both lookups, objects
+        gw.receive_goods("0000002", [ReceiptLine(line_key=key, quantity=1)], key="asn:first")
+        backend.counter.reset()
+        gw.note_po_lines("0000002", note)
+        gw.receive_goods("0000002", [ReceiptLine(line_key=key, quantity=1)], key="asn:second")
+        switching = {k: n for k, n in backend.counter.snapshot().items() if k.startswith("SY_Session.")}
+        assert switching == {"SY_Session.nSetProgram": 2}
+        assert backend.counter.snapshot()["PO_PurchaseOrder_bus.nSetKey"] == 1
+        assert "PO_PurchaseOrder_bus.oLines" not in backend.counter.snapshot()
+        backend.counter.reset()
+        day[0] = "20260302"
+        gw.receive_goods("0000002", [ReceiptLine(line_key=key, quantity=1)], key="asn:next-day")
+        assert backend.counter.snapshot().get("SY_Session.nSetDate") == 1, "a session pooled past midnight"
+        assert "SY_Session.nSetProgram" not in backend.counter.snapshot()
+
+
+def test_an_invoice_for_a_cost_centre_reads_its_accounts_once_not_per_line(
+    gateway: SageGateway, backend: Any, sim: SimBackend
+) -> None:
+    po = gateway.purchase_order("0000005")
+    accounts = ["5100-01-20", "5100-01-20", "5100-01-30", "5100-01-20"]
+    lines = [
+        InvoiceLine(line_key=ln.line_key, quantity=1, account=account)
+        for ln, account in zip(po.lines, accounts, strict=False)
+    ]
+    backend.counter.reset()
+    doc = gateway.receive_invoice("0000005", "INV-CC", "20260301", lines, key="inv:P:INV-CC")
+    assert backend.counter.snapshot()["GL_Account_svc.nGetResultSets"] == 1
+    with sqlite3.connect(sim.db_path) as conn:
+        stored = [
+            row[0]
+            for row in conn.execute(
+                "SELECT a.Account FROM PO_ReceiptDetail d JOIN GL_Account a ON a.AccountKey = d.PurchasesAcctKey "
+                "WHERE d.ReceiptNo = ? ORDER BY d.LineKey",
+                (doc.receipt_no,),
+            )
+        ]
+    assert stored == accounts
+    unknown = [*lines[:2], InvoiceLine(line_key=po.lines[2].line_key, quantity=1, account="5100-01-99")]
+    with pytest.raises(SageValidationError, match="GL account 5100-01-99 is not on file"):
+        gateway.receive_invoice("0000005", "INV-CC2", "20260301", unknown, key="inv:P:INV-CC2")

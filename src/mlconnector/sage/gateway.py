@@ -85,7 +85,11 @@ class SageGateway:
         self._po_parties: dict[str, tuple[str, str]] = {}
         """PO number → (division, vendor) from the latest read: Sage does not change a PO's vendor, and a receipt
         is usually written right after its PO was read for matching, so the write need not read it again."""
+        self._module = ""
+        self._date = ""
         self._task = ""
+        self._task_ids: dict[str, int] = {}
+        """Task name → id from `nLookupTask`, once per session: a lookup in Sage's task table, not a setting."""
         self._script = backend.create_script()
         self._script.Init(backend.home())
         self._ss = self._script.NewObject("SY_Session")
@@ -102,16 +106,28 @@ class SageGateway:
         return ret
 
     def _program(self, module: str, task: str) -> None:
-        """Put module, date and task (and so its role rights) on the session before using its objects."""
-        if self._task == task:
+        """Put module, date and task (and so its role rights) on the session before using its objects.
+
+        Only what changed is set again (reference §1: `nSetModule`/`nSetDate` per module, `nSetProgram` per task):
+        a receipt after an 855's PO note costs one `nSetProgram`, not four calls, and a session pooled past midnight
+        gets the new date (receipts take it as their default date).
+        """
+        today = self.today()
+        if self._task == task and self._module == module and self._date == today:
             return
-        self._session_call("nSetModule", module)
-        self._session_call("nSetDate", module, self.today())
-        task_id = self._ss.nLookupTask(task)
-        if not task_id:
-            raise SageAuthError(f"Task {task} is not known to this Sage installation.")
-        self._session_call("nSetProgram", int(task_id), error=SageAuthError)
-        self._task = task
+        if self._module != module:
+            self._session_call("nSetModule", module)
+            self._module, self._date = module, ""
+        if self._date != today:
+            self._session_call("nSetDate", module, today)
+            self._date = today
+        if self._task != task:
+            task_id = self._task_ids.get(task) or self._ss.nLookupTask(task)
+            if not task_id:
+                raise SageAuthError(f"Task {task} is not known to this Sage installation.")
+            self._task_ids[task] = int(task_id)
+            self._session_call("nSetProgram", int(task_id), error=SageAuthError)
+            self._task = task
 
     def _object(self, name: str, module: str, task: str | None = None, *, cached: bool = True) -> Any:
         if task:
@@ -163,10 +179,7 @@ class SageGateway:
         return self._object("PO_PurchaseOrder_svc", "P/O")
 
     def _po_lines(self) -> Any:
-        """The service's `oLines` object, fetched once (each property get is a COM round trip)."""
-        if "PO_PurchaseOrder_svc.oLines" not in self._objects:
-            self._objects["PO_PurchaseOrder_svc.oLines"] = self._po_service().oLines
-        return self._objects["PO_PurchaseOrder_svc.oLines"]
+        return self._lines_of("PO_PurchaseOrder_svc", self._po_service())
 
     def _read_purchase_orders(self, numbers: list[str]) -> list[PurchaseOrder]:
         svc = self._po_service()
@@ -210,7 +223,7 @@ class SageGateway:
             bus = self._object("PO_PurchaseOrder_bus", "P/O", "PO_PurchaseOrder_ui")
             try:
                 self._check(bus, bus.nSetKey(purchase_order_no), "PurchaseOrderNo$", expect=(RET_OK,))
-                lines = bus.oLines
+                lines = self._lines_of("PO_PurchaseOrder_bus", bus)
                 for note in notes:
                     self._check(lines, lines.nEditLine(note.line_key), "LineKey$")
                     self._check(lines, lines.nSetValue("CommentText$", note.text), "CommentText$")
@@ -294,25 +307,35 @@ class SageGateway:
             )
         return accounts
 
-    def _account_key(self, account: str) -> str:
-        svc = self._object("GL_Account_svc", "G/L")
-        cols = ["AccountKey$", "Status$"]
-        rows = parse_rows(self._result_sets(svc, cols, "AccountKey$", f"Account$={quote(account)}"), ["k", "s"], cols)
-        if not rows:
-            raise SageValidationError(f"GL account {account} is not on file.", "account")
-        if rows[0]["s"] != "A":
-            raise SageValidationError(f"GL account {account} is inactive.", "account")
-        return str(rows[0]["k"])
+    def _account_keys(self, accounts: list[str]) -> dict[str, str]:
+        """Formatted account → `AccountKey$`, read fresh in one call per invoice (not one per line: the lines of an
+        invoice for a cost centre mostly share an account); an unknown or inactive account is refused by name."""
+        wanted = list(dict.fromkeys(a for a in accounts if a))
+        svc = self._object("GL_Account_svc", "G/L") if wanted else None
+        cols = ["Account$", "AccountKey$", "Status$"]
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(wanted), self.batch_size):
+            raw = self._result_sets(svc, cols, "AccountKey$", any_of("Account$", wanted[i : i + self.batch_size]))
+            found |= {r["a"]: r for r in parse_rows(raw, ["a", "k", "s"], cols)}
+        for account in wanted:
+            if account not in found:
+                raise SageValidationError(f"GL account {account} is not on file.", "account")
+            if found[account]["s"] != "A":
+                raise SageValidationError(f"GL account {account} is inactive.", "account")
+        return {account: str(found[account]["k"]) for account in wanted}
 
     # -- idempotency --------------------------------------------------------------------------------------------
     def _receipt_bus(self) -> Any:
         return self._object("PO_Receipt_bus", "P/O", self.u.receipt_ui_task)
 
     def _receipt_lines(self) -> Any:
-        """The receipt bus's `oLines`, fetched once (each property get is a COM round trip)."""
-        if "PO_Receipt_bus.oLines" not in self._objects:
-            self._objects["PO_Receipt_bus.oLines"] = self._receipt_bus().oLines
-        return self._objects["PO_Receipt_bus.oLines"]
+        return self._lines_of("PO_Receipt_bus", self._receipt_bus())
+
+    def _lines_of(self, name: str, header: Any) -> Any:
+        """A header object's `oLines`, fetched once (each property get is a COM round trip)."""
+        if f"{name}.oLines" not in self._objects:
+            self._objects[f"{name}.oLines"] = header.oLines
+        return self._objects[f"{name}.oLines"]
 
     def _find_receipts(self, filter_: str, history: bool = False) -> list[SageDocument]:
         """Receipts matching a filter: pending ones (receipt entry) or posted ones (receipt history)."""
@@ -453,13 +476,14 @@ class SageGateway:
             if posted:
                 return posted[0]
             self._refuse_duplicate_invoice(div, vendor, invoice_no, pending_found=bool(pending))
+            account_keys = self._account_keys([ln.account for ln in lines if ln.account])
             rows = []
             for ln in lines:
                 row: dict[str, Any] = {self.u.receipt_line_po_line_column: ln.line_key, "QuantityInvoiced": ln.quantity}
                 if ln.unit_cost is not None:
                     row["UnitCost"] = ln.unit_cost
                 if ln.account:
-                    row["PurchasesAcctKey$"] = self._account_key(ln.account)
+                    row["PurchasesAcctKey$"] = account_keys[ln.account]
                 rows.append(row)
             header: dict[str, Any] = {"InvoiceNo$": invoice_no, "InvoiceDate$": invoice_date}
             if freight_amount:  # a new receipt's freight is 0 already
