@@ -165,6 +165,18 @@ def start_agent(site: Site, hub: HubProc, log: Path, **kwargs: Any) -> Proc:
     return Proc(agent_argv(site, url, trust=trust, **kwargs), log, prefix).start()
 
 
+def connected(site: Site, root: Path, stopping: list[Proc], **agent: Any) -> tuple[HubProc, Proc]:
+    """A hub that knows the site's key and the site's agent connected to it (both stopped after the test)."""
+    hub = start_hub(root)
+    stopping.append(hub.proc)
+    hub.register(site)
+    trust = agent.pop("trust", None)
+    proc = start_agent(site, hub, root / "agent.log", trust=trust(hub) if callable(trust) else trust, **agent)
+    stopping.append(proc)
+    hub.proc.wait_for(rf"hub.agent_connected.*tenant={site.tenant}")
+    return hub, proc
+
+
 @pytest.fixture
 def stopping() -> Iterator[list[Proc]]:
     """Processes a test started, stopped at the end whatever happened."""

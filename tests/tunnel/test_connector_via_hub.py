@@ -22,7 +22,7 @@ from mlconnector.demo import (
     start_stack,
 )
 
-from .conftest import Proc, Site, start_agent, start_hub
+from .conftest import Proc, Site, connected, start_agent
 
 pytestmark = pytest.mark.slow
 
@@ -46,12 +46,7 @@ def test_pos_reach_cleo_through_the_hub_and_wait_while_the_agent_is_away(
 ) -> None:
     stack.processes.stop("agent")  # no direct way to the agent any more
     site = Site(TENANT, stack.workdir / "sage", stack.workdir / "agent")
-    hub = start_hub(tmp_path)
-    stopping.append(hub.proc)
-    hub.register(site)
-    agent = start_agent(site, hub, tmp_path / "agent.log")
-    stopping.append(agent)
-    hub.proc.wait_for(rf"hub.agent_connected.*tenant={TENANT}")
+    hub, agent = connected(site, tmp_path, stopping)
     env = {"MLC_AGENT__HUB_URL": hub.relay_url, "MLC_AGENT__HUB_FINGERPRINT": hub.files.fingerprint()}
     stored = subprocess.run(
         [sys.executable, "-P", "-m", "mlconnector", "credentials", "set", "hub", "--stdin"],

@@ -15,7 +15,7 @@ from mlconnector.sage.agent.tls import cert_fingerprint
 from mlconnector.sage.models import ReceiptLine
 from mlconnector.tls import self_signed_certificate
 
-from .conftest import CLI, Proc, make_site, start_agent, start_hub
+from .conftest import CLI, Proc, connected, make_site, start_agent, start_hub
 
 
 def _sockets(pid: int) -> list[psutil._common.pconn]:
@@ -24,12 +24,7 @@ def _sockets(pid: int) -> list[psutil._common.pconn]:
 
 def test_agent_listens_on_nothing_and_serves_a_po_a_receipt_and_posting(tmp_path: Path, stopping: list[Proc]) -> None:
     site = make_site(tmp_path, "abc")
-    hub = start_hub(tmp_path)
-    stopping.append(hub.proc)
-    hub.register(site)
-    agent = start_agent(site, hub, tmp_path / "agent.log")
-    stopping.append(agent)
-    hub.proc.wait_for(r"hub.agent_connected.*tenant=abc")
+    hub, agent = connected(site, tmp_path, stopping)
 
     sockets = _sockets(agent.pid)
     assert [s for s in sockets if s.status == psutil.CONN_LISTEN] == []
@@ -53,12 +48,7 @@ def test_concurrent_requests_share_one_connection_and_run_at_once(tmp_path: Path
     own answer back (request ids)."""
     site = make_site(tmp_path, "abc", purchase_orders=6)
     subprocess.run([*CLI, "sage-sim", "knobs", "--data", str(site.data), "--latency-ms", "300"], check=True)
-    hub = start_hub(tmp_path)
-    stopping.append(hub.proc)
-    hub.register(site)
-    agent = start_agent(site, hub, tmp_path / "agent.log")
-    stopping.append(agent)
-    hub.proc.wait_for(r"hub.agent_connected.*tenant=abc")
+    hub, agent = connected(site, tmp_path, stopping)
     ml, viewer = hub.client(site), hub.client(site, user="viewer", password="viewer-demo")
     with ThreadPoolExecutor(2) as pool:  # open both sessions (8 BOI calls each) at once
         list(pool.map(lambda c: c.purchase_order("0000001"), (ml, viewer)))
@@ -88,13 +78,8 @@ def test_agent_killed_calls_fail_as_unavailable_then_its_restart_serves_again(
     tmp_path: Path, stopping: list[Proc]
 ) -> None:
     site = make_site(tmp_path, "abc")
-    hub = start_hub(tmp_path)
-    stopping.append(hub.proc)
-    hub.register(site)
-    trust = ["--hub-ca", str(hub.files.cert)]  # this one trusts the hub by CA file rather than by pin
-    agent = start_agent(site, hub, tmp_path / "agent.log", trust=trust)
-    stopping.append(agent)
-    hub.proc.wait_for(r"hub.agent_connected.*tenant=abc")
+    hub, agent = connected(site, tmp_path, stopping, trust=lambda hub: ["--hub-ca", str(hub.files.cert)])  # by CA file
+    trust = ["--hub-ca", str(hub.files.cert)]
     with hub.client(site, attempts=2) as client:
         assert client.purchase_order("0000001").lines
         agent.kill()
@@ -111,12 +96,7 @@ def test_agent_killed_calls_fail_as_unavailable_then_its_restart_serves_again(
 
 def test_hub_restarted_the_agent_redials_with_backoff(tmp_path: Path, stopping: list[Proc]) -> None:
     site = make_site(tmp_path, "abc")
-    hub = start_hub(tmp_path)
-    stopping.append(hub.proc)
-    hub.register(site)
-    agent = start_agent(site, hub, tmp_path / "agent.log")
-    stopping.append(agent)
-    hub.proc.wait_for(r"hub.agent_connected.*tenant=abc")
+    hub, agent = connected(site, tmp_path, stopping)
     hub.proc.kill()
     agent.wait_for(r"tunnel.lost")
     agent.wait_for(r"tunnel.redial", count=3)  # the hub is away: the agent keeps trying, further apart
@@ -183,12 +163,7 @@ def test_a_hub_certificate_not_matching_the_pin_is_refused_before_anything_is_se
 
 def test_a_worker_without_the_relay_token_is_refused(tmp_path: Path, stopping: list[Proc]) -> None:
     site = make_site(tmp_path, "abc")
-    hub = start_hub(tmp_path)
-    stopping.append(hub.proc)
-    hub.register(site)
-    agent = start_agent(site, hub, tmp_path / "agent.log")
-    stopping.append(agent)
-    hub.proc.wait_for(r"hub.agent_connected.*tenant=abc")
+    hub, _ = connected(site, tmp_path, stopping)
     client = hub.client(site, attempts=1)
     client._http.headers["authorization"] = "Bearer " + "0" * 64
     with client, pytest.raises(AgentAuthError, match="relay token"):
