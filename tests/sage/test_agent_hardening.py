@@ -333,3 +333,18 @@ def test_the_listener_accepts_only_below_the_cap_and_evicts_first() -> None:
     gate.admit(busy)  # type: ignore[arg-type]
     gate.accepted += 1
     assert gate.descriptors == 3 and not gate.make_room()  # everyone is being answered: refuse the newcomer
+
+
+def test_an_eviction_never_reported_closed_cannot_keep_the_listener_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlconnector.sage.agent import serving
+
+    gate = serving.Connections(cap=1)
+    lost = _Held()
+    gate.accepted += 1
+    gate.arrived(lost)  # type: ignore[arg-type]
+    gate.admit(lost)  # type: ignore[arg-type]
+    assert gate.make_room() and lost.aborted and gate.descriptors == 1  # waiting for its close report
+    later = time.monotonic() + serving.EVICTION_GRACE + 1
+    monkeypatch.setattr(serving.time, "monotonic", lambda: later)
+    gate.make_room()
+    assert gate.descriptors == 0 and not gate.evicting  # the report never came: counted as closed

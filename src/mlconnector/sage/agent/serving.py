@@ -24,6 +24,7 @@ import logging
 import socket
 import ssl
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -38,6 +39,8 @@ from mlconnector.sage.agent.tls import AgentFiles
 log = logging.getLogger("mlconnector.agent.serving")
 FD_RESERVE = 64
 """File descriptors kept for the agent itself (SQLite, logs, Sage) when the cap is fitted to the process limit."""
+EVICTION_GRACE = 5.0
+"""Seconds after which an evicted connection not reported closed is counted as closed."""
 BACKLOG = 128
 """Listen queue: connections the kernel holds, without a descriptor of ours, until the agent accepts them."""
 
@@ -86,7 +89,7 @@ class Connections:
         self.accepted = 0
         self.live: set[GuardedConnection] = set()
         self.open: dict[GuardedConnection, None] = {}
-        self.evicting: set[GuardedConnection] = set()
+        self.evicting: dict[GuardedConnection, float] = {}
         self.evicted = 0
         self.refused = 0
 
@@ -102,6 +105,7 @@ class Connections:
     def make_room(self) -> bool:
         """Before one more accept at the cap: evict the oldest connection not being answered, unless enough are
         already on their way out. False when every connection is being answered (the newcomer must be refused)."""
+        self._forget_stale_evictions()
         if len(self.evicting) > self.descriptors - self.cap:
             return True
         victim = next((c for c in self.open if not c.answering and c not in self.evicting), None)
@@ -113,7 +117,7 @@ class Connections:
     def evict(self, victim: GuardedConnection) -> None:
         self.evicted += 1
         self.open.pop(victim, None)
-        self.evicting.add(victim)
+        self.evicting[victim] = time.monotonic()
         victim.abort()
 
     def admit(self, conn: GuardedConnection) -> bool:
@@ -129,7 +133,14 @@ class Connections:
     def release(self, conn: GuardedConnection) -> None:
         self.open.pop(conn, None)
         self.live.discard(conn)
-        self.evicting.discard(conn)
+        self.evicting.pop(conn, None)
+
+    def _forget_stale_evictions(self) -> None:
+        """An aborted connection's descriptor is closed within a loop iteration; one not reported closed after
+        `EVICTION_GRACE` seconds is taken as closed, so a lost close report can never keep the listener waiting."""
+        stale = time.monotonic() - EVICTION_GRACE
+        for conn in [c for c, at in self.evicting.items() if at < stale]:
+            self.release(conn)
 
 
 class GatedListener(socket.socket):
