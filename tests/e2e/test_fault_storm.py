@@ -31,7 +31,7 @@ from mlconnector.demo import (
 )
 from mlconnector.store.models import ControlNumberCounter, InboundDocument, OutboundDocument
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # set-up, a 45 s storm, up to 150 s to settle
 
 POS = 24
 STORM_SECONDS = 45.0
