@@ -17,7 +17,7 @@ What runs, all real processes on loopback, on a fresh PostgreSQL database (dropp
   so only 850s move.
 - `--workers` × `ml-connector run` with `hosted = true` (tenants from `ml-connector tenants`, schema per tenant),
   each with its own MLC_WORKER_ID; POs every 2 s per tenant; `[engine] workers = 4`, `tenant_workers = 2`,
-  worker lease 10 s.
+  worker lease `--lease` (10 s).
 
 Two phases, measured in the same run:
 1. unloaded: every tenant gets `--pos` POs, inserted into its Sage company in small batches spread over `--seconds`.
@@ -161,6 +161,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=300.0, help="how long each phase feeds POs")
     parser.add_argument("--lines", type=int, default=3)
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=10.0,
+        help="worker lease (s); raise it on a loaded machine, where a live worker"
+        " missing heartbeats for a whole lease is claimed as dead",
+    )
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up on a phase after this long")
     args = parser.parse_args(argv)
 
@@ -349,7 +356,7 @@ def main(argv: list[str]) -> int:
             **deployment,
             "MLC_ENGINE__WORKERS": "4",
             "MLC_ENGINE__TENANT_WORKERS": "2",
-            "MLC_ENGINE__WORKER_LEASE_SECONDS": "10",
+            "MLC_ENGINE__WORKER_LEASE_SECONDS": str(args.lease),
             "MLC_ENGINE__HEARTBEAT_SECONDS": "2",
             "MLC_LOG__LEVEL": "WARNING",
         }
@@ -482,6 +489,7 @@ def main(argv: list[str]) -> int:
         peak.stop()
         listening = listening_tcp(agents_proc.pid)
         to_hub = connections_to(agents_proc.pid, agents_port)
+        hub_db = connections_to(hub.pid, int(url.rsplit(":", 1)[1].split("/")[0]))
         if agents_proc.stdin:
             agents_proc.stdin.close()
         with suppress(subprocess.TimeoutExpired):
@@ -493,19 +501,20 @@ def main(argv: list[str]) -> int:
             f"at the end: agents' process listening TCP sockets: {listening or 'none'}, {to_hub} connection(s) to "
             f"the hub; {tunnels[-1] if tunnels else 'agents: no summary (see agents.log)'}, "
             f"{agents_log.count('agent.call')} Sage call(s) served over the tunnels; hub refused "
-            f"{hub_log.count('hub.agent_refused')} agent connection(s)",
+            f"{hub_log.count('hub.agent_refused')} agent connection(s) and holds {hub_db} database connection(s)",
             flush=True,
         )
         if listening:
             violations += 1  # an agent that listens is not outbound-only; never report such a run as clean
-        recovered = sum(
-            (work / f"{name}.log").read_text().count(f"worker {victim} silent") for name in workers if name != victim
-        )
+        logs = {name: (work / f"{name}.log").read_text() for name in workers}
+        recovered = sum(logs[name].count(f"worker {victim} silent") for name in workers if name != victim)
+        live_claimed = sum(logs[n].count(f"worker {w} silent") for n in workers for w in workers if w != victim)
         print(
             f"phase 1: {sum(len(v) for v in phase1.values())} POs, p50 {percentile(unloaded, 50):.2f} s, "
             f"p95 {percentile(unloaded, 95):.2f} s; phase 2: {phase2_pos} POs ({args.burst} burst) in "
             f"{last - phase2_start:.0f} s, quiet p50 {percentile(quiet, 50):.2f} s, p95 {percentile(quiet, 95):.2f} s; "
-            f"{victim} killed, its lease claimed {recovered} time(s); "
+            f"{victim} killed, its lease claimed {recovered} time(s), live workers' leases claimed {live_claimed} "
+            f"time(s) (heartbeats late under load); "
             f"quiet/unloaded p95 ratio {percentile(quiet, 95) / percentile(unloaded, 95):.2f}",
             flush=True,
         )
