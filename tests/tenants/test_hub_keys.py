@@ -44,19 +44,20 @@ def test_many_agents_connecting_share_one_registry_pool_and_check_no_migrations(
     hosted: Hosted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Fifty agents redialling a restarted hub at once: each connect is a registry read and a vault read on one pool
-    opened once, not a new database connection, advisory lock and migration check per agent (as it was)."""
+    opened once, not a new database connection, advisory lock and migration check per agent (as it was), and the
+    hub keeps no more idle connections than lookups it runs at once."""
     keys = {}
     for name in ("a", "b", "c", "d"):
         _add(hosted, name)
         keys[name] = os.urandom(32)
         hosted.vault(name).put("agent", {"key": keys[name].hex()})
-    opened: list[str] = []
+    opened: list[registry.Platform] = []
     checked: list[object] = []
 
     class CountingPlatform(registry.Platform):
         def __init__(self, url: str) -> None:
-            opened.append(url)
             super().__init__(url)
+            opened.append(self)
 
     monkeypatch.setattr(registry, "Platform", CountingPlatform)
     monkeypatch.setattr(db, "migrate", lambda *args, **kwargs: checked.append(args))
@@ -65,6 +66,7 @@ def test_many_agents_connecting_share_one_registry_pool_and_check_no_migrations(
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(key_for, names)) == [keys[name] for name in names]
     assert len(opened) == 1 and checked == []
+    assert opened[0].engine.pool.checkedin() <= registry.LOOKUPS_AT_ONCE  # idle connections the hub keeps
     assert hosted.cli("tenants", "disable", "b").exit_code == 0
     assert key_for("b") is None and key_for("a") == keys["a"]  # still read fresh at each connect
 

@@ -21,6 +21,8 @@ from mlconnector.tunnel.hub import KeyLookup
 from mlconnector.vault import MasterKey, Vault, VaultError
 
 log = structlog.get_logger("mlconnector.tunnel.registry")
+LOOKUPS_AT_ONCE = 2
+"""Agent connects whose key is read from the database at the same time (each a couple of short queries)."""
 
 
 def decode_agent_key(text: str) -> bytes | None:
@@ -38,10 +40,13 @@ def keys_from_tenants(base: Settings, master_key: MasterKey) -> KeyLookup:
     The registry's pool and the tenants' stores (one shared pool) are opened once for the hub's life (again after a
     database failure), the stores without a migration check (the workers migrate, not the hub): a lookup is two
     short queries, so fifty agents redialling a restarted hub do not each open new database connections, take the
-    registry's advisory lock and read the migration files, as they did."""
+    registry's advisory lock and read the migration files, as they did. At most `LOOKUPS_AT_ONCE` lookups run at
+    once, so the hub keeps at most that many idle connections in each pool (the workers need the database's
+    connections more than the hub does)."""
     platform: Platform | None = None
     stores: dict[str, Store] = {}
     opening = threading.Lock()
+    gate = threading.BoundedSemaphore(LOOKUPS_AT_ONCE)
 
     def store_of(schema: str) -> Store:
         with opening:
@@ -69,6 +74,10 @@ def keys_from_tenants(base: Settings, master_key: MasterKey) -> KeyLookup:
     def key_for(tenant: str) -> bytes | None:
         if not frames.valid_tenant(tenant):
             return None
+        with gate:
+            return lookup(tenant)
+
+    def lookup(tenant: str) -> bytes | None:
         try:
             found = registry().get(tenant)
         except TenantError:
