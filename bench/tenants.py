@@ -5,14 +5,19 @@ Run by hand (never from the tests):
     .venv/bin/python bench/tenants.py [--tenants 50] [--pos 200] [--burst 5000] [--workers 3] [--seconds 300]
 
 What runs, all real processes on loopback, on a fresh PostgreSQL database (dropped afterwards):
-- `--tenants` simulated Sage companies, each behind its own agent (direct signed HTTPS; all agents in one helper
-  process, each with its own key, certificate and SQLite company). PO numbers start at a different number per tenant
-  (tenant i from (i + 1) × 100,000), so any PO seen in the wrong tenant's store or Cleo account is found.
+- `--tenants` simulated Sage companies, each behind its own agent connected **over the tunnel**: one
+  `ml-connector hub serve --tenants` (the deployment's config and master key; each tenant's agent key read from its
+  vault entry `agent`), and one helper process holding one outbound WSS connection per tenant (the tunnel's own
+  `AgentTunnel`, what `agent connect` runs), each with its own key, replay log and SQLite company. The bench prints
+  the agents' listening TCP sockets (none expected; any one fails the run). Each tenant's config names the hub's relay
+  (`[agent] hub_url` + `hub_fingerprint`) and its vault holds the relay token (`hub`). PO numbers start at a
+  different number per tenant (tenant i from (i + 1) × 100,000), so any PO seen in the wrong tenant's store or Cleo
+  account is found.
 - one Cleo sandbox with one login per tenant (each login its own Cleo tenant); partner answers are delayed ~11 days,
   so only 850s move.
 - `--workers` × `ml-connector run` with `hosted = true` (tenants from `ml-connector tenants`, schema per tenant),
   each with its own MLC_WORKER_ID; POs every 2 s per tenant; `[engine] workers = 4`, `tenant_workers = 2`,
-  worker lease 10 s.
+  worker lease `--lease` (10 s).
 
 Two phases, measured in the same run:
 1. unloaded: every tenant gets `--pos` POs, inserted into its Sage company in small batches spread over `--seconds`.
@@ -42,7 +47,7 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,18 +62,67 @@ def first_po(tenant_index: int) -> int:
     return 100_000 * (tenant_index + 1)
 
 
-def serve_agents(directory: Path, count: int) -> None:
-    """The helper process: one agent per tenant company, until stdin closes."""
-    from mlconnector.sage.agent.testing import running_agent
-    from mlconnector.sage.sim.script import SimBackend
+def serve_agents(directory: Path, count: int, hub_url: str, fingerprint: str) -> None:
+    """The helper process: one outbound tunnel per tenant (its own key, Sage company and replay log), until stdin
+    closes. Uses the tunnel's own agent code (`AgentTunnel`, what `agent connect` runs) in one event loop."""
+    import asyncio
 
-    with ExitStack() as stack:
-        found = []
+    from mlconnector.sage.agent.server import create_app
+    from mlconnector.sage.agent.signing import NonceStore
+    from mlconnector.sage.agent.tls import AgentFiles
+    from mlconnector.sage.sim.script import SimBackend
+    from mlconnector.tunnel.agent import AgentTunnel, HubTrust, TunnelOptions
+
+    async def main() -> None:
+        trust = HubTrust(fingerprint=fingerprint)
+        options = TunnelOptions(ping_interval=5, ping_timeout=30, open_timeout=30)
+        tunnels, apps = [], []
         for i in range(count):
-            agent = stack.enter_context(running_agent(SimBackend(directory / f"sage-{i}"), directory / f"agent-{i}"))
-            found.append({"url": agent.url, "fingerprint": agent.fingerprint, "key": agent.hmac_key.hex()})
-        (directory / "agents.json").write_text(json.dumps(found))
-        sys.stdin.read()
+            files = AgentFiles(directory / f"agent-{i}")
+            app = create_app(SimBackend(directory / f"sage-{i}"), files.hmac_key(), nonces=NonceStore(files.nonces))
+            apps.append(app)
+            tunnels.append(AgentTunnel(app, hub_url, tenant_name(i), files.hmac_key(), trust, options))
+        tasks = [asyncio.create_task(t.run()) for t in tunnels]
+        started = time.monotonic()
+        await asyncio.gather(*(t.connected.wait() for t in tunnels))
+        (directory / "agents.connected").write_text(f"{time.monotonic() - started:.1f}")
+        await asyncio.to_thread(sys.stdin.read)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for app in apps:
+            if app.pool is not None:
+                app.pool.close()
+        sessions = sum(t.sessions for t in tunnels)
+        print(f"agents: {count} tunnels, {sessions} session(s) in all ({sessions - count} reconnect(s))", flush=True)
+
+    asyncio.run(main())
+
+
+def tenant_name(index: int) -> str:
+    return f"t{index:02d}"
+
+
+def connections_to(pid: int, port: int) -> int:
+    """Established TCP connections of `pid` to `port` (the hub's agents port)."""
+    import psutil
+
+    return sum(
+        1
+        for c in psutil.Process(pid).net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+    )
+
+
+def listening_tcp(pid: int) -> list[str]:
+    """The TCP sockets `pid` listens on (read from the kernel through psutil), as "host:port"."""
+    import psutil
+
+    return [
+        f"{c.laddr.ip}:{c.laddr.port}"
+        for c in psutil.Process(pid).net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN
+    ]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -107,6 +161,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=300.0, help="how long each phase feeds POs")
     parser.add_argument("--lines", type=int, default=3)
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=10.0,
+        help="worker lease (s); raise it on a loaded machine, where a live worker"
+        " missing heartbeats for a whole lease is claimed as dead",
+    )
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up on a phase after this long")
     args = parser.parse_args(argv)
 
@@ -127,7 +188,7 @@ def main(argv: list[str]) -> int:
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{database}"'))
     url = PG_ADMIN.rsplit("/", 1)[0] + f"/{database}"
-    tenants = [f"t{i:02d}" for i in range(args.tenants)]
+    tenants = [tenant_name(i) for i in range(args.tenants)]
     print(f"work dir {work}, database {database}", flush=True)
 
     with ExitStack() as cleanup:
@@ -152,13 +213,13 @@ def main(argv: list[str]) -> int:
         aliases = {vendor: f"P{vendor.split('-', 1)[1]}" for vendor in vendors}
         print(f"{args.tenants} Sage companies seeded in {time.monotonic() - t0:.0f} s", flush=True)
 
-        agents_proc = subprocess.Popen(
-            [sys.executable, "-P", __file__, "--serve-agents", str(work), str(args.tenants)],
-            stdin=subprocess.PIPE,
-            stdout=(work / "agents.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(agents_proc)
+        # each tenant's agent identity (its own HMAC key), made as `agent init` makes it
+        from mlconnector.sage.agent.tls import AgentFiles, init_agent
+
+        for i in range(args.tenants):
+            init_agent(work / f"agent-{i}")
+        agent_keys = [AgentFiles(work / f"agent-{i}").hmac_key() for i in range(args.tenants)]
+        assert len(set(agent_keys)) == args.tenants
         answers = ("delivered", "functional_ack", "acknowledgment", "ship_notice", "second_ship_notice", "invoice")
         partners = {
             "defaults": {"profile": "perfect", "delays": dict.fromkeys(answers, FAR)},
@@ -194,12 +255,13 @@ def main(argv: list[str]) -> int:
         )
         processes.append(sandbox)
         wait_for_port(cleo_port, sandbox, "the Cleo sandbox", work / "cleo.log")
-        deadline = time.monotonic() + 300
-        while not (work / "agents.json").exists():
-            if agents_proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the agents did not start; see {work / 'agents.log'}")
-            time.sleep(0.2)
-        agents = json.loads((work / "agents.json").read_text())
+        # the hub's identity (certificate agents pin, relay token workers present); ports chosen now so each
+        # tenant's config can name the relay before the hub starts
+        from mlconnector.tunnel.service import HubFiles
+
+        hub_files = HubFiles(work / "hub").ensure()
+        agents_port, relay_port = free_port(), free_port()
+        hub_fingerprint = hub_files.fingerprint()
 
         # the hosted deployment: config, master key, tenants with their own schema, vault and mapping
         master = base64.urlsafe_b64encode(os.urandom(32)).decode()
@@ -217,7 +279,11 @@ def main(argv: list[str]) -> int:
         for i, tenant in enumerate(tenants):
             document = {
                 "sage_company": "ABC",
-                "agent": {"url": agents[i]["url"], "fingerprint": agents[i]["fingerprint"], "timeout_seconds": 30},
+                "agent": {
+                    "hub_url": f"https://127.0.0.1:{relay_port}",
+                    "hub_fingerprint": hub_fingerprint,
+                    "timeout_seconds": 30,
+                },
                 "cleo": {"base_url": f"http://127.0.0.1:{cleo_port}", "timeout_seconds": 30},
                 "schedule": {
                     "purchase_orders_seconds": 2,
@@ -232,7 +298,8 @@ def main(argv: list[str]) -> int:
             vault = Vault(store, key, tenant)
             vault.put("sage", {"user": "ml", "password": DEMO_USERS["ml"], "company": "ABC"})
             vault.put("cleo", {"username": tenant, "password": passwords[tenant]})
-            vault.put("agent", {"key": agents[i]["key"]})
+            vault.put("agent", {"key": agent_keys[i].hex()})  # what the hub checks this tenant's agent against
+            vault.put("hub", {"token": hub_files.token()})  # what this tenant's workers present to the relay
             with store.transaction() as session:
                 for vendor, alias in aliases.items():
                     map_vendor(session, vendor, alias)
@@ -240,14 +307,56 @@ def main(argv: list[str]) -> int:
             cleanup.callback(store.close)
         print(f"{args.tenants} tenants registered in {time.monotonic() - t0:.0f} s", flush=True)
 
+        deployment = {**os.environ, "MLC_CONFIG": str(config), "MLC_MASTER_KEY": master, "MLC_KEYRING": "off"}
+        # one hub for every tenant: agent keys from the tenants' vaults
+        hub = subprocess.Popen(
+            [
+                *(sys.executable, "-P", "-m", "mlconnector", "hub", "serve", "--tenants"),
+                *("--dir", str(hub_files.directory), "--agents-host", "127.0.0.1", "--agents-port", str(agents_port)),
+                *("--relay-port", str(relay_port), "--ping-interval", "5", "--ping-timeout", "30"),
+                *("--request-timeout", "60"),
+            ],
+            env=deployment,
+            cwd=work,
+            stdout=(work / "hub.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(hub)
+        wait_for_port(relay_port, hub, "the hub", work / "hub.log")
+
+        # every tenant's agent dials out to the hub: one helper process, one tunnel (key, Sage company) per tenant
+        t0 = time.monotonic()
+        agents_proc = subprocess.Popen(
+            [
+                *(sys.executable, "-P", __file__, "--serve-agents", str(work), str(args.tenants)),
+                *(f"wss://127.0.0.1:{agents_port}/agents", hub_fingerprint),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=(work / "agents.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(agents_proc)
+        deadline = time.monotonic() + 300
+        while not (work / "agents.connected").exists():
+            if agents_proc.poll() is not None or hub.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the agents did not connect; see {work / 'agents.log'} and {work / 'hub.log'}")
+            time.sleep(0.2)
+        listening = listening_tcp(agents_proc.pid)
+        to_hub = connections_to(agents_proc.pid, agents_port)
+        print(
+            f"{args.tenants} agents connected to the hub over WSS in {time.monotonic() - t0:.0f} s "
+            f"(agents' process {agents_proc.pid}: {to_hub} connection(s) to the hub, "
+            f"listening TCP sockets: {listening or 'none'})",
+            flush=True,
+        )
+        if listening:
+            raise SystemExit(f"the agents' process listens on {listening}: not outbound-only")
+
         env = {
-            **os.environ,
-            "MLC_CONFIG": str(config),
-            "MLC_MASTER_KEY": master,
-            "MLC_KEYRING": "off",
+            **deployment,
             "MLC_ENGINE__WORKERS": "4",
             "MLC_ENGINE__TENANT_WORKERS": "2",
-            "MLC_ENGINE__WORKER_LEASE_SECONDS": "10",
+            "MLC_ENGINE__WORKER_LEASE_SECONDS": str(args.lease),
             "MLC_ENGINE__HEARTBEAT_SECONDS": "2",
             "MLC_LOG__LEVEL": "WARNING",
         }
@@ -378,14 +487,34 @@ def main(argv: list[str]) -> int:
                 duplicates += len(in_cleo) - len(set(in_cleo))
                 lost += len(set(created[tenant]) - set(in_cleo))
         peak.stop()
-        recovered = sum(
-            (work / f"{name}.log").read_text().count(f"worker {victim} silent") for name in workers if name != victim
+        listening = listening_tcp(agents_proc.pid)
+        to_hub = connections_to(agents_proc.pid, agents_port)
+        hub_db = connections_to(hub.pid, int(url.rsplit(":", 1)[1].split("/")[0]))
+        if agents_proc.stdin:
+            agents_proc.stdin.close()
+        with suppress(subprocess.TimeoutExpired):
+            agents_proc.wait(30)
+        agents_log = (work / "agents.log").read_text()
+        tunnels = [line for line in agents_log.splitlines() if line.startswith("agents:")]
+        hub_log = (work / "hub.log").read_text()
+        print(
+            f"at the end: agents' process listening TCP sockets: {listening or 'none'}, {to_hub} connection(s) to "
+            f"the hub; {tunnels[-1] if tunnels else 'agents: no summary (see agents.log)'}, "
+            f"{agents_log.count('agent.call')} Sage call(s) served over the tunnels; hub refused "
+            f"{hub_log.count('hub.agent_refused')} agent connection(s) and holds {hub_db} database connection(s)",
+            flush=True,
         )
+        if listening:
+            violations += 1  # an agent that listens is not outbound-only; never report such a run as clean
+        logs = {name: (work / f"{name}.log").read_text() for name in workers}
+        recovered = sum(logs[name].count(f"worker {victim} silent") for name in workers if name != victim)
+        live_claimed = sum(logs[n].count(f"worker {w} silent") for n in workers for w in workers if w != victim)
         print(
             f"phase 1: {sum(len(v) for v in phase1.values())} POs, p50 {percentile(unloaded, 50):.2f} s, "
             f"p95 {percentile(unloaded, 95):.2f} s; phase 2: {phase2_pos} POs ({args.burst} burst) in "
             f"{last - phase2_start:.0f} s, quiet p50 {percentile(quiet, 50):.2f} s, p95 {percentile(quiet, 95):.2f} s; "
-            f"{victim} killed, its lease claimed {recovered} time(s); "
+            f"{victim} killed, its lease claimed {recovered} time(s), live workers' leases claimed {live_claimed} "
+            f"time(s) (heartbeats late under load); "
             f"quiet/unloaded p95 ratio {percentile(quiet, 95) / percentile(unloaded, 95):.2f}",
             flush=True,
         )
@@ -396,9 +525,7 @@ def main(argv: list[str]) -> int:
             f"worker_peak_rss_mb={peak.peak_kb / 1024:.0f}",
             flush=True,
         )
-        if agents_proc.stdin:
-            agents_proc.stdin.close()
-        return 0 if complete1 and complete2 else 1
+        return 0 if complete1 and complete2 and not listening else 1
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -421,6 +548,6 @@ def _drop(admin: Any, database: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve-agents":
-        serve_agents(Path(sys.argv[2]), int(sys.argv[3]))
+        serve_agents(Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
     else:
         sys.exit(main(sys.argv[1:]))
