@@ -108,11 +108,15 @@ class Connections:
         self._forget_stale_evictions()
         if len(self.evicting) > self.descriptors - self.cap:
             return True
-        victim = next((c for c in self.open if not c.answering and c not in self.evicting), None)
+        victim = self._oldest_idle()
         if victim is None:
             return False
         self.evict(victim)
         return True
+
+    def _oldest_idle(self) -> GuardedConnection | None:
+        """The oldest admitted connection not being answered (an evicted one has already left `open`)."""
+        return next((c for c in self.open if not c.answering), None)
 
     def evict(self, victim: GuardedConnection) -> None:
         self.evicted += 1
@@ -122,7 +126,7 @@ class Connections:
 
     def admit(self, conn: GuardedConnection) -> bool:
         if len(self.open) >= self.cap:
-            victim = next((c for c in self.open if not c.answering), None)
+            victim = self._oldest_idle()
             if victim is None:
                 self.refused += 1
                 return False
