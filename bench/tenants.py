@@ -169,6 +169,12 @@ def main(argv: list[str]) -> int:
         " missing heartbeats for a whole lease is claimed as dead",
     )
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up on a phase after this long")
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="count each worker's costs (stage timers, SQL statements, a CPU-weighted stack sample) and print them"
+        " per PO sent",
+    )
     args = parser.parse_args(argv)
 
     from sqlalchemy import create_engine, select, text
@@ -364,8 +370,11 @@ def main(argv: list[str]) -> int:
         workers: dict[str, subprocess.Popen] = {}
         for n in range(args.workers):
             name = f"bench-w{n + 1}"
+            command = ["-m", "mlconnector", "run"]
+            if args.probe:
+                command = [__file__, "--probe-worker", str(work / f"{name}.probe.json"), "run"]
             workers[name] = subprocess.Popen(
-                [sys.executable, "-P", "-m", "mlconnector", "run"],
+                [sys.executable, "-P", *command],
                 env={**env, "MLC_WORKER_ID": name},
                 cwd=work,
                 stdout=(work / f"{name}.log").open("w"),
@@ -506,6 +515,10 @@ def main(argv: list[str]) -> int:
         )
         if listening:
             violations += 1  # an agent that listens is not outbound-only; never report such a run as clean
+        if args.probe:
+            for process in workers.values():
+                _stop(process)  # each probed worker writes its counts at exit
+            print_probe(work, list(workers), sum(len(v) for v in created.values()))
         logs = {name: (work / f"{name}.log").read_text() for name in workers}
         recovered = sum(logs[name].count(f"worker {victim} silent") for name in workers if name != victim)
         live_claimed = sum(logs[n].count(f"worker {w} silent") for n in workers for w in workers if w != victim)
@@ -528,6 +541,139 @@ def main(argv: list[str]) -> int:
         return 0 if complete1 and complete2 and not listening else 1
 
 
+def print_probe(work: Path, names: list[str], pos: int) -> None:
+    """Every probed worker's counts added up (the killed one's as of its last dump), per PO sent in the run."""
+    total: dict[str, dict[str, float]] = {"seconds": {}, "calls": {}, "sql": {}}
+    cpu = wall = 0.0
+    for name in names:
+        path = work / f"{name}.probe.json"
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text())
+        cpu += data["cpu_s"]
+        wall = max(wall, data["wall_s"])
+        for part in total:
+            for key, value in data[part].items():
+                total[part][key] = total[part].get(key, 0) + value
+    per = max(pos, 1)
+    print(f"probe: {pos} POs sent; workers' CPU {cpu:.0f} s = {cpu / per * 1000:.0f} ms per PO (wall {wall:.0f} s)")
+    for key, value in sorted(total["seconds"].items(), key=lambda kv: -kv[1]):
+        n = total["calls"].get(key, 0)
+        print(
+            f"probe:   {key:<12} {value:8.1f} s wall in {n:6.0f} call(s): {value / per * 1000:7.1f} ms per PO, "
+            f"{n / per:5.2f} call(s) per PO"
+        )
+    sql = total["sql"]
+    print(
+        "probe:   SQL statements per PO: "
+        + ", ".join(f"{k} {v / per:.1f}" for k, v in sorted(sql.items()) if k != "commits")
+        + f"; commits per PO {sql.get('commits', 0) / per:.1f}; samples in {work}/*.probe.json.sample"
+    )
+
+
+# ------------------------------------------------------------------------------------------ the probed worker
+
+
+def probe_worker(out: str, cli_args: list[str]) -> None:
+    """Run `ml-connector <cli_args>` in this process, counting where a PO's cost goes; written to `out` every 5 s
+    and at exit (JSON), with a CPU-weighted stack sample of every thread in `out`.sample (bench/outbound.py's).
+
+    Counted: wall seconds and calls of the wrapped stage functions (Sage read, collect step, X12 rendering, one
+    outbox item, its Cleo post, DBOS tick/item workflows and steps), and every SQL statement and commit by where it
+    went (`dbos` = the engine's system tables, `platform` = registry and leases, `store` = a tenant's schema)."""
+    import atexit
+    import importlib.util
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine as SAEngine
+
+    import mlconnector.flows.outbound as outbound_mod
+    from mlconnector.cleo.client import CleoClient
+    from mlconnector.flows.connector import Connector
+    from mlconnector.sage.agent.client import AgentClient
+
+    lock = threading.Lock()
+    seconds: dict[str, float] = {}
+    calls: dict[str, int] = {}
+    sql: dict[str, int] = {}
+
+    def count(table: dict[str, Any], name: str, value: float = 1) -> None:
+        with lock:
+            table[name] = table.get(name, 0) + value
+
+    def timed(name: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                count(seconds, name, time.perf_counter() - start)
+                count(calls, name)
+
+        wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+        return wrapper
+
+    AgentClient.changed_purchase_orders = timed("sage_read", AgentClient.changed_purchase_orders)  # type: ignore[method-assign]
+    Connector.collect_purchase_orders = timed("collect_pos", Connector.collect_purchase_orders)  # type: ignore[method-assign]
+    Connector.send_outbound = timed("send_item", Connector.send_outbound)  # type: ignore[method-assign]
+    CleoClient.send_document = timed("cleo_post", CleoClient.send_document)  # type: ignore[method-assign]
+    outbound_mod.document_for = timed("x12", outbound_mod.document_for)
+    outbound_mod.write_interchange = timed("x12", outbound_mod.write_interchange)
+    outbound_mod.stage = timed("stage_one", outbound_mod.stage)
+
+    def classify(statement: str) -> str:
+        text = statement.lower()
+        if "dbos" in text:
+            return "dbos"
+        if "platform" in text:
+            return "platform"
+        return "store"
+
+    @event.listens_for(SAEngine, "before_cursor_execute")
+    def _statement(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        count(sql, classify(statement))
+
+    @event.listens_for(SAEngine, "commit")
+    def _commit(conn: Any) -> None:
+        count(sql, "commits")
+
+    start = time.time()
+
+    def dump() -> None:
+        import resource
+
+        with lock:
+            data = {
+                "wall_s": time.time() - start,
+                "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
+                "seconds": dict(seconds),
+                "calls": dict(calls),
+                "sql": dict(sql),
+                "threads": threading.active_count(),
+            }
+        Path(out + ".tmp").write_text(json.dumps(data))
+        os.replace(out + ".tmp", out)
+
+    def every() -> None:
+        while True:
+            time.sleep(5)
+            with suppress(Exception):
+                dump()
+
+    threading.Thread(target=every, daemon=True, name="bench-probe").start()
+    atexit.register(dump)
+    spec = importlib.util.spec_from_file_location("bench_outbound", Path(__file__).with_name("outbound.py"))
+    assert spec and spec.loader
+    outbound_bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(outbound_bench)
+    sampler = outbound_bench.StackSampler(Path(out + ".sample"))
+    atexit.register(sampler.stop)
+    sys.argv = ["ml-connector", *cli_args]
+    from mlconnector.cli import main as cli_main
+
+    cli_main()
+
+
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -547,7 +693,9 @@ def _drop(admin: Any, database: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--serve-agents":
+    if len(sys.argv) > 2 and sys.argv[1] == "--probe-worker":
+        probe_worker(sys.argv[2], sys.argv[3:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--serve-agents":
         serve_agents(Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
     else:
         sys.exit(main(sys.argv[1:]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,52 @@ def test_two_workers_on_postgres_never_run_the_same_tick_or_document_twice(postg
     assert all(t.startswith("sched-documents-") for t in ticks)
     assert len(ticks) == len(set(ticks)), "no tick ran its collection twice across the two workers"
     assert {w for kind, _, w in rows if kind == "collect"} <= {"w1", "w2"}
+
+
+def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.postgres
+def test_a_run_is_skipped_while_the_previous_one_collects_and_items_never_hold_up_the_next_collect(
+    postgres_url: str,
+) -> None:
+    """Ticks every second, each collect taking 1.5 s, on two workers: no two collects of the job ever overlap (a tick
+    that finds the previous run still going does nothing), yet nothing is stranded — an item added while runs are
+    being skipped is handled by a later one. A scheduled run does not wait for its items: while one item is blocked,
+    later runs still collect and send new work (the old tick waited for every item, so runs piled up behind it)."""
+    create_effects_table(postgres_url)
+    db = create_engine(postgres_url)
+    with db.begin() as c:
+        c.execute(text("CREATE TABLE work (item VARCHAR(40) PRIMARY KEY)"))
+        c.execute(text("INSERT INTO work VALUES ('a'), ('block')"))
+
+    def rows(kind: str) -> list[str]:
+        return [item for k, item, _ in effects(postgres_url) if k == kind]
+
+    def add(item: str) -> None:
+        with db.begin() as c:
+            c.execute(text("INSERT INTO work VALUES (:i)"), {"i": item})
+
+    workers = [run_worker(postgres_url, postgres_url, f"w{n}", "slow", 240) for n in (1, 2)]
+    try:
+        _wait(lambda: "a" in rows("handle") and rows("blocking"), 120, "item a handled and item block started")
+        collects_when_blocked = len(rows("collect"))
+        _wait(lambda: len(rows("collect")) >= collects_when_blocked + 2, 60, "runs while an item is blocked")
+        add("b")  # new work while `block` is still running
+        _wait(lambda: "b" in rows("handle"), 60, "item b, added while another item was blocked")
+        add("release")
+        _wait(lambda: "block" in rows("handle"), 60, "the blocked item, once released")
+    finally:
+        with db.begin() as c:  # a failed wait above must not leave the workers blocked
+            c.execute(text("INSERT INTO work VALUES ('release'), ('stop') ON CONFLICT DO NOTHING"))
+        outputs = [finish(process) for process in workers]
+        db.dispose()
+    assert rows("overlap") == [], (rows("overlap"), outputs)
+    assert sorted(rows("handle")) == ["a", "b", "block"], "each item exactly once"
+    assert all(run.startswith("sched-documents-") for run in rows("collect"))

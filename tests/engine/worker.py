@@ -3,6 +3,10 @@
 Run as a subprocess so each test gets its own DBOS instance:
     python worker.py SYSTEM_DB_URL EFFECTS_DB_URL WORKER_ID MODE SECONDS
 MODE `schedule` runs the schedules for SECONDS; MODE `now` triggers every job once and exits.
+MODE `slow` (PostgreSQL; the test creates a `work` table of item names): one job every second whose collect takes
+1.5 s and returns the items of `work` not handled yet; item `block` is handled only once `release` is in `work`; the
+worker stops when `stop` is in `work` (or after SECONDS). A collect that starts while another one (of any worker)
+holds the advisory lock records `overlap`.
 """
 
 from __future__ import annotations
@@ -40,14 +44,48 @@ def collect_reference() -> list[str]:
     return []
 
 
-engine = Engine(
-    system_url,
-    [Job("documents", 1, collect_documents, handle_document), Job("reference", 2, collect_reference)],
-    worker_id=worker_id,
-)
-engine.start(schedules=mode == "schedule")
+def in_work(item: str) -> bool:
+    with effects.connect() as c:
+        return bool(c.scalar(text("SELECT count(*) FROM work WHERE item = :i"), {"i": item}))
+
+
+def collect_slowly() -> list[str]:
+    with effects.begin() as c:
+        if not c.scalar(text("SELECT pg_try_advisory_xact_lock(4242)")):
+            record("overlap", str(DBOS.workflow_id))
+        record("collect", str(DBOS.workflow_id))
+        time.sleep(1.5)
+        rows = c.execute(
+            text(
+                "SELECT item FROM work WHERE item NOT IN ('release', 'stop')"
+                " AND item NOT IN (SELECT item FROM effects WHERE kind = 'handle') ORDER BY item"
+            )
+        )
+        return [row[0] for row in rows]
+
+
+def handle_slowly(key: str) -> str:
+    if key == "block":
+        record("blocking", key)
+        deadline = time.monotonic() + 120
+        while not in_work("release") and time.monotonic() < deadline:
+            time.sleep(0.2)
+    record("handle", key)
+    return key
+
+
+if mode == "slow":
+    jobs = [Job("documents", 1, collect_slowly, handle_slowly)]
+else:
+    jobs = [Job("documents", 1, collect_documents, handle_document), Job("reference", 2, collect_reference)]
+engine = Engine(system_url, jobs, worker_id=worker_id)
+engine.start(schedules=mode in ("schedule", "slow"))
 if mode == "now":
     print(engine.run_now(["documents", "reference"]), flush=True)
+elif mode == "slow":
+    deadline = time.monotonic() + float(seconds)
+    while not in_work("stop") and time.monotonic() < deadline:
+        time.sleep(0.2)
 else:
     time.sleep(float(seconds))
 engine.stop()

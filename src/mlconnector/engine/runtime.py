@@ -87,19 +87,50 @@ class Leases(Protocol):
     def forget(self, executor_id: str, claimed_by: str) -> None: ...
 
 
+def _earlier_run(job_name: str, run_id: str) -> str | None:
+    """An earlier scheduled run of this job that is still going (PENDING), on any worker: its workflow id."""
+    running = DBOS.list_workflows(
+        schedule_name=job_name, status=["PENDING"], load_input=False, load_output=False, sort_desc=False
+    )
+    mine = next((w for w in running if w.workflow_id == run_id), None)
+    if mine is None:  # not a scheduled run (`sync now`): never skipped
+        return None
+    earlier = [w for w in running if (w.created_at or 0, w.workflow_id) < (mine.created_at or 0, mine.workflow_id)]
+    return earlier[0].workflow_id if earlier else None
+
+
+def _not_enqueued(job_name: str, keys: list[str]) -> list[str]:
+    """The keys with no workflow yet (one query): the ones an earlier run enqueued are queued, running or done."""
+    known: set[str] = set()
+    for start in range(0, len(keys), 1000):
+        ids = [f"{job_name}:{key}" for key in keys[start : start + 1000]]
+        known.update(w.workflow_id for w in DBOS.list_workflows(workflow_ids=ids, load_input=False, load_output=False))
+    return [key for key in keys if f"{job_name}:{key}" not in known]
+
+
 @DBOS.step()
-def _collect(job_name: str) -> dict[str, Any] | None:
-    """The keys, and how to run them; None when the job's tenant is not served (disabled, or gone)."""
+def _collect(job_name: str, run_id: str | None = None, wait: bool = True) -> dict[str, Any] | None:
+    """The keys, and how to run them; None when the job's tenant is not served (disabled, or gone); `skipped` when an
+    earlier run of the same schedule is still going (its work, and anything new, is the next run's to find)."""
     job = _job(job_name)
     if job is None or job_name not in _active:
         return None
+    if run_id is not None:
+        earlier = _earlier_run(job_name, run_id)
+        if earlier is not None:
+            log.debug("job %s: run %s skipped, %s is still going", job_name, run_id, earlier)
+            return {"skipped": earlier}
     try:
         keys = list(job.collect())
     except Exception as exc:
         log.error("job %s failed: %s", job_name, exc)
         raise
+    per_item = job.handle is not None
+    finish = job.finish is not None
+    if per_item and not wait and not finish:
+        keys = _not_enqueued(job_name, keys)
     queue = ITEM_QUEUE if tenant_of(job_name) == DEFAULT_TENANT and not _partitioned else TENANT_QUEUE
-    return {"keys": keys, "per_item": job.handle is not None, "finish": job.finish is not None, "queue": queue}
+    return {"keys": keys, "per_item": per_item, "finish": finish, "queue": queue}
 
 
 @DBOS.step()
@@ -136,10 +167,19 @@ def handle_item(job_name: str, key: str) -> str:
 
 @DBOS.workflow()
 def tick(at: datetime, context: Any) -> dict[str, int]:
-    """One scheduled run of a job: collect, then one child workflow per item, waiting for all of them."""
+    """One run of a job: collect, then one child workflow per item.
+
+    A scheduled run of a job without a `finish` enqueues its new items and returns: the items are durable in the
+    queue, and the next run's collect finds whatever is still pending (an item already enqueued is not enqueued again,
+    one query for all). A run that must see its items finish (a `finish` step, or `sync now`: context `wait`) waits
+    for them. A scheduled run that finds an earlier run of its job still going does nothing, so a slow collect
+    (a 5,000-PO burst being staged) never has a second one beside it and ticks never pile up."""
     job_name = context["job"]
-    found = _collect(job_name)
+    wait = bool(context.get("wait", False))
+    found = _collect(job_name, None if wait else DBOS.workflow_id, wait)
     if found is None:
+        return {"items": 0, "done": 0, "skipped": 1}
+    if "skipped" in found:
         return {"items": 0, "done": 0, "skipped": 1}
     keys, queue = found["keys"], found["queue"]
     if not found["per_item"]:
@@ -152,6 +192,8 @@ def tick(at: datetime, context: Any) -> dict[str, int]:
                     handles.append(DBOS.enqueue_workflow(queue, handle_item, job_name, key))
             else:
                 handles.append(DBOS.enqueue_workflow(queue, handle_item, job_name, key))
+    if not (wait or found["finish"]):
+        return {"items": len(keys), "enqueued": len(keys)}
     done = 0
     for handle in handles:
         handle.get_result()
@@ -369,7 +411,7 @@ class Engine:
         results = {}
         for name, qualified_name in zip(names, qualified, strict=True):
             with SetWorkflowID(f"now-{qualified_name}-{datetime.now().isoformat()}-{self.worker_id}"):
-                handle = DBOS.start_workflow(tick, datetime.now(), {"job": qualified_name})
+                handle = DBOS.start_workflow(tick, datetime.now(), {"job": qualified_name, "wait": True})
             results[name] = handle.get_result()
         return results
 
