@@ -40,9 +40,9 @@ def database(postgres_url: str) -> Iterator[tuple[str, Platform, Engine]]:
         platform.close()
 
 
-def _worker(url: str, worker_id: str, seconds: float, log: Path) -> subprocess.Popen:
+def _worker(url: str, worker_id: str, seconds: float, log: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-P", str(WORKER), url, worker_id, str(seconds)],
+        [sys.executable, "-P", str(WORKER), url, worker_id, str(seconds), *extra],
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
@@ -158,3 +158,43 @@ def test_a_surviving_worker_recovers_a_killed_workers_items(database, tmp_path: 
     assert log.count("worker doomed silent") == 1  # claimed once
     rows = platform.worker_rows()
     assert [r["executor_id"] for r in rows] == ["survivor"]  # the dead worker's lease was claimed and dropped
+
+
+def test_a_live_worker_with_late_heartbeats_is_not_claimed_but_is_once_it_dies(  # type: ignore[no-untyped-def]
+    database, tmp_path: Path
+) -> None:
+    """A worker whose heartbeat stops while it keeps running workflows (a CPU-starved host) is not claimed as dead
+    however late its heartbeat; once it is killed and its work stops too, the survivor claims it and recovers."""
+    url, platform, effects = database
+    platform.add("busy", "Busy Co", {"items": 4, "sleep": 0.3, "every": 1, "fresh": True})
+    muted = _worker(url, "muted", 180, tmp_path / "muted.log", "mute")
+    watcher = _worker(url, "watcher", 180, tmp_path / "watcher.log")
+    try:
+        for name in ("muted", "watcher"):
+            _wait(lambda n=name: f"started {n}" in (tmp_path / f"{n}.log").read_text(), 90, f"{name} to start")
+        # items the muted worker handled when its heartbeat was already more than two leases (4 s) old: the watcher
+        # (checking every second) had every chance to claim it
+        late_work = (
+            "SELECT count(*) FROM effects e, platform.workers w WHERE w.executor_id = 'muted'"
+            " AND e.worker = 'muted' AND e.kind = 'handle' AND e.at > w.last_seen + interval '8 seconds'"
+        )
+        _wait(
+            lambda: _scalar(effects, late_work) >= 5 or "worker muted silent" in (tmp_path / "watcher.log").read_text(),
+            120,
+            "the muted worker working with a stale heartbeat",
+        )
+        log = (tmp_path / "watcher.log").read_text()
+        assert "worker muted silent" not in log, log[-2000:]
+        rows = {r["executor_id"]: r for r in platform.worker_rows()}
+        assert rows["muted"]["claimed_by"] is None, rows
+        muted.send_signal(signal.SIGKILL)
+        muted.wait()
+        _wait(lambda: "worker muted silent" in (tmp_path / "watcher.log").read_text(), 90, "the dead worker claimed")
+    finally:
+        if muted.poll() is None:
+            muted.kill()
+        watcher.send_signal(signal.SIGTERM)
+        watcher.wait(timeout=60)
+    log = (tmp_path / "watcher.log").read_text()
+    assert "worker muted missed its heartbeats" in log, log[-2000:]
+    assert [r["executor_id"] for r in platform.worker_rows()] == ["watcher"]

@@ -1,11 +1,13 @@
 """A hosted worker for the tenant engine tests: tenants from the real registry, jobs whose effects are rows.
 
-    python worker.py DATABASE_URL WORKER_ID SECONDS
+    python worker.py DATABASE_URL WORKER_ID SECONDS [mute]
 
 Each registered tenant's config says what its one job (`docs`) does: `items` keys per collect, `sleep` seconds per
 item, `every` seconds between ticks, and `after` (another tenant that must have handled an item before this one
-collects anything — so a test can order the tenants' work without timing). Every collect and every handled item is
-a row in `effects` (seq, tenant, kind, key, worker, at), which the test reads.
+collects anything — so a test can order the tenants' work without timing), `fresh` (new keys every collect).
+Every collect and every handled item is a row in `effects` (seq, tenant, kind, key, worker, at), which the test
+reads. `mute`: the worker writes its first heartbeat and then no more, while it goes on working (a starved
+heartbeat).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from mlconnector.engine.runtime import Engine
 from mlconnector.store.platform import Platform
 
 url, worker_id, seconds = sys.argv[1:4]
+mute = sys.argv[4:5] == ["mute"]
 platform = Platform(url)
 effects = create_engine(url)
 
@@ -48,7 +51,8 @@ class Registry:
             record(tenant, "collect", "")
             if config.get("after") and handled(config["after"]) == 0:
                 return []
-            return [f"{tenant}-{n}" for n in range(config.get("items", 1))]
+            stamp = f"-{time.time_ns()}" if config.get("fresh") else ""
+            return [f"{tenant}{stamp}-{n}" for n in range(config.get("items", 1))]
 
         def handle(key: str) -> str:
             time.sleep(config.get("sleep", 0.0))
@@ -71,6 +75,8 @@ engine = Engine(
     lease_seconds=4.0,
 )
 engine.start(schedules=True)
+if mute:
+    platform.beat = lambda executor_id: None  # type: ignore[method-assign]
 print(f"started {worker_id}", flush=True)
 time.sleep(float(seconds))
 print(f"recovered {engine.recovered}", flush=True)

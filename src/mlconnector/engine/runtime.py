@@ -30,7 +30,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
@@ -82,7 +82,9 @@ class Leases(Protocol):
 
     def beat(self, executor_id: str) -> None: ...
 
-    def claim_dead(self, me: str, lease_seconds: float) -> list[str]: ...
+    def silent(self, me: str, lease_seconds: float) -> list[str]: ...
+
+    def claim(self, executor_id: str, me: str, lease_seconds: float) -> bool: ...
 
     def forget(self, executor_id: str, claimed_by: str) -> None: ...
 
@@ -251,6 +253,7 @@ class Engine:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._warned: dict[str, str] = {}
+        self._late: dict[str, bool] = {}  # workers seen late with their heartbeats but still working (logged once)
         self._launched = False
 
     def start(self, *, schedules: bool = True) -> None:
@@ -297,7 +300,9 @@ class Engine:
                 self._thread(self._every(self.reconcile_seconds, self.reconcile), "tenants")
         if self.leases is not None:
             self.leases.beat(self.worker_id)
+            # Two threads: the heartbeat does nothing else (a recovery of hundreds of workflows never delays it).
             self._thread(self._every(self.heartbeat_seconds, self.heartbeat), "heartbeat")
+            self._thread(self._every(self.heartbeat_seconds, self.recover_dead), "leases")
 
     def _apply_schedules(self, jobs: Sequence[Job]) -> None:
         if not jobs:
@@ -386,10 +391,41 @@ class Engine:
     # scale-out
 
     def heartbeat(self) -> None:
-        """Say this worker is alive; recover the unfinished work of any worker silent for longer than the lease."""
+        """Say this worker is alive (its own thread and database connection, nothing else)."""
         assert self.leases is not None
         self.leases.beat(self.worker_id)
-        for dead in self.leases.claim_dead(self.worker_id, self.lease_seconds):
+
+    def still_working(self, executor_id: str) -> bool:
+        """A worker whose heartbeat is late but that started or finished a workflow within the lease is alive (a
+        CPU-starved host), not dead: claiming it would run its documents twice over on a machine already behind."""
+        since = (datetime.now(UTC) - timedelta(seconds=self.lease_seconds)).isoformat()
+        for window in ({"completed_after": since}, {"dequeued_after": since}):
+            if DBOS.list_workflows(
+                executor_id=executor_id,
+                limit=1,
+                load_input=False,
+                load_output=False,
+                **window,  # type: ignore[arg-type]
+            ):
+                return True
+        return False
+
+    def recover_dead(self) -> None:
+        """Recover the unfinished work of any worker silent for longer than the lease and doing nothing."""
+        assert self.leases is not None
+        for dead in self.leases.silent(self.worker_id, self.lease_seconds):
+            if self.still_working(dead):
+                if self._late.get(dead) is None:
+                    log.warning(
+                        "worker %s missed its heartbeats for %s s but is still running workflows: not claimed",
+                        dead,
+                        self.lease_seconds,
+                    )
+                self._late[dead] = True
+                continue
+            self._late.pop(dead, None)
+            if not self.leases.claim(dead, self.worker_id, self.lease_seconds):
+                continue  # another survivor claimed it, or its heartbeat came back
             handles = DBOS._recover_pending_workflows([dead])
             self.recovered[dead] = self.recovered.get(dead, 0) + len(handles)
             self.leases.forget(dead, self.worker_id)

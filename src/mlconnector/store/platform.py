@@ -17,7 +17,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, func, insert, select, text, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from mlconnector.store.db import make_engine
@@ -97,6 +110,7 @@ class Platform:
                 'Set database_url = "postgresql+psycopg://…" in ml-connector.toml for a hosted deployment.',
             )
         self.engine = make_engine(url)
+        self._beats = create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=0)
         with self.engine.begin() as connection:
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7201)")  # two workers starting at once
             connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"')
@@ -104,6 +118,7 @@ class Platform:
 
     def close(self) -> None:
         self.engine.dispose()
+        self._beats.dispose()
 
     # the registry
 
@@ -151,8 +166,10 @@ class Platform:
     # the workers' leases
 
     def beat(self, executor_id: str) -> None:
-        """This worker is alive (and, if it had been declared dead, is no longer: its claim is cleared)."""
-        with self.engine.begin() as connection:
+        """This worker is alive (and, if it had been declared dead, is no longer: its claim is cleared).
+
+        On a connection of its own (`_beats`, one at most), so a heartbeat never queues behind the registry reads."""
+        with self._beats.begin() as connection:
             connection.execute(
                 text(
                     f"INSERT INTO {SCHEMA}.workers (executor_id, last_seen) VALUES (:id, now()) "
@@ -161,22 +178,32 @@ class Platform:
                 {"id": executor_id},
             )
 
-    def claim_dead(self, me: str, lease_seconds: float) -> list[str]:
-        """The workers silent for longer than the lease that nobody has claimed yet; each is claimed by one caller."""
+    def _claimable(self, me: str, lease_seconds: float) -> Any:
+        lease = func.make_interval(0, 0, 0, 0, 0, 0, float(lease_seconds))
+        return (
+            (workers.c.executor_id != me)
+            # unclaimed, or claimed by a survivor that itself went silent before it finished the recovery
+            & ((workers.c.claimed_by.is_(None)) | (workers.c.claimed_at < func.now() - lease))
+            & (workers.c.last_seen < func.now() - lease)
+        )
+
+    def silent(self, me: str, lease_seconds: float) -> list[str]:
+        """The workers whose heartbeat is older than the lease and that nobody has claimed yet (nothing is changed)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(workers.c.executor_id).where(self._claimable(me, lease_seconds)))
+            return [row[0] for row in rows]
+
+    def claim(self, executor_id: str, me: str, lease_seconds: float) -> bool:
+        """Claim one silent worker: one conditional UPDATE, so of several survivors exactly one gets it, and a worker
+        whose heartbeat came back meanwhile is not claimed."""
         with self.engine.begin() as connection:
-            rows = connection.execute(
+            row = connection.execute(
                 update(workers)
-                .where(
-                    workers.c.executor_id != me,
-                    # unclaimed, or claimed by a survivor that itself went silent before it finished the recovery
-                    (workers.c.claimed_by.is_(None))
-                    | (workers.c.claimed_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, float(lease_seconds))),
-                    workers.c.last_seen < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, float(lease_seconds)),
-                )
+                .where(workers.c.executor_id == executor_id, self._claimable(me, lease_seconds))
                 .values(claimed_by=me, claimed_at=func.now())
                 .returning(workers.c.executor_id)
-            )
-            return [row[0] for row in rows]
+            ).first()
+            return row is not None
 
     def forget(self, executor_id: str, claimed_by: str) -> None:
         """The dead worker's work is recovered: drop its row (it writes a new one if it ever comes back)."""
