@@ -16,8 +16,8 @@ What runs, all real processes on loopback, on a fresh PostgreSQL database (dropp
 - one Cleo sandbox with one login per tenant (each login its own Cleo tenant); partner answers are delayed ~11 days,
   so only 850s move.
 - `--workers` × `ml-connector run` with `hosted = true` (tenants from `ml-connector tenants`, schema per tenant),
-  each with its own MLC_WORKER_ID; POs every 2 s per tenant; `[engine] workers = 4`, `tenant_workers = 2`,
-  worker lease `--lease` (10 s).
+  each with its own MLC_WORKER_ID; POs every `--every` (2) s per tenant; `[engine] workers = 4`,
+  `tenant_workers = 2`, the deployment's heartbeat (5 s) and worker lease (30 s, or `--lease`).
 
 Two phases, measured in the same run:
 1. unloaded: every tenant gets `--pos` POs, inserted into its Sage company in small batches spread over `--seconds`.
@@ -31,6 +31,11 @@ was sent. Counted from every tenant's store and Cleo account: `duplicates` (Cleo
 tenant's store or Cleo account, or a Cleo message no store document of that tenant claims). `worker_peak_rss_mb` is
 the highest VmHWM of any worker. A run in which not every PO reached Cleo within the timeout prints the counts and
 exits 1.
+
+`--probe` starts each worker through this file (`--probe-worker`), which wraps the stage functions with timers,
+counts every SQL statement and commit (by schema: `dbos`, `platform`, a tenant's `store`) and samples every thread's
+stack weighted by CPU (bench/outbound.py's sampler, into `<work dir>/<worker>.probe.json.sample`); before the last
+line the bench prints the workers' sums per PO sent (the killed worker's as of its last dump, every 5 s).
 """
 
 from __future__ import annotations
@@ -162,12 +167,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=300.0, help="how long each phase feeds POs")
     parser.add_argument("--lines", type=int, default=3)
     parser.add_argument(
-        "--lease",
-        type=float,
-        default=10.0,
-        help="worker lease (s); raise it on a loaded machine, where a live worker"
-        " missing heartbeats for a whole lease is claimed as dead",
+        "--lease", type=float, help="worker lease (s); default: the deployment's ([engine] worker_lease_seconds, 30)"
     )
+    parser.add_argument("--every", type=int, default=2, help="each tenant's PO job runs every this many seconds")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up on a phase after this long")
     parser.add_argument(
         "--probe",
@@ -292,7 +294,7 @@ def main(argv: list[str]) -> int:
                 },
                 "cleo": {"base_url": f"http://127.0.0.1:{cleo_port}", "timeout_seconds": 30},
                 "schedule": {
-                    "purchase_orders_seconds": 2,
+                    "purchase_orders_seconds": args.every,
                     "inbound_seconds": 3600,
                     "vendors_seconds": 3600,
                     "gl_seconds": 60,
@@ -362,10 +364,10 @@ def main(argv: list[str]) -> int:
             **deployment,
             "MLC_ENGINE__WORKERS": "4",
             "MLC_ENGINE__TENANT_WORKERS": "2",
-            "MLC_ENGINE__WORKER_LEASE_SECONDS": str(args.lease),
-            "MLC_ENGINE__HEARTBEAT_SECONDS": "2",
             "MLC_LOG__LEVEL": "WARNING",
         }
+        if args.lease:
+            env["MLC_ENGINE__WORKER_LEASE_SECONDS"] = str(args.lease)
         peak = Peak()
         workers: dict[str, subprocess.Popen] = {}
         for n in range(args.workers):
@@ -587,6 +589,7 @@ def probe_worker(out: str, cli_args: list[str]) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine as SAEngine
 
+    import mlconnector.flows.connector as connector_mod
     import mlconnector.flows.outbound as outbound_mod
     from mlconnector.cleo.client import CleoClient
     from mlconnector.flows.connector import Connector
@@ -619,7 +622,7 @@ def probe_worker(out: str, cli_args: list[str]) -> None:
     CleoClient.send_document = timed("cleo_post", CleoClient.send_document)  # type: ignore[method-assign]
     outbound_mod.document_for = timed("x12", outbound_mod.document_for)
     outbound_mod.write_interchange = timed("x12", outbound_mod.write_interchange)
-    outbound_mod.stage = timed("stage_one", outbound_mod.stage)
+    connector_mod.stage = timed("stage_one", connector_mod.stage)  # type: ignore[attr-defined]
 
     def classify(statement: str) -> str:
         text = statement.lower()

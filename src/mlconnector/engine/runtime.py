@@ -280,10 +280,11 @@ class Engine:
             config["sys_db_pool_size"] = self.concurrency + 4
         DBOS(config=config)
         DBOS.launch()
-        DBOS.register_queue(
-            ITEM_QUEUE, worker_concurrency=self.concurrency, polling_interval_sec=self.queue_poll_seconds
-        )
-        if self.partitioned:
+        if not self.partitioned:  # a hosted worker polls only the partitioned queue (each poll costs a query)
+            DBOS.register_queue(
+                ITEM_QUEUE, worker_concurrency=self.concurrency, polling_interval_sec=self.queue_poll_seconds
+            )
+        else:
             DBOS.register_queue(
                 TENANT_QUEUE,
                 worker_concurrency=self.concurrency,

@@ -9,6 +9,7 @@ from typing import Protocol, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from mlconnector.cleo import CleoClient, CleoError, CleoHTTPError
 from mlconnector.engine import Job
@@ -111,16 +112,19 @@ class Connector:
 
     # ------------------------------------------------------------------------------------------------ outbound
 
-    def _cursor(self, name: str) -> ChangeCursor | None:
+    def _cursor(self, name: str) -> ChangeCursor | None:  # the vendors' cursor
         with self.store.transaction() as session:
             value = get_cursor(session, name)
         return ChangeCursor.model_validate_json(value) if value else None
 
-    def _trading_partners(self) -> dict[str, TradingPartner]:
-        """Every mapped partner Cleo knows, looked up in Cleo once and kept (envelope IDs rarely change)."""
-        with self.store.transaction() as session:
-            wanted = set(session.scalars(select(PartnerMapping.partner)))
-            known = {p.alias: p for p in session.scalars(select(TradingPartner))}
+    def _trading_partners(self, session: Session | None = None) -> dict[str, TradingPartner]:
+        """Every mapped partner Cleo knows, looked up in Cleo once and kept (envelope IDs rarely change). Read in the
+        caller's transaction when given one; only a partner not known yet costs a Cleo look-up (and a transaction)."""
+        if session is None:
+            with self.store.transaction() as own:
+                return self._trading_partners(own)
+        wanted = set(session.scalars(select(PartnerMapping.partner)))
+        known = {p.alias: p for p in session.scalars(select(TradingPartner))}
         for alias in sorted(wanted - set(known)):
             found = self.cleo.list_partners(alias=alias)
             if not found:
@@ -133,25 +137,28 @@ class Connector:
                 "gs_id": found[0].gs_id,
                 "refreshed_at": utcnow(),
             }
-            with self.store.transaction() as session:
+            with self.store.transaction() as other:
                 # An upsert: a recovered tick and a new one may look the same partner up at the same moment.
-                session.execute(insert_for(session)(TradingPartner).values(**values).on_conflict_do_nothing())
-                known[alias] = session.get(TradingPartner, alias, populate_existing=True) or TradingPartner(**values)
+                other.execute(insert_for(other)(TradingPartner).values(**values).on_conflict_do_nothing())
+                known[alias] = other.get(TradingPartner, alias, populate_existing=True) or TradingPartner(**values)
         return known
 
-    def _departments(self) -> dict[str, str]:
-        with self.store.transaction() as session:
-            rows = session.execute(select(CachedGLAccount.account_key, CachedGLAccount.department))
-            return {key: dept for key, dept in rows if dept}
+    def _departments(self, session: Session) -> dict[str, str]:
+        rows = session.execute(select(CachedGLAccount.account_key, CachedGLAccount.department))
+        return {key: dept for key, dept in rows if dept}
 
     def collect_purchase_orders(self) -> list[str]:
-        """Stage every new or changed PO (and held ones now mapped); return the outbox work to send."""
-        partners = self._trading_partners()
-        departments = self._departments()
+        """Stage every new or changed PO (and held ones now mapped); return the outbox work to send.
+
+        A run with nothing new costs two store transactions around one Sage read (it runs every few seconds for
+        every tenant); each staged PO is its own transaction, and the cursor is saved after each page."""
         with self.store.transaction() as session:
+            partners = self._trading_partners(session)
+            departments = self._departments(session)
             release_held(session, sender=self.sender, partners=partners.get, departments=departments, fault=self.fault)
+            value = get_cursor(session, PO_CURSOR)
+        cursor = ChangeCursor.model_validate_json(value) if value else None
         stage_one = partial(stage, sender=self.sender, partners=partners.get, departments=departments, fault=self.fault)
-        cursor = self._cursor(PO_CURSOR)
         while True:
             # Pages of at most `page_size` POs keep memory flat whatever the size of a burst of changes in Sage;
             # the cursor is saved after each page, so a crash resumes mid-pass.
@@ -166,11 +173,18 @@ class Connector:
                         stage_one(session, po)
                 self.fault("mid_batch")
             cursor = changed.cursor
-            with self.store.transaction() as session:
-                set_cursor(session, PO_CURSOR, cursor.model_dump_json())
             if cursor.complete:
                 break
-        self._wake({Cause.SAGE_AGENT})  # Sage just answered through the agent
+            with self.store.transaction() as session:
+                set_cursor(session, PO_CURSOR, cursor.model_dump_json())
+        with self.store.transaction() as session:
+            set_cursor(session, PO_CURSOR, cursor.model_dump_json())
+            woken = wake(session, {Cause.SAGE_AGENT})  # Sage just answered through the agent
+            if woken:
+                log.info("%s answered again: %d document(s) due now", Cause.SAGE_AGENT, woken)
+            if Cause.CLEO not in waiting_causes(session):
+                review_stalled(session, self.backoff)
+                return pending_work(session)
         self._probe_cleo()
         with self.store.transaction() as session:
             review_stalled(session, self.backoff)

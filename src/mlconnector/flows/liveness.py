@@ -291,9 +291,7 @@ def review_stalled(session: Session, backoff: Backoff, now: datetime | None = No
                 document_ref=stalled_ref(group.cause),
                 details={"cause": str(group.cause), "waiting": group.count, "since": group.since.isoformat()},
             )
-    for cause in Cause:
-        if cause not in stalled:
-            resolve_exceptions(session, kind=STALLED, document_ref=stalled_ref(cause))
+    resolve_exceptions(session, kind=STALLED, document_ref=[stalled_ref(c) for c in Cause if c not in stalled])
     return stalled
 
 

@@ -279,8 +279,7 @@ def render(
     else:
         state.version_hash, state.sequence, state.status = digest, sequence, po.order_status
         state.document = po.model_dump_json()
-    for kind in (UNMAPPED, UNKNOWN_PARTNER, UNMAPPABLE):
-        resolve_exceptions(session, kind=kind, document_ref=po_ref(po.purchase_order_no))
+    resolve_exceptions(session, kind=(UNMAPPED, UNKNOWN_PARTNER, UNMAPPABLE), document_ref=po_ref(po.purchase_order_no))
     audit(
         session,
         direction="OUT",

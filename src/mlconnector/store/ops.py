@@ -7,7 +7,7 @@ transaction; the audit line beside the state change it describes), not in clever
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -185,13 +185,18 @@ def raise_exception(
     return record
 
 
-def resolve_exceptions(session: Session, *, kind: str, document_ref: str) -> int:
-    """Close the open exceptions of one kind for one document (its cause went away); returns how many."""
+def resolve_exceptions(session: Session, *, kind: str | Sequence[str], document_ref: str | Sequence[str]) -> int:
+    """Close the open exceptions of one kind (or any of several) for one document (or any of several) — their cause
+    went away — in one statement; returns how many."""
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    refs = [document_ref] if isinstance(document_ref, str) else list(document_ref)
+    if not kinds or not refs:
+        return 0
     result = session.execute(
         update(ExceptionRecord)
         .where(
-            ExceptionRecord.kind == kind,
-            ExceptionRecord.document_ref == document_ref,
+            ExceptionRecord.kind.in_(kinds),
+            ExceptionRecord.document_ref.in_(refs),
             ExceptionRecord.status == "open",
         )
         .values(status="resolved", resolved_at=utcnow())
