@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,3 +106,18 @@ def test_the_certificate_must_name_the_host(tmp_path: Path) -> None:
         assert sandbox.ca_file == tmp_path / "tls" / CERT_FILE
         with client(sandbox, ca_file=sandbox.ca_file) as cleo, pytest.raises(CleoTrustError, match="mismatch"):
             cleo.list_partners()
+
+
+def test_sessions_on_the_system_trust_share_one_verifying_context(https_sandbox: RunningSandbox) -> None:
+    """A hosted worker opens a Cleo session per tenant: they share one context (each holds the whole CA bundle), and
+    it still verifies — the sandbox's self-signed certificate is refused without `ca_file`."""
+    sessions = [CleoSession(https_sandbox.base_url, CleoCredentials(USER, PASSWORD), retry=FAST_RETRY) for _ in "ab"]
+    try:
+        contexts = [s._http._transport._pool._ssl_context for s in sessions]  # type: ignore[attr-defined]
+        assert contexts[0] is contexts[1]
+        assert contexts[0].verify_mode == ssl.CERT_REQUIRED and contexts[0].check_hostname
+        with pytest.raises(CleoTrustError):
+            CleoClient(sessions[0]).list_inbound(count=1)
+    finally:
+        for s in sessions:
+            s.close()

@@ -8,6 +8,7 @@ jitter, bounded by attempts and a total time budget. Our own (★) resource path
 from __future__ import annotations
 
 import email.utils
+import functools
 import json as jsonlib
 import logging
 import re
@@ -118,6 +119,13 @@ def untrusted_certificate(exc: BaseException) -> str | None:
     return None
 
 
+@functools.cache
+def system_trust() -> ssl.SSLContext:
+    """httpx's default trust (its CA bundle, verified), built once per process and shared by every session: each
+    context holds the whole bundle (~0.8 MB), and a hosted worker has a Cleo session per tenant."""
+    return httpx.create_ssl_context()
+
+
 class CleoSession:
     """One authenticated, retrying HTTP session to a Cleo tenant (or the sandbox); safe to share between threads."""
 
@@ -143,7 +151,7 @@ class CleoSession:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             transport=transport,
-            verify=verify,
+            verify=system_trust() if verify is True else verify,
             headers={"Accept": "application/json"},
         )
         self.tokens = TokenCache(self._login, default_ttl=default_token_ttl, leeway=token_leeway)
