@@ -544,8 +544,9 @@ def main(argv: list[str]) -> int:
 
 
 def print_probe(work: Path, names: list[str], pos: int) -> None:
-    """Every probed worker's counts added up (the killed one's as of its last dump), per PO sent in the run."""
-    total: dict[str, dict[str, float]] = {"seconds": {}, "calls": {}, "sql": {}}
+    """Every probed worker's counts added up (the killed one's as of its last dump): per call of each wrapped stage
+    (wall, CPU of its thread, SQL statements by schema) and per PO sent in the run."""
+    total: dict[str, dict[str, float]] = {"seconds": {}, "calls": {}, "sql": {}, "cpu": {}}
     cpu = wall = 0.0
     for name in names:
         path = work / f"{name}.probe.json"
@@ -555,21 +556,25 @@ def print_probe(work: Path, names: list[str], pos: int) -> None:
         cpu += data["cpu_s"]
         wall = max(wall, data["wall_s"])
         for part in total:
-            for key, value in data[part].items():
+            for key, value in data.get(part, {}).items():
                 total[part][key] = total[part].get(key, 0) + value
     per = max(pos, 1)
     print(f"probe: {pos} POs sent; workers' CPU {cpu:.0f} s = {cpu / per * 1000:.0f} ms per PO (wall {wall:.0f} s)")
-    for key, value in sorted(total["seconds"].items(), key=lambda kv: -kv[1]):
-        n = total["calls"].get(key, 0)
-        print(
-            f"probe:   {key:<12} {value:8.1f} s wall in {n:6.0f} call(s): {value / per * 1000:7.1f} ms per PO, "
-            f"{n / per:5.2f} call(s) per PO"
-        )
     sql = total["sql"]
+    for key, value in sorted(total["seconds"].items(), key=lambda kv: -kv[1]):
+        n = max(total["calls"].get(key, 0), 1)
+        statements = ", ".join(
+            f"{k.split(':')[1]} {v / n:.1f}" for k, v in sorted(sql.items()) if k.startswith(f"{key}:")
+        )
+        print(
+            f"probe:   {key:<12} {n:6.0f} call(s) ({n / per:4.2f} per PO): per call {value / n * 1000:6.1f} ms wall, "
+            f"{total['cpu'].get(key, 0) / n * 1000:5.1f} ms CPU{', SQL ' + statements if statements else ''}"
+        )
+    engine = {k.split(":")[1]: v for k, v in sql.items() if k.startswith("engine:")}
     print(
-        "probe:   SQL statements per PO: "
-        + ", ".join(f"{k} {v / per:.1f}" for k, v in sorted(sql.items()) if k != "commits")
-        + f"; commits per PO {sql.get('commits', 0) / per:.1f}; samples in {work}/*.probe.json.sample"
+        "probe:   outside those (DBOS scheduler, queues, workflow and step records, leases): SQL statements per PO "
+        + ", ".join(f"{k} {v / per:.1f}" for k, v in sorted(engine.items()))
+        + f"; all commits per PO {sql.get('commits', 0) / per:.1f}; stacks in {work}/*.probe.json.sample"
     )
 
 
@@ -599,18 +604,25 @@ def probe_worker(out: str, cli_args: list[str]) -> None:
     seconds: dict[str, float] = {}
     calls: dict[str, int] = {}
     sql: dict[str, int] = {}
+    cpu_seconds: dict[str, float] = {}
 
     def count(table: dict[str, Any], name: str, value: float = 1) -> None:
         with lock:
             table[name] = table.get(name, 0) + value
 
+    local = threading.local()
+
     def timed(name: str, fn: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+            outer = getattr(local, "stage", None)
+            local.stage = outer or name  # SQL is counted under the outermost wrapped call of its thread
+            start, cpu = time.perf_counter(), time.thread_time()
             try:
                 return fn(*args, **kwargs)
             finally:
+                local.stage = outer
                 count(seconds, name, time.perf_counter() - start)
+                count(cpu_seconds, name, time.thread_time() - cpu)
                 count(calls, name)
 
         wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
@@ -634,7 +646,7 @@ def probe_worker(out: str, cli_args: list[str]) -> None:
 
     @event.listens_for(SAEngine, "before_cursor_execute")
     def _statement(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        count(sql, classify(statement))
+        count(sql, f"{getattr(local, 'stage', None) or 'engine'}:{classify(statement)}")
 
     @event.listens_for(SAEngine, "commit")
     def _commit(conn: Any) -> None:
@@ -652,6 +664,7 @@ def probe_worker(out: str, cli_args: list[str]) -> None:
                 "seconds": dict(seconds),
                 "calls": dict(calls),
                 "sql": dict(sql),
+                "cpu": dict(cpu_seconds),
                 "threads": threading.active_count(),
             }
         Path(out + ".tmp").write_text(json.dumps(data))

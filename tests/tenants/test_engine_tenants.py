@@ -40,12 +40,12 @@ def database(postgres_url: str) -> Iterator[tuple[str, Platform, Engine]]:
         platform.close()
 
 
-def _worker(url: str, worker_id: str, seconds: float, log: Path, *extra: str) -> subprocess.Popen:
+def _worker(url: str, worker_id: str, seconds: float, log: Path, *extra: str, lease: float = 4.0) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-P", str(WORKER), url, worker_id, str(seconds), *extra],
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src"), "TEST_LEASE_SECONDS": str(lease)},
     )
 
 
@@ -198,3 +198,33 @@ def test_a_live_worker_with_late_heartbeats_is_not_claimed_but_is_once_it_dies( 
     log = (tmp_path / "watcher.log").read_text()
     assert "worker muted missed its heartbeats" in log, log[-2000:]
     assert [r["executor_id"] for r in platform.worker_rows()] == ["watcher"]
+
+
+def test_a_run_left_pending_by_a_killed_worker_does_not_hold_its_tenant_up_for_the_lease(  # type: ignore[no-untyped-def]
+    database, tmp_path: Path
+) -> None:
+    """A scheduled run skips while an earlier run of its job is going — but not for a run left PENDING by a worker that
+    stopped beating: with a 120 s lease, the survivor collects the tenant's work again long before it claims the
+    killed worker (the order is read from the database, not timed)."""
+    url, platform, effects = database
+    platform.add("solo", "Solo Co", {"items": 1, "every": 1, "fresh": True, "first_collect_sleep": 300})
+    doomed = _worker(url, "doomed", 300, tmp_path / "doomed.log", lease=120)
+    collects = "SELECT count(*) FROM effects WHERE tenant = 'solo' AND kind = 'collect' AND worker = :w"
+    try:
+        _wait(lambda: _scalar(effects, collects, w="doomed") == 1, 90, "the doomed worker's first (endless) collect")
+        survivor = _worker(url, "survivor", 300, tmp_path / "survivor.log", lease=120)
+        try:
+            _wait(lambda: "started survivor" in (tmp_path / "survivor.log").read_text(), 90, "the survivor to start")
+            time.sleep(3)  # the survivor's ticks skip now: the doomed worker's run is going and it is beating
+            assert _scalar(effects, collects, w="survivor") == 0
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait()
+            _wait(lambda: _scalar(effects, collects, w="survivor") >= 1, 60, "a survivor collect after the kill")
+            rows = {r["executor_id"]: r for r in platform.worker_rows()}
+            assert "doomed" in rows and rows["doomed"]["claimed_by"] is None, rows  # well before the lease ran out
+        finally:
+            survivor.send_signal(signal.SIGTERM)
+            survivor.wait(timeout=60)
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()

@@ -4,7 +4,8 @@
 
 Each registered tenant's config says what its one job (`docs`) does: `items` keys per collect, `sleep` seconds per
 item, `every` seconds between ticks, and `after` (another tenant that must have handled an item before this one
-collects anything — so a test can order the tenants' work without timing), `fresh` (new keys every collect).
+collects anything — so a test can order the tenants' work without timing), `fresh` (new keys every collect),
+`first_collect_sleep` (the tenant's very first collect takes that long). TEST_LEASE_SECONDS: the lease (4).
 Every collect and every handled item is a row in `effects` (seq, tenant, kind, key, worker, at), which the test
 reads. `mute`: the worker writes its first heartbeat and then no more, while it goes on working (a starved
 heartbeat).
@@ -12,6 +13,7 @@ heartbeat).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -40,6 +42,11 @@ def handled(tenant: str) -> int:
         return int(c.scalar(text("SELECT count(*) FROM effects WHERE tenant = :t AND kind = 'handle'"), {"t": tenant}))
 
 
+def collects(tenant: str) -> int:
+    with effects.connect() as c:
+        return int(c.scalar(text("SELECT count(*) FROM effects WHERE tenant = :t AND kind = 'collect'"), {"t": tenant}))
+
+
 class Registry:
     def enabled(self) -> dict[str, str]:
         return {t.id: t.updated_at.isoformat() for t in platform.registered() if t.enabled}
@@ -48,7 +55,10 @@ class Registry:
         config = platform.get(tenant).config
 
         def collect() -> list[str]:
+            first = collects(tenant) == 0
             record(tenant, "collect", "")
+            if first:
+                time.sleep(config.get("first_collect_sleep", 0.0))
             if config.get("after") and handled(config["after"]) == 0:
                 return []
             stamp = f"-{time.time_ns()}" if config.get("fresh") else ""
@@ -72,7 +82,7 @@ engine = Engine(
     reconcile_seconds=1.0,
     leases=platform,
     heartbeat_seconds=1.0,
-    lease_seconds=4.0,
+    lease_seconds=float(os.environ.get("TEST_LEASE_SECONDS", "4")),
 )
 engine.start(schedules=True)
 if mute:

@@ -46,6 +46,7 @@ log = logging.getLogger("mlconnector.engine")
 _jobs: dict[str, Job] = {}
 _active: set[str] = set()  # the jobs whose ticks do work (a disabled tenant's are not)
 _loader: Callable[[str], None] | None = None  # loads a tenant this worker has not seen yet (a tick got here first)
+_alive: Callable[[str], bool] = lambda executor_id: True  # noqa: E731 — is that worker beating? (Engine.start)
 _partitioned = False  # set by Engine.start: every tenant's items (the default's too) on the partitioned queue
 
 
@@ -84,6 +85,8 @@ class Leases(Protocol):
 
     def silent(self, me: str, lease_seconds: float) -> list[str]: ...
 
+    def ages(self) -> dict[str, float]: ...
+
     def claim(self, executor_id: str, me: str, lease_seconds: float) -> bool: ...
 
     def forget(self, executor_id: str, claimed_by: str) -> None: ...
@@ -97,7 +100,14 @@ def _earlier_run(job_name: str, run_id: str) -> str | None:
     mine = next((w for w in running if w.workflow_id == run_id), None)
     if mine is None:  # not a scheduled run (`sync now`): never skipped
         return None
-    earlier = [w for w in running if (w.created_at or 0, w.workflow_id) < (mine.created_at or 0, mine.workflow_id)]
+    earlier = [
+        w
+        for w in running
+        if (w.created_at or 0, w.workflow_id) < (mine.created_at or 0, mine.workflow_id)
+        # a run left PENDING by a worker that stopped beating (killed, not yet claimed) holds nothing up: its tenant
+        # must not wait a whole lease for the recovery
+        and (w.executor_id is None or _alive(w.executor_id))
+    ]
     return earlier[0].workflow_id if earlier else None
 
 
@@ -253,18 +263,20 @@ class Engine:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._warned: dict[str, str] = {}
+        self._ages: dict[str, float] = {}  # worker → seconds since its last heartbeat (read every interval)
         self._late: dict[str, bool] = {}  # workers seen late with their heartbeats but still working (logged once)
         self._launched = False
 
     def start(self, *, schedules: bool = True) -> None:
         """Launch DBOS (recovering this worker's unfinished workflows) and apply the schedules."""
-        global _loader, _partitioned
+        global _loader, _partitioned, _alive
         _jobs.clear()
         _jobs.update(self.jobs)
         _active.clear()
         _active.update(self.jobs)
         _partitioned = self.partitioned
         _loader = self._load_on_demand if self.tenants is not None else None
+        _alive = self.beating
         config: DBOSConfig = {
             "name": "ml-connector",
             "system_database_url": self.system_database_url,
@@ -301,6 +313,7 @@ class Engine:
                 self._thread(self._every(self.reconcile_seconds, self.reconcile), "tenants")
         if self.leases is not None:
             self.leases.beat(self.worker_id)
+            self._ages = self.leases.ages()
             # Two threads: the heartbeat does nothing else (a recovery of hundreds of workflows never delays it).
             self._thread(self._every(self.heartbeat_seconds, self.heartbeat), "heartbeat")
             self._thread(self._every(self.heartbeat_seconds, self.recover_dead), "leases")
@@ -391,6 +404,14 @@ class Engine:
 
     # scale-out
 
+    def beating(self, executor_id: str) -> bool:
+        """Whether a worker's last heartbeat, as of this worker's last look (every heartbeat interval), is within three
+        intervals. This worker is; without leases (one SQLite worker) every worker counts as beating."""
+        if executor_id == self.worker_id or self.leases is None:
+            return True
+        age = self._ages.get(executor_id)
+        return age is not None and age < 3 * self.heartbeat_seconds
+
     def heartbeat(self) -> None:
         """Say this worker is alive (its own thread and database connection, nothing else)."""
         assert self.leases is not None
@@ -414,6 +435,7 @@ class Engine:
     def recover_dead(self) -> None:
         """Recover the unfinished work of any worker silent for longer than the lease and doing nothing."""
         assert self.leases is not None
+        self._ages = self.leases.ages()
         for dead in self.leases.silent(self.worker_id, self.lease_seconds):
             if self.still_working(dead):
                 if self._late.get(dead) is None:

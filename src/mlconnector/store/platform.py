@@ -187,6 +187,12 @@ class Platform:
             & (workers.c.last_seen < func.now() - lease)
         )
 
+    def ages(self) -> dict[str, float]:
+        """Every worker's seconds since its last heartbeat (by the database's clock)."""
+        age = func.extract("epoch", func.now() - workers.c.last_seen)
+        with self.engine.connect() as connection:
+            return {row[0]: float(row[1]) for row in connection.execute(select(workers.c.executor_id, age))}
+
     def silent(self, me: str, lease_seconds: float) -> list[str]:
         """The workers whose heartbeat is older than the lease and that nobody has claimed yet (nothing is changed)."""
         with self.engine.connect() as connection:
