@@ -133,3 +133,11 @@ def test_a_run_is_skipped_while_the_previous_one_collects_and_items_never_hold_u
     assert rows("overlap") == [], (rows("overlap"), outputs)
     assert sorted(rows("handle")) == ["a", "b", "block"], "each item exactly once"
     assert all(run.startswith("sched-documents-") for run in rows("collect"))
+
+
+def test_a_worker_runs_only_a_few_collects_at_once(tmp_path: Path) -> None:
+    """Four jobs whose ticks fire together every second: an engine of concurrency 2 runs one collect at a time (half
+    its concurrency), so many tenants' ticks cannot all hold a store connection at once."""
+    system = f"sqlite:///{tmp_path / 'dbos.sqlite'}"
+    out = finish(run_worker(system, f"sqlite:///{tmp_path / 'effects.sqlite'}", "w1", "slots", 5))
+    assert "most collects at once: 1" in out, out

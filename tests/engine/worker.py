@@ -6,12 +6,14 @@ MODE `schedule` runs the schedules for SECONDS; MODE `now` triggers every job on
 MODE `slow` (PostgreSQL; the test creates a `work` table of item names): one job every second whose collect takes
 1.5 s and returns the items of `work` not handled yet; item `block` is handled only once `release` is in `work`; the
 worker stops when `stop` is in `work` (or after SECONDS). A collect that starts while another one (of any worker)
-holds the advisory lock records `overlap`.
+holds the advisory lock records `overlap`. MODE `slots`: four jobs every second, each collect taking 0.5 s, on an
+engine of concurrency 2; prints the most collects that ran at once.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 
 from dbos import DBOS  # only to label which tick ran
@@ -74,12 +76,28 @@ def handle_slowly(key: str) -> str:
     return key
 
 
+active, most = [0], [0]
+counting = threading.Lock()
+
+
+def collect_counted() -> list[str]:
+    with counting:
+        active[0] += 1
+        most[0] = max(most[0], active[0])
+    time.sleep(0.5)
+    with counting:
+        active[0] -= 1
+    return []
+
+
 if mode == "slow":
     jobs = [Job("documents", 1, collect_slowly, handle_slowly)]
+elif mode == "slots":
+    jobs = [Job(f"job{n}", 1, collect_counted) for n in range(4)]
 else:
     jobs = [Job("documents", 1, collect_documents, handle_document), Job("reference", 2, collect_reference)]
-engine = Engine(system_url, jobs, worker_id=worker_id)
-engine.start(schedules=mode in ("schedule", "slow"))
+engine = Engine(system_url, jobs, worker_id=worker_id, concurrency=2 if mode == "slots" else 8)
+engine.start(schedules=mode in ("schedule", "slow", "slots"))
 if mode == "now":
     print(engine.run_now(["documents", "reference"]), flush=True)
 elif mode == "slow":
@@ -89,3 +107,5 @@ elif mode == "slow":
 else:
     time.sleep(float(seconds))
 engine.stop()
+if mode == "slots":
+    print(f"most collects at once: {most[0]}", flush=True)

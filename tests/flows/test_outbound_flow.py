@@ -188,6 +188,21 @@ def test_a_burst_is_read_in_pages_and_each_po_sent_once(world: World) -> None:
     assert run_once(world) == []
 
 
+def test_a_run_limited_to_one_page_stages_a_page_and_the_next_run_goes_on_from_there(world: World) -> None:
+    """Hosted runs read one page each, so a burst's first POs go out while the rest waits in Sage: every PO is
+    staged once, page by page, and the pass ends when the cursor completes."""
+    world.connector.page_size, world.connector.pages_per_run = 2, 1
+    pos = [world.create_po(v) for v in ("01-V0001", "01-V0002", "01-V0001", "01-V0002", "01-V0001")]
+    staged: list[int] = []
+    for _ in range(4):
+        work = world.connector.collect_purchase_orders()
+        staged.append(len(work))
+        for item in work:
+            world.connector.send_outbound(item)
+    assert staged == [2, 2, 1, 0]
+    assert sorted(x12.read_documents(m["payload"])[0].document.po_number for m in world.outbound_messages()) == pos
+
+
 def test_a_change_the_vendor_does_not_see_stages_nothing(world: World) -> None:
     """Sage re-reports a PO whose only change is outside the 850 (an internal comment, terms): no new version."""
     po = world.create_po("01-V0001")

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 console = Console()
 JOB_NAMES = ("pos", "vendors", "gl", "inbound")
+HOSTED_PAGE = 100
+"""POs a hosted tenant's PO run reads (and stages) at most: its next run, seconds later, reads on from there."""
 CHECK_TIMEOUT = httpx.Timeout(5.0, connect=1.0)
 """`status` and `credentials test`: one attempt each, one second to connect, so a dead host answers in ~1 s."""
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts and monitoring.")]
@@ -207,6 +209,7 @@ class HostedTenants:
         try:
             logs.register_vault(ctx.vault)  # its secrets are masked in every log line too
             connector = open_connector(ctx)
+            connector.page_size, connector.pages_per_run = HOSTED_PAGE, 1  # a burst is sent while it is being read
             observability.instrument(connector)
             jobs = connector_jobs(ctx, connector)
         except BaseException:

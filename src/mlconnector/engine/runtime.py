@@ -47,6 +47,7 @@ _jobs: dict[str, Job] = {}
 _active: set[str] = set()  # the jobs whose ticks do work (a disabled tenant's are not)
 _loader: Callable[[str], None] | None = None  # loads a tenant this worker has not seen yet (a tick got here first)
 _alive: Callable[[str], bool] = lambda executor_id: True  # noqa: E731 — is that worker beating? (Engine.start)
+_collecting = threading.BoundedSemaphore(4)  # collects running at once in this worker (Engine.start sizes it)
 _partitioned = False  # set by Engine.start: every tenant's items (the default's too) on the partitioned queue
 
 
@@ -133,7 +134,11 @@ def _collect(job_name: str, run_id: str | None = None, wait: bool = True) -> dic
             log.debug("job %s: run %s skipped, %s is still going", job_name, run_id, earlier)
             return {"skipped": earlier}
     try:
-        keys = list(job.collect())
+        # At most a few collects at once per worker: fifty tenants' ticks firing together would otherwise each hold
+        # a store connection and a share of the CPU, and time out on the pool. A run waiting here is PENDING, so the
+        # job's later ticks skip rather than queue behind it.
+        with _collecting:
+            keys = list(job.collect())
     except Exception as exc:
         log.error("job %s failed: %s", job_name, exc)
         raise
@@ -253,6 +258,7 @@ class Engine:
         self.tenants = tenants
         self.partitioned = tenants is not None or tenant != DEFAULT_TENANT
         self.tenant_concurrency = min(concurrency, tenant_concurrency or max(1, concurrency // 2))
+        self.collect_concurrency = max(1, concurrency // 2)
         self.reconcile_seconds = reconcile_seconds
         self.leases = leases
         self.heartbeat_seconds = heartbeat_seconds
@@ -269,7 +275,7 @@ class Engine:
 
     def start(self, *, schedules: bool = True) -> None:
         """Launch DBOS (recovering this worker's unfinished workflows) and apply the schedules."""
-        global _loader, _partitioned, _alive
+        global _loader, _partitioned, _alive, _collecting
         _jobs.clear()
         _jobs.update(self.jobs)
         _active.clear()
@@ -277,6 +283,7 @@ class Engine:
         _partitioned = self.partitioned
         _loader = self._load_on_demand if self.tenants is not None else None
         _alive = self.beating
+        _collecting = threading.BoundedSemaphore(self.collect_concurrency)
         config: DBOSConfig = {
             "name": "ml-connector",
             "system_database_url": self.system_database_url,

@@ -98,8 +98,12 @@ class Connector:
         tolerances: Tolerances | None = None,
         backoff: Backoff | None = None,
         fault: FaultHook = no_fault,
+        pages_per_run: int | None = None,
     ) -> None:
         self.page_size = page_size
+        self.pages_per_run = pages_per_run
+        """None: a PO run reads every page of changes; N: at most N pages, so a burst's first POs are sent while
+        later pages are still in Sage (hosted: the next run, seconds later, goes on from the saved cursor)."""
         self.backoff = backoff or Backoff()
         self.store = store
         self.sage = sage
@@ -159,6 +163,7 @@ class Connector:
             value = get_cursor(session, PO_CURSOR)
         cursor = ChangeCursor.model_validate_json(value) if value else None
         stage_one = partial(stage, sender=self.sender, partners=partners.get, departments=departments, fault=self.fault)
+        pages = 0
         while True:
             # Pages of at most `page_size` POs keep memory flat whatever the size of a burst of changes in Sage;
             # the cursor is saved after each page, so a crash resumes mid-pass.
@@ -173,7 +178,8 @@ class Connector:
                         stage_one(session, po)
                 self.fault("mid_batch")
             cursor = changed.cursor
-            if cursor.complete:
+            pages += 1
+            if cursor.complete or (self.pages_per_run is not None and pages >= self.pages_per_run):
                 break
             with self.store.transaction() as session:
                 set_cursor(session, PO_CURSOR, cursor.model_dump_json())
