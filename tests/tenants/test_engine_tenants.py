@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,3 +229,43 @@ def test_a_run_left_pending_by_a_killed_worker_does_not_hold_its_tenant_up_for_t
     finally:
         if doomed.poll() is None:
             doomed.kill()
+
+
+def test_each_hosted_job_is_fired_by_one_worker_without_a_dbos_schedule_per_job(  # type: ignore[no-untyped-def]
+    database, tmp_path: Path
+) -> None:
+    """Two workers, six tenants: each tenant's job is fired by the worker its name hashes to among the workers
+    beating (spread, and never by both once they see each other), from one ticker thread per worker instead of a
+    DBOS schedule (a thread per job and worker, each firing with its own queries)."""
+    url, platform, effects = database
+    tenants = [f"t{n}" for n in range(6)]
+    for tenant in tenants:
+        platform.add(tenant, tenant, {"items": 0, "every": 1})
+    workers = {name: _worker(url, name, 120, tmp_path / f"{name}.log") for name in ("wa", "wb")}
+    try:
+        for name in workers:
+            _wait(lambda n=name: f"started {n}" in (tmp_path / f"{n}.log").read_text(), 90, f"{name} to start")
+        with effects.connect() as c:
+            since = c.scalar(text("SELECT clock_timestamp() + interval '3 seconds'"))  # both see each other by then
+        collects = "SELECT count(*) FROM effects WHERE kind = 'collect' AND tenant = :t AND at > :since"
+        for tenant in tenants:
+            _wait(lambda t=tenant: _scalar(effects, collects, t=t, since=since) >= 3, 90, f"{tenant}'s runs")
+        with effects.connect() as c:
+            by = {
+                tenant: {
+                    row[0]
+                    for row in c.execute(
+                        text("SELECT DISTINCT worker FROM effects WHERE kind = 'collect' AND tenant = :t AND at > :s"),
+                        {"t": tenant, "s": since},
+                    )
+                }
+                for tenant in tenants
+            }
+            schedules = c.scalar(text("SELECT count(*) FROM dbos.workflow_schedules"))
+    finally:
+        for process in workers.values():
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+    expected = {t: {["wa", "wb"][zlib.crc32(f"{t}.docs".encode()) % 2]} for t in tenants}
+    assert by == expected
+    assert schedules == 0

@@ -29,7 +29,10 @@ import logging
 import os
 import socket
 import threading
+import time
+import zlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -37,6 +40,7 @@ from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
 
 from mlconnector.engine import Job, cron_every
 
+TICKER_SECONDS = 0.25  # how often the hosted ticker looks for due jobs
 ITEM_QUEUE = "documents"
 TENANT_QUEUE = "tenant-documents"  # partitioned by tenant
 DEFAULT_TENANT = "default"
@@ -95,8 +99,8 @@ class Leases(Protocol):
 
 def _earlier_run(job_name: str, run_id: str) -> str | None:
     """An earlier scheduled run of this job that is still going (PENDING), on any worker: its workflow id."""
-    running = DBOS.list_workflows(
-        schedule_name=job_name, status=["PENDING"], load_input=False, load_output=False, sort_desc=False
+    running = DBOS.list_workflows(  # the few PENDING workflows (an index), then their ids: cheap at any history
+        workflow_id_prefix=f"sched-{job_name}-", status=["PENDING"], load_input=False, load_output=False
     )
     mine = next((w for w in running if w.workflow_id == run_id), None)
     if mine is None:  # not a scheduled run (`sync now`): never skipped
@@ -269,6 +273,9 @@ class Engine:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._warned: dict[str, str] = {}
+        self._running: dict[str, Future[Any]] = {}  # job → its run started here by the ticker
+        self._fired: dict[str, int] = {}  # job → the last interval (epoch seconds) the ticker saw
+        self._dropped: set[str] = set()
         self._ages: dict[str, float] = {}  # worker → seconds since its last heartbeat (read every interval)
         self._late: dict[str, bool] = {}  # workers seen late with their heartbeats but still working (logged once)
         self._launched = False
@@ -313,17 +320,18 @@ class Engine:
             )
         self._launched = True
         self._stop.clear()
-        if schedules:
-            self._apply_schedules(list(self.jobs.values()))
-            if self.tenants is not None:
-                self.reconcile()
-                self._thread(self._every(self.reconcile_seconds, self.reconcile), "tenants")
-        if self.leases is not None:
+        if self.leases is not None:  # before the tenants are loaded (minutes, for many on a busy host): never silent
             self.leases.beat(self.worker_id)
             self._ages = self.leases.ages()
             # Two threads: the heartbeat does nothing else (a recovery of hundreds of workflows never delays it).
             self._thread(self._every(self.heartbeat_seconds, self.heartbeat), "heartbeat")
             self._thread(self._every(self.heartbeat_seconds, self.recover_dead), "leases")
+        if schedules:
+            self._apply_schedules(list(self.jobs.values()))
+            if self.tenants is not None:
+                self.reconcile()
+                self._thread(self._every(self.reconcile_seconds, self.reconcile), "tenants")
+                self._thread(self._every(TICKER_SECONDS, self.fire_due), "ticker")
 
     def _apply_schedules(self, jobs: Sequence[Job]) -> None:
         if not jobs:
@@ -394,7 +402,7 @@ class Engine:
                     continue
                 try:
                     jobs = self._load(tenant, active=True)
-                    self._apply_schedules(jobs)
+                    self._drop_schedules([job.name for job in jobs])  # the ticker fires them (see fire_due)
                 except Exception as exc:  # e.g. no credentials yet: one tenant's problem, the others go on
                     if self._warned.get(tenant) != version:
                         log.error("tenant %s cannot be served yet: %s", tenant, exc)
@@ -405,9 +413,52 @@ class Engine:
             for tenant in [t for t in self.served if t not in enabled]:
                 del self.served[tenant]
                 for name in [n for n in _jobs if tenant_of(n) == tenant]:
-                    _active.discard(name)  # its ticks do nothing from now on; its queued items still finish
-                    DBOS.delete_schedule(name)
+                    _active.discard(name)  # not fired, and a run under way does nothing; queued items finish
                 log.info("tenant %s disabled: its jobs stopped", tenant)
+
+    def _drop_schedules(self, names: Sequence[str]) -> None:
+        """DBOS schedules a hosted tenant's jobs had before the ticker fired them (one DBOS thread per schedule and
+        worker): gone once, so a job is never fired twice over."""
+        for name in names:
+            if name not in self._dropped:
+                try:
+                    DBOS.delete_schedule(name)
+                except Exception as exc:  # none there (the usual case): nothing to drop
+                    log.debug("no schedule %s to drop: %s", name, exc)
+                self._dropped.add(name)
+
+    def owner(self, job: str) -> str:
+        """The worker that fires a hosted job: the jobs are spread over the workers beating now (this one included)
+        by a hash of their name; when a worker stops beating its jobs move to the others within three intervals."""
+        live = sorted({self.worker_id, *(w for w in self._ages if self.beating(w))})
+        return live[zlib.crc32(job.encode()) % len(live)]
+
+    def fire_due(self) -> None:
+        """The hosted tenants' schedules, from one thread: each job this worker owns is started when its interval
+        comes round (`sched-<job>-<time>`, so a second start of the same run by another worker is a no-op), unless
+        its previous run here is still going — then that interval is skipped and the next run finds its work."""
+        now = time.time()
+        for name, running in list(self._running.items()):
+            if running.done():
+                del self._running[name]
+        with self._lock:
+            due = [(name, _jobs[name].every_seconds) for name in sorted(_active) if name in _jobs]
+        for name, every in due:
+            slot = int(now // every) * every
+            if self._fired.get(name, -1) >= slot:
+                continue
+            self._fired[name] = slot
+            if name in self._running:
+                log.debug("job %s: run at %s skipped, the previous run is still going", name, slot)
+                continue
+            if self.owner(name) != self.worker_id:
+                continue
+            at = datetime.fromtimestamp(slot, UTC)
+            with SetWorkflowID(f"sched-{name}-{at.isoformat()}"):
+                handle = DBOS.start_workflow(tick, at, {"job": name, "fired": True})
+            future = getattr(handle, "future", None)
+            if future is not None:  # started here (an existing run of another worker comes back as a polling handle)
+                self._running[name] = future
 
     # scale-out
 

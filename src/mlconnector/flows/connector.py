@@ -121,15 +121,17 @@ class Connector:
             value = get_cursor(session, name)
         return ChangeCursor.model_validate_json(value) if value else None
 
-    def _trading_partners(self, session: Session | None = None) -> dict[str, TradingPartner]:
-        """Every mapped partner Cleo knows, looked up in Cleo once and kept (envelope IDs rarely change). Read in the
-        caller's transaction when given one; only a partner not known yet costs a Cleo look-up (and a transaction)."""
-        if session is None:
-            with self.store.transaction() as own:
-                return self._trading_partners(own)
+    def _known_partners(self, session: Session) -> tuple[dict[str, TradingPartner], set[str]]:
+        """The trading partners already looked up, and the mapped aliases not looked up yet."""
         wanted = set(session.scalars(select(PartnerMapping.partner)))
         known = {p.alias: p for p in session.scalars(select(TradingPartner))}
-        for alias in sorted(wanted - set(known)):
+        return known, wanted - set(known)
+
+    def _look_up_partners(self, aliases: set[str]) -> dict[str, TradingPartner]:
+        """Look mapped partners up in Cleo once and keep them (envelope IDs rarely change); no transaction is open
+        while Cleo answers."""
+        found_partners = {}
+        for alias in sorted(aliases):
             found = self.cleo.list_partners(alias=alias)
             if not found:
                 continue
@@ -141,11 +143,19 @@ class Connector:
                 "gs_id": found[0].gs_id,
                 "refreshed_at": utcnow(),
             }
-            with self.store.transaction() as other:
+            with self.store.transaction() as session:
                 # An upsert: a recovered tick and a new one may look the same partner up at the same moment.
-                other.execute(insert_for(other)(TradingPartner).values(**values).on_conflict_do_nothing())
-                known[alias] = other.get(TradingPartner, alias, populate_existing=True) or TradingPartner(**values)
-        return known
+                session.execute(insert_for(session)(TradingPartner).values(**values).on_conflict_do_nothing())
+                found_partners[alias] = session.get(TradingPartner, alias, populate_existing=True) or TradingPartner(
+                    **values
+                )
+        return found_partners
+
+    def _trading_partners(self) -> dict[str, TradingPartner]:
+        """Every mapped partner Cleo knows."""
+        with self.store.transaction() as session:
+            known, missing = self._known_partners(session)
+        return {**known, **self._look_up_partners(missing)} if missing else known
 
     def _departments(self, session: Session) -> dict[str, str]:
         rows = session.execute(select(CachedGLAccount.account_key, CachedGLAccount.department))
@@ -157,10 +167,19 @@ class Connector:
         A run with nothing new costs two store transactions around one Sage read (it runs every few seconds for
         every tenant); each staged PO is its own transaction, and the cursor is saved after each page."""
         with self.store.transaction() as session:
-            partners = self._trading_partners(session)
+            partners, missing = self._known_partners(session)
             departments = self._departments(session)
-            release_held(session, sender=self.sender, partners=partners.get, departments=departments, fault=self.fault)
             value = get_cursor(session, PO_CURSOR)
+            if not missing:
+                release_held(
+                    session, sender=self.sender, partners=partners.get, departments=departments, fault=self.fault
+                )
+        if missing:  # a newly mapped partner: looked up in Cleo outside any transaction, then the held POs
+            partners.update(self._look_up_partners(missing))
+            with self.store.transaction() as session:
+                release_held(
+                    session, sender=self.sender, partners=partners.get, departments=departments, fault=self.fault
+                )
         cursor = ChangeCursor.model_validate_json(value) if value else None
         stage_one = partial(stage, sender=self.sender, partners=partners.get, departments=departments, fault=self.fault)
         pages = 0
