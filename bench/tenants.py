@@ -600,7 +600,7 @@ def probe_worker(out: str, cli_args: list[str]) -> None:
     from mlconnector.flows.connector import Connector
     from mlconnector.sage.agent.client import AgentClient
 
-    lock = threading.Lock()
+    lock = threading.RLock()  # re-entered when a garbage-collected connection runs SQL inside count()
     seconds: dict[str, float] = {}
     calls: dict[str, int] = {}
     sql: dict[str, int] = {}
