@@ -241,6 +241,7 @@ def test_each_hosted_job_is_fired_by_one_worker_without_a_dbos_schedule_per_job(
     tenants = [f"t{n}" for n in range(6)]
     for tenant in tenants:
         platform.add(tenant, tenant, {"items": 0, "every": 1})
+    platform.add("hourly", "Hourly Co", {"items": 0, "every": 3600})  # first run at the next full hour, as a cron
     workers = {name: _worker(url, name, 120, tmp_path / f"{name}.log") for name in ("wa", "wb")}
     try:
         for name in workers:
@@ -262,6 +263,7 @@ def test_each_hosted_job_is_fired_by_one_worker_without_a_dbos_schedule_per_job(
                 for tenant in tenants
             }
             schedules = c.scalar(text("SELECT count(*) FROM dbos.workflow_schedules"))
+            hourly = c.scalar(text("SELECT count(*) FROM effects WHERE tenant = 'hourly'"))
     finally:
         for process in workers.values():
             process.send_signal(signal.SIGTERM)
@@ -269,3 +271,4 @@ def test_each_hosted_job_is_fired_by_one_worker_without_a_dbos_schedule_per_job(
     expected = {t: {["wa", "wb"][zlib.crc32(f"{t}.docs".encode()) % 2]} for t in tenants}
     assert by == expected
     assert schedules == 0
+    assert hourly == 0  # not run at start-up (the test would have to start within seconds of a full hour)

@@ -1,25 +1,34 @@
 """The durable engine: the only code that imports DBOS.
 
 A job is two plain functions from the flows: `collect()` (one checkpointed step that finds the work and returns an
-idempotency key per item) and `handle(key)` (one item). Each scheduled tick is a DBOS workflow whose id is
-`sched-<job>-<time>`, so several workers on one PostgreSQL database run a tick once; each item is a child workflow
+idempotency key per item) and `handle(key)` (one item). Each run of a job is a DBOS workflow (`tick`) whose id is
+`sched-<job>-<time>`, so several workers on one PostgreSQL database run it once; each item is a child workflow
 whose id is `<job>:<key>#<attempt>` (the flows return `key#attempt`), so a restart resumes it and a second enqueue of
 the same attempt is a no-op, while a new attempt after a transient failure is a new workflow: DBOS never hands a
 failed attempt's result back as final (the flows count attempts and keep the backoff in the store).
 The flows own every side effect's idempotency (ICN de-dup at Cleo, the key stored in the Sage record), because DBOS
 steps are at-least-once: a step in flight when the process dies runs again.
 
+Runs never pile up. A scheduled run that finds an earlier run of its job still PENDING (on a worker that is beating)
+does nothing: the next run collects whatever is new, so nothing is stranded. A run of a job without a `finish` step
+enqueues only the keys that have no workflow yet and returns without waiting for them (they are durable in the
+queue); `sync now` and jobs with a `finish` wait. At most half of `concurrency` collects run at once per worker.
+
 Tenants. A hosted tenant's jobs are named `<tenant>.<job>` (so its workflow ids never meet another tenant's), each
-on its own schedule; its items go to one partitioned queue with the tenant as partition key, and
-`partition_worker_concurrency` caps how many of one tenant's items a worker runs at once, so a tenant's burst (or a
-tenant whose agent is offline, each item waiting out its timeout) leaves the other slots to the other tenants. Every
-`reconcile_seconds` a worker asks the registry which tenants are enabled: a new one is loaded and its schedules
-applied, a disabled one's schedules are deleted and its ticks do nothing from then on (items already queued finish).
+on its own interval, fired by one ticker thread per worker: each job by the worker its name hashes to among the
+workers beating (not a DBOS schedule, which is a thread per job on every worker). Its items go to one partitioned
+queue with the tenant as partition key, and `partition_worker_concurrency` caps how many of one tenant's items a
+worker runs at once, so a tenant's burst (or a tenant whose agent is offline, each item waiting out its timeout)
+leaves the other slots to the other tenants. Every `reconcile_seconds` a worker asks the registry which tenants are
+enabled: a new one is loaded and fired from then on, a disabled one's jobs are no longer fired and a run under way
+does nothing (items already queued finish).
 
 Scale-out. DBOS recovers a worker's unfinished workflows only when a worker with the same executor id starts again.
-So each worker also writes a heartbeat; a worker whose heartbeat is older than the lease is claimed by one survivor
-(a conditional UPDATE), which re-enqueues the dead worker's pending workflows (`DBOS._recover_pending_workflows`; its
-re-enqueue matches only workflows still PENDING on the dead executor, so a second recovery is a no-op).
+So each worker also writes a heartbeat (its own thread and connection); a worker whose heartbeat is older than the
+lease and that has neither started nor finished a workflow within it is claimed by one survivor (a conditional
+UPDATE), which re-enqueues the dead worker's pending workflows (`DBOS._recover_pending_workflows`; its re-enqueue
+matches only workflows still PENDING on the dead executor, so a second recovery is a no-op). A live worker that is
+only slow (late heartbeats, workflows still moving) is not claimed.
 """
 
 from __future__ import annotations
@@ -445,8 +454,8 @@ class Engine:
             due = [(name, _jobs[name].every_seconds) for name in sorted(_active) if name in _jobs]
         for name, every in due:
             slot = int(now // every) * every
-            if self._fired.get(name, -1) >= slot:
-                continue
+            if self._fired.setdefault(name, slot) >= slot:  # a job first seen runs when its interval next comes
+                continue  # round (as a cron would), so fifty tenants' hourly jobs do not all run at start-up
             self._fired[name] = slot
             if name in self._running:
                 log.debug("job %s: run at %s skipped, the previous run is still going", name, slot)
