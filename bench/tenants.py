@@ -33,9 +33,10 @@ the highest VmHWM of any worker. A run in which not every PO reached Cleo within
 exits 1.
 
 `--probe` starts each worker through this file (`--probe-worker`), which wraps the stage functions with timers,
-counts every SQL statement and commit (by schema: `dbos`, `platform`, a tenant's `store`) and samples every thread's
-stack weighted by CPU (bench/outbound.py's sampler, into `<work dir>/<worker>.probe.json.sample`); before the last
-line the bench prints the workers' sums per PO sent (the killed worker's as of its last dump, every 5 s).
+counts every SQL statement and commit (by schema: `dbos`, `platform`, a tenant's `store`, and by the stage it ran
+in) and each stage's thread CPU; before the last line the bench prints the workers' sums per PO sent (the killed
+worker's as of its last dump, every 5 s). BENCH_SAMPLE=1 adds bench/outbound.py's stack sampler (off by default:
+on CPython 3.11 its sys._current_frames() can deadlock a busy worker).
 """
 
 from __future__ import annotations
@@ -574,7 +575,7 @@ def print_probe(work: Path, names: list[str], pos: int) -> None:
     print(
         "probe:   outside those (DBOS scheduler, queues, workflow and step records, leases): SQL statements per PO "
         + ", ".join(f"{k} {v / per:.1f}" for k, v in sorted(engine.items()))
-        + f"; all commits per PO {sql.get('commits', 0) / per:.1f}; stacks in {work}/*.probe.json.sample"
+        + f"; all commits per PO {sql.get('commits', 0) / per:.1f}"
     )
 
 
@@ -583,7 +584,7 @@ def print_probe(work: Path, names: list[str], pos: int) -> None:
 
 def probe_worker(out: str, cli_args: list[str]) -> None:
     """Run `ml-connector <cli_args>` in this process, counting where a PO's cost goes; written to `out` every 5 s
-    and at exit (JSON), with a CPU-weighted stack sample of every thread in `out`.sample (bench/outbound.py's).
+    and at exit (JSON); with BENCH_SAMPLE set, a CPU-weighted stack sample of every thread in `out`.sample.
 
     Counted: wall seconds and calls of the wrapped stage functions (Sage read, collect step, X12 rendering, one
     outbox item, its Cleo post, DBOS tick/item workflows and steps), and every SQL statement and commit by where it
@@ -678,12 +679,16 @@ def probe_worker(out: str, cli_args: list[str]) -> None:
 
     threading.Thread(target=every, daemon=True, name="bench-probe").start()
     atexit.register(dump)
-    spec = importlib.util.spec_from_file_location("bench_outbound", Path(__file__).with_name("outbound.py"))
-    assert spec and spec.loader
-    outbound_bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(outbound_bench)
-    sampler = outbound_bench.StackSampler(Path(out + ".sample"))
-    atexit.register(sampler.stop)
+    if os.environ.get("BENCH_SAMPLE"):
+        # Off by default: on CPython 3.11 sys._current_frames() can deadlock a busy process (it holds the runtime's
+        # thread-state lock while allocating; a garbage collection freeing a threading.local then waits for that
+        # lock with the GIL held) — it hung two of three 50-tenant workers.
+        spec = importlib.util.spec_from_file_location("bench_outbound", Path(__file__).with_name("outbound.py"))
+        assert spec and spec.loader
+        outbound_bench = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(outbound_bench)
+        sampler = outbound_bench.StackSampler(Path(out + ".sample"))
+        atexit.register(sampler.stop)
     sys.argv = ["ml-connector", *cli_args]
     from mlconnector.cli import main as cli_main
 
