@@ -409,7 +409,8 @@ def main(argv: list[str]) -> int:
         def stream(indexes: list[int], seconds: float, phase: int) -> None:
             """`--pos` POs for each tenant, in ~1-second batches across `seconds`."""
             batches = max(1, int(seconds))
-            sizes = [args.pos // batches + (1 if b < args.pos % batches else 0) for b in range(batches)]
+            # spread evenly: with fewer POs than batches, one every few seconds (not all in the first seconds)
+            sizes = [round((b + 1) * args.pos / batches) - round(b * args.pos / batches) for b in range(batches)]
             start = time.monotonic()
             for b, size in enumerate(sizes):
                 if size:
