@@ -134,3 +134,42 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+# Hosted deployments: the tenants each user may see (`platform.console_memberships`; `*` is every tenant).
+
+
+def tenants_of(session: Session, username: str) -> set[str]:
+    """The tenant ids `username` belongs to; `{"*"}` (with or without others) means every tenant."""
+    from mlconnector.store.platform import console_memberships as m
+
+    return set(session.scalars(select(m.c.tenant_id).where(m.c.username == username)))
+
+
+def grant(session: Session, username: str, tenant_ids: list[str]) -> None:
+    from mlconnector.store.platform import console_memberships as m
+
+    if session.get(ConsoleUser, username) is None:
+        raise UserError(f"No user {username}.")
+    have = tenants_of(session, username)
+    for tenant_id in sorted(set(tenant_ids) - have):
+        session.execute(m.insert().values(username=username, tenant_id=tenant_id))
+
+
+def revoke(session: Session, username: str, tenant_ids: list[str]) -> int:
+    from mlconnector.store.platform import console_memberships as m
+
+    if session.get(ConsoleUser, username) is None:
+        raise UserError(f"No user {username}.")
+    done = session.execute(m.delete().where(m.c.username == username, m.c.tenant_id.in_(tenant_ids)))
+    return int(getattr(done, "rowcount", 0) or 0)
+
+
+def members_of(session: Session, tenant_id: str) -> list[User]:
+    """The users who may see `tenant_id`: its members and the platform's all-tenant users."""
+    from mlconnector.store.platform import ALL_TENANTS
+    from mlconnector.store.platform import console_memberships as m
+
+    names = select(m.c.username).where(m.c.tenant_id.in_([tenant_id, ALL_TENANTS]))
+    rows = session.scalars(select(ConsoleUser).where(ConsoleUser.username.in_(names)).order_by(ConsoleUser.username))
+    return [_user(r) for r in rows]
