@@ -558,7 +558,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
 
     @app.post("/exceptions/{exception_id}/retry")
     async def retry_screen(request: Request, exception_id: int) -> Response:
-        user = current_user(request, "operator")
+        user = current_user(request, "clerk")
         sc = scoped(request)
         await check_csrf(request)
         ok, outcome = await asyncio.to_thread(_retry, sc, user, exception_id)
@@ -566,7 +566,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
 
     @app.post("/exceptions/{exception_id}/resolve")
     async def resolve_screen(request: Request, exception_id: int) -> Response:
-        user = current_user(request, "operator")
+        user = current_user(request, "clerk")
         sc = scoped(request)
         form = await check_csrf(request)
         note = str(form.get("note", "")).strip()[:500]
@@ -584,7 +584,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
 
     @app.post("/exceptions/retry")
     async def bulk_retry(request: Request) -> Response:
-        user = current_user(request, "operator")
+        user = current_user(request, "clerk")
         sc = scoped(request)
         form = await check_csrf(request)
         ids = [_int(v, 0, 0) for v in form["_form"].getlist("ids")]
@@ -600,7 +600,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
 
     @app.post("/gl/refresh")
     async def refresh_gl(request: Request) -> Response:
-        user = current_user(request, "operator")
+        user = current_user(request, "clerk")
         sc = scoped(request)
         form = await check_csrf(request)
         try:
@@ -671,7 +671,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
 
     @app.post("/partners/map")
     async def map_screen(request: Request) -> Response:
-        user = current_user(request, "operator")
+        user = current_user(request, "clerk")
         sc = scoped(request)
         form = await check_csrf(request)
         ok, message = await asyncio.to_thread(
@@ -686,7 +686,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
 
     @app.post("/partners/unmap")
     async def unmap_screen(request: Request) -> Response:
-        user = current_user(request, "operator")
+        user = current_user(request, "clerk")
         sc = scoped(request)
         form = await check_csrf(request)
         vendor = str(form.get("vendor_no", "")).strip()
@@ -703,7 +703,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
 
     @app.post("/partners/upload")
     async def upload_screen(request: Request) -> Response:
-        user = current_user(request, "operator")
+        user = current_user(request, "clerk")
         sc = scoped(request)
         form = await check_csrf(request)
         upload = form.get("file")
@@ -758,7 +758,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
 
     @app.post("/partners/not-edi")
     async def not_edi_screen(request: Request) -> Response:
-        user = current_user(request, "operator")
+        user = current_user(request, "clerk")
         sc = scoped(request)
         form = await check_csrf(request)
         vendor = str(form.get("vendor_no", "")).strip()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 console = Console()
 users_app = typer.Typer(
-    help="Who may sign in to the web console (roles: viewer, operator, admin; hosted: and to which tenants).",
+    help="Who may sign in to the web console (roles: viewer, clerk, admin; hosted: and to which tenants).",
     no_args_is_help=True,
 )
 
@@ -96,7 +96,7 @@ def _password(from_stdin: bool) -> str:
 @users_app.command("add")
 def users_add(
     username: Annotated[str, typer.Argument(help="Sign-in name.")],
-    role: Annotated[str, typer.Option(help="viewer, operator or admin.")] = "viewer",
+    role: Annotated[str, typer.Option(help="viewer, clerk or admin (operator: the earlier name of clerk).")] = "viewer",
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
     tenants: Annotated[str | None, TENANTS_OPTION] = None,
     all_tenants: Annotated[bool, ALL_TENANTS_OPTION] = False,
