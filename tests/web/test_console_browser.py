@@ -163,6 +163,8 @@ def test_fix_the_gl_account_in_sage_then_retry_from_the_page_resolves_the_except
     page.wait_for_url("**/exceptions/*")
     exception_id = int(page.url.rsplit("/", 1)[1])
     assert "inactive" in page.locator("main").inner_text()
+    fix = page.locator("dl.facts dd").nth(3).inner_text()  # what / why / document / fix: the fix names the actions
+    assert fix.startswith("Reactivate GL account") and '"Refresh GL now"' in fix and '"Retry"' in fix
     shot(console, page, "exception")
     # Still inactive in Sage: a retry says so and the exception stays open.
     page.get_by_role("button", name="Retry").click()

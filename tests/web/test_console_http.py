@@ -270,3 +270,61 @@ def test_over_https_the_session_cookie_is_secure_and_the_default_bind_is_loopbac
         server.should_exit = True
         thread.join(10)
         store.close()
+
+
+def test_every_action_is_audited_with_the_users_name_and_a_bulk_retry_says_what_it_did(console: Console) -> None:
+    from mlconnector.store.ops import raise_exception
+
+    opened = []
+    with console.world.store.transaction() as session:
+        for n in range(2):
+            record = raise_exception(
+                session, kind="stalled", what=f"doc {n} stalled", why="test", suggested_fix="look", document_ref=f"D{n}"
+            )
+            session.flush()
+            opened.append(record.id)
+    olga, alice = console.login("olga"), console.login("alice")
+    bulk = olga.post("/exceptions/retry", data={"csrf_token": olga.csrf, "ids": [str(opened[0])]})
+    assert bulk.status_code == 200 and f"Exception {opened[0]} (stalled) is not about an inbound document" in bulk.text
+    olga.post(f"/exceptions/{opened[1]}/resolve", data={"csrf_token": olga.csrf, "note": "looked at it"})
+    olga.post("/gl/refresh", data={"csrf_token": olga.csrf})
+    olga.post("/partners/map", data={"csrf_token": olga.csrf, "vendor_no": "01-V0006", "partner": "CHARLIE"})
+    olga.post("/partners/not-edi", data={"csrf_token": olga.csrf, "vendor_no": "01-V0007"})
+    olga.post("/partners/unmap", data={"csrf_token": olga.csrf, "vendor_no": "01-V0006"})
+    olga.post(
+        "/partners/upload",
+        data={"csrf_token": olga.csrf},
+        files={"file": ("v.csv", b"vendor_no,partner,change_document,edi\n01-V0008,,,no\n", "text/csv")},
+    )
+    alice.post("/settings/test", data={"csrf_token": alice.csrf})
+    alice.get("/audit/export", params={"type": "850"})
+    export = alice.get("/audit/export", params={"type": "console"}).text.splitlines()
+    import json
+
+    done = {(line["status"], line["source_id"]) for line in map(json.loads, export)}
+    for action in ("signed_in", "resolved", "gl_refresh", "mapped", "not_edi", "unmapped", "imported"):
+        assert (action, "olga") in done, action
+    for action in ("signed_in", "connection_test", "audit_export"):
+        assert (action, "alice") in done, action
+    assert all(line["message"].startswith(line["source_id"] + ":") for line in map(json.loads, export))
+
+
+def test_every_asset_is_served_by_the_console_itself(console: Console) -> None:
+    """No CDN: the console must work on a machine without internet; htmx keeps its licence beside it."""
+    import re
+    from pathlib import Path
+
+    import mlconnector.web
+
+    web = Path(mlconnector.web.__file__).parent
+    for template in (web / "templates").glob("*.html"):
+        links = re.findall(r'(?:src|href|action)="([^"{]+)', template.read_text())
+        assert all(link.startswith(("/", "#")) for link in links), (template.name, links)
+    assert (web / "static" / "htmx.LICENSE").read_text().startswith("Zero-Clause BSD")
+    with httpx.Client(base_url=console.url, timeout=10) as client:
+        assert (
+            client.get("/static/htmx.min.js")
+            .headers["content-type"]
+            .startswith(("application/javascript", "text/javascript"))
+        )
+        assert client.get("/static/console.css").status_code == 200

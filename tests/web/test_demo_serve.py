@@ -65,6 +65,13 @@ def test_demo_serve_prints_the_console_and_a_login_and_stops_everything_on_sigte
             signed_in = client.post("/login", data={"csrf_token": token, "username": "demo", "password": password})
             assert signed_in.status_code == 303, signed_in.text
             overview = client.get("/").text
+            # Settings → Test connection, from the real `ml-connector web` process: a BOI session through the
+            # agent (the GL chart read) and a Cleo login, in plain words.
+            token = overview.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            tested = client.post("/settings/test", data={"csrf_token": token}).text
+            tests = tested.split('id="tests"', 1)[1].split("</ul>", 1)[0]
+            assert "Agent and Sage: signed in to" in tests and "GL accounts" in tests, tests
+            assert "Cleo: login accepted, inbox readable" in tests, tests
         created_today = number(overview, 'data-key="today-OUT-850"')
         open_exceptions = number(overview, 'id="open-exceptions"')
         accepted = number(overview, 'data-fa="accepted"')
