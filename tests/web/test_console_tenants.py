@@ -362,6 +362,8 @@ def test_a_revoked_tenant_is_gone_at_the_next_click(deployment: Hosted) -> None:
         answer = bob.get("/")
         assert answer.status_code == 403 and "belongs to no tenant" in answer.text
         assert MARK["beta"] not in bob.get("/audit", params={"q": "ONLY"}).text
+        token = answer.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        assert bob.post("/logout", data={"csrf_token": token}).status_code == 303  # but can still sign out
     finally:
         with deployment.platform.users() as session:
             grant(session, "bob", ["beta"])

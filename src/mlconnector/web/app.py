@@ -233,7 +233,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
                 scopes[tenant.id] = opened
             return scopes[tenant.id]
 
-    def current_user(request: Request, role: str = "viewer") -> users.User:
+    def current_user(request: Request, role: str = "viewer", *, tenant_needed: bool = True) -> users.User:
         """The signed-in user (read on every request) and, hosted, the tenant this request acts on: the session's
         current tenant if the user still belongs to it, else their first. Sets `request.state.scope`, the services
         (store, vault, connector) every handler uses, so no handler can reach a tenant the user does not have."""
@@ -251,6 +251,8 @@ def create_app(services: ConsoleServices) -> FastAPI:
         else:
             if not allowed:
                 request.state.tenants = []
+                if not tenant_needed:  # signing out needs no tenant
+                    return user
                 raise Forbidden(
                     f"{user.username} belongs to no tenant yet; an admin adds one with "
                     f"`ml-connector users grant {user.username} TENANT`."
@@ -420,7 +422,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
-        current_user(request)
+        current_user(request, tenant_needed=False)
         await check_csrf(request)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
