@@ -181,7 +181,10 @@ def test_the_x12_view_names_elements_and_puts_errors_on_their_segment() -> None:
     bad = render(good.replace("SE*5*0001", "SE*9*0001"))
     assert not bad.valid
     se = next(s for s in bad.segments if s.tag == "SE")
-    assert se.errors or any(e.errors for e in se.elements) or bad.messages
+    assert [(e.reference, bool(e.errors)) for e in se.elements] == [("SE01", True), ("SE02", False)]  # on SE01
+    wrong_code = render(good.replace("BEG*00*SA", "BEG*XX*SA"))
+    beg = next(s for s in wrong_code.segments if s.tag == "BEG")
+    assert "not a valid code" in beg.elements[0].errors[0] and not any(e.errors for e in beg.elements[1:])
 
 
 def test_the_chart_is_plain_svg_with_a_titled_bar_per_day_and_direction() -> None:
