@@ -163,6 +163,8 @@ def test_fix_the_gl_account_in_sage_then_retry_from_the_page_resolves_the_except
     page.wait_for_url("**/exceptions/*")
     exception_id = int(page.url.rsplit("/", 1)[1])
     assert "inactive" in page.locator("main").inner_text()
+    fix = page.locator("dl.facts dd").nth(3).inner_text()  # what / why / document / fix: the fix names the actions
+    assert fix.startswith("Reactivate GL account") and '"Refresh GL now"' in fix and '"Retry"' in fix
     shot(console, page, "exception")
     # Still inactive in Sage: a retry says so and the exception stays open.
     page.get_by_role("button", name="Retry").click()
@@ -231,7 +233,17 @@ def test_every_form_control_has_a_label_and_no_screen_breaks_its_csp(console: Co
     page = sign_in(console, browser, "alice")
     complaints: list[str] = []
     page.on("console", lambda message: complaints.append(message.text) if message.type == "error" else None)
-    for route in ("/", "/documents", "/exceptions", "/partners", "/settings", "/audit", f"/po/{seeded['po']}"):
+    screens = (
+        "/",
+        "/documents",
+        "/exceptions",
+        "/exceptions/1",
+        "/partners",
+        "/settings",
+        "/audit",
+        "/documents/OUT/1",
+    )
+    for route in (*screens, f"/po/{seeded['po']}"):
         page.goto(console.url + route)
         unlabelled = page.evaluate(
             """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
@@ -239,6 +251,14 @@ def test_every_form_control_has_a_label_and_no_screen_breaks_its_csp(console: Co
                  .map(el => el.name || el.id)"""
         )
         assert unlabelled == [], (route, unlabelled)
+        # Every action is a real link or button (the keyboard reaches those), none taken out of the tab order.
+        not_reachable = page.evaluate(
+            """() => [...document.querySelectorAll('[hx-get], [hx-post], [onclick], [tabindex]')]
+                 .filter(el => !['A', 'BUTTON', 'FORM', 'MAIN'].includes(el.tagName)
+                               || (el.tagName !== 'MAIN' && el.getAttribute('tabindex') === '-1'))
+                 .map(el => el.outerHTML.slice(0, 80))"""
+        )
+        assert not_reachable == [], (route, not_reachable)
     assert complaints == []
     page.context.close()
 

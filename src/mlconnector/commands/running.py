@@ -262,7 +262,7 @@ def run(
     if connector is not None:
         observability.instrument(connector)
     metrics_port = observability.start_metrics(ctx)
-    web_console = None if hosted else start_web_console(ctx)
+    web_console = start_web_console(ctx)  # hosted: one console for every tenant (web/cli.console_services)
     engine = make_engine(ctx, connector, tenants=tenants, leases=platform)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -386,7 +386,9 @@ def gl_problems(
                 "gl_account",
                 f"{document}: GL account {entry.account} is inactive",
                 f"PO line {int(line.line_key)} accrues to {entry.account}, which is inactive in Sage.",
-                fix,
+                f"Reactivate GL account {entry.account} in Sage (General Ledger, Account Maintenance), then refresh "
+                'the connector\'s copy of the chart ("Refresh GL now" on the console, or `ml-connector sync now gl`) '
+                'and retry this exception ("Retry", or `ml-connector exceptions retry`).',
                 {"account": entry.account},
             )
         ]
