@@ -184,6 +184,45 @@ def test_one_unreadable_file_among_good_ones_blocks_nothing(world: World) -> Non
         assert open_docs == []
 
 
+def rename_partner_in_cleo(world: World, alias: str, new_alias: str) -> None:
+    (found,) = [p for p in world.sandbox.store.list_partners("demo") if p["alias"] == alias]
+    body = {k: v for k, v in found.items() if k != "id"}
+    world.sandbox.store.update_partner("demo", found["id"], {**body, "alias": new_alias})
+
+
+@pytest.mark.partners("perfect", 0.0)
+def test_our_997_cleo_refuses_is_sent_by_the_fix_its_exception_names(world: World) -> None:
+    """`ack_not_sent` says: check the partner in Cleo, then `exceptions retry`. Doing exactly that sends the 997
+    (once) and resolves the exception; until then it stays open and nothing is sent."""
+    connector = world.connector
+    world.create_po("01-V0001", lines=1)
+    send_all(world)
+    work: list[str] = []
+    for _ in range(100):  # store ALPHA's 997, 855, 856 and 810 without applying them
+        work = connector.collect_inbound()
+        if len(work) == 4:
+            break
+    assert len(work) == 4
+    rename_partner_in_cleo(world, "ALPHA", "ALPHA-OLD")  # Cleo now refuses anything addressed to ALPHA
+    assert sorted(connector.process_inbound(w) for w in work) == ["applied"] * 4
+    refused = open_exceptions(world, "ack_not_sent")
+    assert len(refused) == 3, exception_summaries(world)  # our 997s for the 855, 856 and 810
+    assert all("then `ml-connector exceptions retry` this" in x.suggested_fix for x in refused)
+    assert [m for m in world.outbound_messages() if m["document_type"] == "997"] == []
+    connector.collect_inbound()
+    assert len(open_exceptions(world, "ack_not_sent")) == 3, "a refused 997 is not retried on its own"
+
+    rename_partner_in_cleo(world, "ALPHA-OLD", "ALPHA")  # the partner's set-up in Cleo is fixed
+    for record in refused:
+        connector.retry_exception(record.id)
+    connector.collect_inbound()
+    assert open_exceptions(world, "ack_not_sent") == [], exception_summaries(world)
+    ours = [m for m in world.outbound_messages() if m["document_type"] == "997"]
+    assert len(ours) == 3 and {m["partner"] for m in ours} == {"ALPHA"}
+    connector.collect_inbound()
+    assert len([m for m in world.outbound_messages() if m["document_type"] == "997"]) == 3, "each once"
+
+
 @pytest.mark.partners("perfect", 0.0)
 def test_our_997s_wait_for_cleo_with_backoff_and_each_goes_once(world: World) -> None:
     connector = world.connector
