@@ -128,7 +128,11 @@ def test_the_x12_view_names_elements_and_puts_errors_on_their_segment() -> None:
     bad = render(good.replace("SE*5*0001", "SE*9*0001"))
     assert not bad.valid
     se = next(s for s in bad.segments if s.tag == "SE")
-    assert se.errors or any(e.errors for e in se.elements) or bad.messages
+    # The wrong count is shown on the element that carries it, in words.
+    assert [(e.reference, e.errors) for e in se.elements] == [
+        ("SE01", ["SE01 says 9 segments but set 0001 has 5 (ST to SE)"]),
+        ("SE02", []),
+    ]
 
 
 def test_the_chart_is_plain_svg_with_a_titled_bar_per_day_and_direction() -> None:
