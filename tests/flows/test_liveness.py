@@ -224,6 +224,37 @@ def test_our_997_cleo_refuses_is_sent_by_the_fix_its_exception_names(world: Worl
 
 
 @pytest.mark.partners("perfect", 0.0)
+def test_a_document_that_failed_for_good_is_applied_by_the_retry_its_fix_names(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`document_failed` (a permanent error outside the flow's own checks) says: correct the cause, then
+    `exceptions retry`. Once the cause is gone, that retry applies the document and closes the exception."""
+    connector = world.connector
+    world.create_po("01-V0001", lines=1)
+    send_all(world)
+    work: list[str] = []
+    for _ in range(100):
+        work = connector.collect_inbound()
+        if len(work) == 4:
+            break
+    assert len(work) == 4
+    process = connector.receiving.process
+
+    def sage_refuses(key: str) -> str:  # the cause: Sage says the PO is not there (say, purged by mistake)
+        raise SageNotFoundError("PO_PurchaseOrderHeader: record not found")
+
+    monkeypatch.setattr(connector.receiving, "process", sage_refuses)
+    assert [connector.process_inbound(w) for w in work] == ["exception"] * 4
+    failed = open_exceptions(world, "document_failed")
+    assert len(failed) == 4
+    assert all(x.suggested_fix.endswith("then `ml-connector exceptions retry`.") for x in failed)
+    monkeypatch.setattr(connector.receiving, "process", process)  # the cause is corrected
+    assert sorted(connector.retry_exception(x.id) for x in failed) == ["applied"] * 4
+    assert open_exceptions(world, "document_failed") == [], "the retry that worked closed its exception"
+    assert exception_summaries(world) == []
+
+
+@pytest.mark.partners("perfect", 0.0)
 def test_our_997s_wait_for_cleo_with_backoff_and_each_goes_once(world: World) -> None:
     connector = world.connector
     world.create_po("01-V0001", lines=1)
