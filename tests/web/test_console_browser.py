@@ -137,7 +137,7 @@ def test_a_viewer_sees_an_exception_but_cannot_retry_it(console: Console, browse
     page.get_by_role("link", name="#", exact=False).first.click()
     page.wait_for_url("**/exceptions/*")
     assert page.get_by_role("button", name="Retry").count() == 0
-    assert "cannot" in page.locator("main").inner_text() or "can look but not retry" in page.content()
+    assert "Your role (viewer) can look but not retry or resolve." in page.locator("main").inner_text()
     assert page.get_by_role("link", name="Settings").count() == 0
     page.context.close()
 
@@ -221,7 +221,7 @@ def test_settings_audit_and_a_connection_test(console: Console, browser, seeded)
         assert page.locator(f"#c-cleo-{field}").get_attribute("type") == "password"
     shot(console, page, "settings")
     page.goto(console.url + "/audit?q=" + seeded["held"])
-    assert "mapped" in page.locator("main").inner_text() or seeded["held"] in page.locator("table.audit").inner_text()
+    assert seeded["held"] in page.locator("table.audit").inner_text()
     shot(console, page, "audit")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export these lines (JSON lines)").click()

@@ -181,7 +181,11 @@ def test_the_x12_view_names_elements_and_puts_errors_on_their_segment() -> None:
     bad = render(good.replace("SE*5*0001", "SE*9*0001"))
     assert not bad.valid
     se = next(s for s in bad.segments if s.tag == "SE")
-    assert [(e.reference, bool(e.errors)) for e in se.elements] == [("SE01", True), ("SE02", False)]  # on SE01
+    # The wrong count is shown on the element that carries it, in words.
+    assert [(e.reference, e.errors) for e in se.elements] == [
+        ("SE01", ["SE01 says 9 segments but set 0001 has 5 (ST to SE)"]),
+        ("SE02", []),
+    ]
     wrong_code = render(good.replace("BEG*00*SA", "BEG*XX*SA"))
     beg = next(s for s in wrong_code.segments if s.tag == "BEG")
     assert "not a valid code" in beg.elements[0].errors[0] and not any(e.errors for e in beg.elements[1:])
