@@ -139,6 +139,7 @@ def open_connector(ctx: Context) -> Connector:
         tolerances=Tolerances(
             over_shipment_percent=tolerances.over_shipment_percent,
             price_variance_percent=tolerances.price_variance_percent,
+            price_variance_amount=tolerances.price_variance_amount,
             post_invoices=tolerances.post_invoices,
         ),
         fault=faults.point,  # the kill -9 tests arm it with MLC_FAULT_AT; otherwise nothing happens

@@ -276,6 +276,7 @@ def services_for(ctx: Context, reopen: Callable[[], Context] = Context.open) -> 
             "agent fingerprint": s.agent.fingerprint or "(not set)",
             "Cleo": s.cleo.base_url,
             "price variance %": str(s.tolerances.price_variance_percent),
+            "price variance per unit": str(s.tolerances.price_variance_amount),
             "over-shipment %": str(s.tolerances.over_shipment_percent),
             "997 overdue after (h)": str(s.tolerances.fa_overdue_hours),
         },
