@@ -1,7 +1,7 @@
 """The 004010 lists taken from the full element dictionary (`element_codes.py`): the qualifiers the connector's
 documents carry most (REF01 128, PO103 355, PO106 235, DTM01 374, MAN01 88, HL03 735, AMT01 522, SAC02 1300, ITD01
-336, …) reject a code the dictionary does not have with AK403 7, accept every listed one, and stay form-checked
-under 005010 (its lists differ and are not in our tables)."""
+336, …) reject a code the dictionary does not have with AK403 7 and accept every listed one; under 005010 the
+005010 lists (`element_codes_5010.py`) do the same."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from mlconnector.x12 import functional_acks, validate
 from mlconnector.x12.schemas import segment_def
 from mlconnector.x12.schemas.element_codes import ELEMENT_CODES_004010, TOLERATED_004010
+from mlconnector.x12.schemas.element_codes_5010 import ELEMENT_CODES_005010
 
 from .helpers import ISA, PO_BODY, interchange, transaction_set
 
@@ -61,12 +62,12 @@ def test_list_sizes_and_samples_of_codes() -> None:
         ((), "PO1*1*10*EA*2.5*QX*VP*WIDGET-1", "PO1", 5),  # 639
     ],
 )
-def test_a_code_outside_the_dictionary_is_rejected_in_004010_only(
+def test_a_code_outside_the_dictionary_is_rejected_in_both_versions(
     extra: tuple[str, ...], line: str, segment: str, element: int
 ) -> None:
     body = _po(*extra, line=line)
     assert (segment, element, "7") in _errors(body)
-    assert _errors(body, version="005010") == []
+    assert (segment, element, "7") in _errors(body, version="005010")
 
 
 def test_listed_codes_pass() -> None:
@@ -109,4 +110,4 @@ def test_the_lists_are_attached_where_the_elements_are() -> None:
     assert hl.elements[2].codes == ELEMENT_CODES_004010["735"]
     assert ak5.elements[1].codes == ELEMENT_CODES_004010["718"]
     po1_5010 = segment_def("PO1", "005010")
-    assert po1_5010 is not None and po1_5010.elements[2].codes is None
+    assert po1_5010 is not None and po1_5010.elements[2].codes == ELEMENT_CODES_005010["355"]
