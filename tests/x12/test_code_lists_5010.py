@@ -33,6 +33,7 @@ def _po(*extra: str, beg: str = PO_BODY[0]) -> list[str]:
 def test_sizes_and_samples_of_the_005010_lists() -> None:
     sizes = {ref: len(ELEMENT_CODES_005010[ref]) for ref in ("98", "128", "355", "374", "522", "1300", "738")}
     assert sizes == {"98": 1503, "128": 1733, "355": 844, "374": 1280, "522": 1765, "1300": 1090, "738": 998}
+    assert len(ELEMENT_CODES_004010["738"]) == 920 and len(ELEMENT_CODES_005010["673"]) == 1123
     assert {"ST", "BT", "BY", "SF", "VN", "0G", "AA1"} <= ELEMENT_CODES_005010["98"]
     assert {"DP", "PO", "IA", "01A", "ZTS"} <= ELEMENT_CODES_005010["128"]
     assert "57" in ELEMENT_CODES_005010["353"] and "57" not in ELEMENT_CODES_004010["353"]
@@ -68,14 +69,13 @@ def test_every_005010_list_is_attached_to_005010_elements_and_no_004010_list_lea
         (("N1*0G*WAREHOUSE",), PO_BODY[0], "N1", 1),  # 98 gained 0G
         (("REF*01A*123",), PO_BODY[0], "REF", 1),  # 128 gained 01A
         ((), PO_BODY[0].replace("BEG*00*", "BEG*57*"), "BEG", 1),  # 353 gained 57 (a position list, widened)
-        (("MEA*PD*WT*10*LB",), PO_BODY[0], "MEA", 2),  # 738: listed in 005010
+        (("MEA*PD*CHB*10*LB",), PO_BODY[0], "MEA", 2),  # 738 gained CHB
     ],
 )
 def test_a_code_005010_added_passes_there(extra: tuple[str, ...], beg: str, segment: str, element: int) -> None:
     body = _po(*extra, beg=beg)
     assert _errors(body, "005010") == []
-    if segment != "MEA":  # 738 is form-checked under 004010 (no 004010 list at hand)
-        assert (segment, element, "7") in _errors(body, "004010")
+    assert (segment, element, "7") in _errors(body, "004010")
 
 
 @pytest.mark.parametrize(
@@ -84,14 +84,13 @@ def test_a_code_005010_added_passes_there(extra: tuple[str, ...], beg: str, segm
         (("REF*6W*123",), "REF", 1),  # 128 lost 6W
         (("N1*8Z*WAREHOUSE",), "N1", 1),  # 98 lost 8Z
         (("N1*ST*WAREHOUSE*UM*0001",), "N1", 3),  # 66 lost UM
-        (("MEA*PD*QQQ*10*LB",), "MEA", 2),  # not a 738 code
+        (("MEA*PD*ZA*10*LB",), "MEA", 2),  # 738 lost ZA
     ],
 )
 def test_a_code_005010_removed_is_rejected_there(extra: tuple[str, ...], segment: str, element: int) -> None:
     body = _po(*extra)
     assert (segment, element, "7") in _errors(body, "005010")
-    if segment != "MEA":
-        assert _errors(body, "004010") == []
+    assert _errors(body, "004010") == []
 
 
 def test_codes_a_second_source_lists_are_tolerated() -> None:

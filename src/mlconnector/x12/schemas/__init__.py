@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import cache
 
-from mlconnector.x12.schemas.codes import CODE_LISTS, FRIENDLY, ISA_CODES, TA1_NOTES, VERSION_5010_CODES
+from mlconnector.x12.schemas.codes import (
+    CHECKED_BEFORE_VERSION,
+    CODE_LISTS,
+    FRIENDLY,
+    ISA_CODES,
+    TA1_NOTES,
+    VERSION_5010_CODES,
+)
 from mlconnector.x12.schemas.element_codes import ELEMENT_CODES_004010
 from mlconnector.x12.schemas.element_codes_5010 import ELEMENT_CODES_005010
 from mlconnector.x12.schemas.segments import COMPOSITE_TEXT, SEGMENT_TEXT, SEGMENT_TEXT_5010, SHORT_TEXT
@@ -118,15 +125,22 @@ def _parse_notes(text: str) -> tuple[SyntaxNote, ...]:
     return tuple(notes)
 
 
+def _widen(own: frozenset[str] | None, listed: frozenset[str] | None) -> frozenset[str] | None:
+    """A position list the connector acts on, widened by its element's dictionary list: a listed code never fails."""
+    if own is not None and listed is not None:
+        return own | listed
+    return own if own is not None else listed
+
+
 def _element(position: int, spec: str, name: str | None, tag: str) -> ElementDef:
     req, type_name, lengths, *rest = spec.split(maxsplit=4)
     ref = rest[0] if rest else ""
     label = rest[1] if len(rest) > 1 else (name or f"{tag}{position:02d}")
     lo, hi = (int(x) for x in lengths.split("/"))
     kind = COMPOSITE if type_name == "C" else _KINDS[type_name]
-    codes = CODE_LISTS.get((tag, position))
-    if codes is None and ref:
-        codes = ELEMENT_CODES_004010.get(ref)  # the 004010 list; `_codes_5010` puts the 005010 one in its place
+    codes = _widen(CODE_LISTS.get((tag, position)), ELEMENT_CODES_004010.get(ref))  # 005010: `_codes_5010`
+    if (tag, position) in CHECKED_BEFORE_VERSION:
+        codes = _widen(codes, ELEMENT_CODES_005010.get(ref))
     components: tuple[ElementDef, ...] = ()
     component_notes: tuple[SyntaxNote, ...] = ()
     if kind == COMPOSITE and ref in COMPOSITES:
@@ -285,11 +299,7 @@ def _element_5010(tag: str, el: ElementDef) -> ElementDef:
 
 
 def _list_5010(position: tuple[str, int], ref: str) -> frozenset[str] | None:
-    own = VERSION_5010_CODES.get(position, CODE_LISTS.get(position))
-    listed = ELEMENT_CODES_005010.get(ref)
-    if own is not None and listed is not None:
-        return own | listed
-    return own if own is not None else listed
+    return _widen(VERSION_5010_CODES.get(position, CODE_LISTS.get(position)), ELEMENT_CODES_005010.get(ref))
 
 
 @cache

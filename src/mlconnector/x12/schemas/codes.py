@@ -108,6 +108,10 @@ CODE_LISTS: dict[tuple[str, int], frozenset[str]] = {
     ("AK9", 1): _GROUP_ACK,
 }
 
+# Elements read before the group's version is known (GS01 is checked with the GS segment, whose GS08 names the
+# version): their lists are the union of the 004010 and 005010 dictionary lists, so neither version's code fails.
+CHECKED_BEFORE_VERSION = frozenset({("GS", 1)})
+
 # 005010 widened the 997 error code lists (AK304 I-codes, AK403 12/13 and I-codes).
 VERSION_5010_CODES: dict[tuple[str, int], frozenset[str]] = {
     ("AK3", 4): _SEGMENT_ERROR | _codes("I4 I6 I7 I8 I9"),
