@@ -19,6 +19,8 @@ Sources (the code values are facts of the X12 004010 data element dictionary; re
   that have element numbers since (152 TD401, 441 TAX12/TXI06, 648 CTP06, 653/654/656 DIS, 659 DMG08, 662 SLN03/
   SLN08/TXI07, 673 QTY01/CTB03/PAM01, 687 CTP01, 688 CTB01, 897 V108, 951 BAL01, 955 TXI04, 963 TXI01), and 479
   (GS01, AK101), which widens the connector's own functional ID list.
+- 248 (A C N P Q R S) and 1073 (N U W Y) are the lists `codes.py` already applies to SAC01 and PID08/TD405/YNQ02
+  (248 from the 004010 dictionary, 1073 from Stedi's element pages), now also on FA103, CRC02, PAM15 and TD405.
 """
 
 from __future__ import annotations
@@ -445,6 +447,12 @@ CD VD VE
 963:
 AA AB AT BP CA CB CG CI CP CR-CT CV DL EQ ET EV F1-F3 FD FF FI FL FR-FT GR GS HS HT HZ LB LO LS-LV MA MN MP MS MT OH
 OT PG PS SA-SC SE SF SL SP SR-SU SX T1 T2 TD TT TX UL UT VA WS ZA-ZE ZZ
+
+248:
+A C N P Q R S
+
+1073:
+N U W Y
 """
 
 _ORDER = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

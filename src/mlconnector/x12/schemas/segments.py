@@ -525,7 +525,12 @@ C040 Reference Identifier
 """
 
 # Segments the connector neither reads nor writes: element counts, types, lengths, composites and syntax notes
-# ("= NOTES" at the end of the line), no names.
+# ("= NOTES" at the end of the line), no names. An ID element carries its element number ("M ID 2/2 662"), which
+# attaches each version's code list: the numbers are those of EdiWeave's 004010 rule classes (krzkraw/EdiWeave,
+# `rules/Rules.X12004010/EF_X12_004010_Segments.cs`); CLD ETD G53 GF LH1 PAL TSD (and R407) are not in that file and
+# stay unnumbered (form-checked). ADV P0607, SR C0403 C0908 and SPI P0203 are the rules of Eddy's generated segment
+# models (GotWoods/EDDY; SPI from its 003050 model, whose SPI01-14 are 004010's); L7 has none there (nor in
+# stupidedi), so it has no notes.
 SHORT_TEXT = """
 TAX X AN 1/20, X ID 1/2 309, X AN 1/30, X ID 1/2 309, X AN 1/30, X ID 1/2 309, X AN 1/30, X ID 1/2 309, X AN 1/30, \
 X ID 1/2 309, X AN 1/30, O ID 1/1 441, O ID 1/1 1179 = R0103 P0203 P0405 P0607 P0809 P1011
