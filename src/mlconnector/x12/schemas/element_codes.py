@@ -19,6 +19,10 @@ Sources (the code values are facts of the X12 004010 data element dictionary; re
   that have element numbers since (152 TD401, 441 TAX12/TXI06, 648 CTP06, 653/654/656 DIS, 659 DMG08, 662 SLN03/
   SLN08/TXI07, 673 QTY01/CTB03/PAM01, 687 CTP01, 688 CTB01, 897 V108, 951 BAL01, 955 TXI04, 963 TXI01), and 479
   (GS01, AK101), which widens the connector's own functional ID list.
+- The same table for the compact segments' remaining lists (1004 102 1066 1067 1068 1106 1136 115 1179 1196 1270
+  1309 1310 1321 1322 1401 1525 208 236 249 295 344 345 371 40 407 563 566 755 756 792 854) and for the 856/860
+  positions numbered last (626 627 743 875 883 399 595 665); `tests/x12/test_compact_code_lists.py` pins their
+  sizes and sample codes to the source strings.
 - 248 (A C N P Q R S) and 1073 (N U W Y) are the lists `codes.py` already applies to SAC01 and PID08/TD405/YNQ02
   (248 from the 004010 dictionary, 1073 from Stedi's element pages), now also on FA103, CRC02, PAM15 and TD405.
 """

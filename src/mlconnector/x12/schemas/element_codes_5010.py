@@ -8,7 +8,8 @@ added codes to most lists (98 gained 194, 128 gained 234, 522 gained 295, 353 ga
 Sources (the code values are facts of the X12 005010 data element dictionary; read, not copied):
 - EdiFabric's X12 005010 code table (`EF_X12_005010_Codes.cs`, one `EdiCodes` list per ID element of the 005010
   dictionary, as published in RichardFeich/EdiTemplateResolver, `Templates/CPDI.Edi.Templates.Base/X12/005010/
-  Common/`): every list below. Copied as code values only, into this format.
+  Common/`): every list below (the compact segments' lists and 626 627 743 875 883 399 595 added last are pinned to
+  the source strings by `tests/x12/test_compact_code_lists.py`). Copied as code values only, into this format.
 - kputnam/stupidedi, `lib/stupidedi/versions/005010/element_defs.rb` (its 005010 lists are the subsets the HIPAA
   guides use) as the cross-check: its 66 agrees code for code with EdiFabric's; its 98 and 128 list four codes
   EdiFabric's table lacks (98: D0 OOP PTP, 128: A6). Those are tolerated below: a code one source lists for the

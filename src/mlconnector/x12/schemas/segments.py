@@ -527,8 +527,11 @@ C040 Reference Identifier
 # Segments the connector neither reads nor writes: element counts, types, lengths, composites and syntax notes
 # ("= NOTES" at the end of the line), no names. An ID element carries its element number ("M ID 2/2 662"), which
 # attaches each version's code list: the numbers are those of EdiWeave's 004010 rule classes (krzkraw/EdiWeave,
-# `rules/Rules.X12004010/EF_X12_004010_Segments.cs`); CLD ETD G53 GF LH1 PAL TSD (and R407) are not in that file and
-# stay unnumbered (form-checked). ADV P0607, SR C0403 C0908 and SPI P0203 are the rules of Eddy's generated segment
+# `rules/Rules.X12004010/EF_X12_004010_Segments.cs`). CLD ETD G53 GF LH1 PAL are not in that file: their numbers are
+# those whose EdiFabric code-table class (`X12_ID_NNN`) is named like the position in Eddy's models (ETD01 626 Excess
+# Transportation Reason Code, G5301 875, PAL01 883 …, see docs/x12.md); LH103, LH110 and TSD02 stay unnumbered. R407
+# is AN (element 113 Pier Number, AN in EdiWeave's R4 and EdiFabric's segment classes). ADV P0607, SR C0403 C0908
+# and SPI P0203 are the rules of Eddy's generated segment
 # models (GotWoods/EDDY; SPI from its 003050 model, whose SPI01-14 are 004010's); L7 has none there (nor in
 # stupidedi), so it has no notes.
 SHORT_TEXT = """
