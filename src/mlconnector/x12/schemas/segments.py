@@ -527,8 +527,11 @@ C040 Reference Identifier
 # Segments the connector neither reads nor writes: element counts, types, lengths, composites and syntax notes
 # ("= NOTES" at the end of the line), no names. An ID element carries its element number ("M ID 2/2 662"), which
 # attaches each version's code list: the numbers are those of EdiWeave's 004010 rule classes (krzkraw/EdiWeave,
-# `rules/Rules.X12004010/EF_X12_004010_Segments.cs`); CLD ETD G53 GF LH1 PAL TSD (and R407) are not in that file and
-# stay unnumbered (form-checked). ADV P0607, SR C0403 C0908 and SPI P0203 are the rules of Eddy's generated segment
+# `rules/Rules.X12004010/EF_X12_004010_Segments.cs`). CLD ETD G53 GF LH1 PAL are not in that file: their numbers are
+# those whose EdiFabric code-table class (`X12_ID_NNN`) is named like the position in Eddy's models (ETD01 626 Excess
+# Transportation Reason Code, G5301 875, PAL01 883 …, see docs/x12.md); LH103, LH110 and TSD02 stay unnumbered. R407
+# is AN (element 113 Pier Number, AN in EdiWeave's R4 and EdiFabric's segment classes). ADV P0607, SR C0403 C0908
+# and SPI P0203 are the rules of Eddy's generated segment
 # models (GotWoods/EDDY; SPI from its 003050 model, whose SPI01-14 are 004010's); L7 has none there (nor in
 # stupidedi), so it has no notes.
 SHORT_TEXT = """
@@ -587,17 +590,18 @@ SLN M AN 1/20, O AN 1/20, M ID 1/1 662, X R 1/15, X C 1/1 C001, X R 1/17, X ID 2
 X AN 1/48, X ID 2/2 235, X AN 1/48, X ID 2/2 235, X AN 1/48, X ID 2/2 235, X AN 1/48, X ID 2/2 235, X AN 1/48, \
 X ID 2/2 235, X AN 1/48, X ID 2/2 235, X AN 1/48, X ID 2/2 235, X AN 1/48, X ID 2/2 235, X AN 1/48, X ID 2/2 235, \
 X AN 1/48 = P0405 C0706 C0805 P0910 P1112 P1314 P1516 P1718 P1920 P2122 P2324 P2526 P2728
-G53 M ID 3/3
+G53 M ID 3/3 875
 TSD O AN 1/20, O ID 1/3
-PAL O ID 1/2, O N0 1/3, O N0 1/3, O N0 1/6, X R 1/8, X ID 2/2, X R 1/8, X R 1/8, X R 1/8, X ID 2/2, X R 1/9, \
-X ID 2/2, X R 1/9, X ID 2/2, O ID 1/1, O N0 1/6 = P0506 C0710 C0810 C0910 L10070809 P1112 P1314
-ETD M ID 1/2, M ID 1/1, O ID 2/3, O AN 1/30, O ID 1/2
-GF O ID 2/3, X AN 1/30, X AN 1/30, X R 1/18, O ID 2/3, O AN 1/30, O AN 1/30, O ID 2/3, O AN 1/30 = P0102 P0506 P0809
+PAL O ID 1/2 883, O N0 1/3, O N0 1/3, O N0 1/6, X R 1/8, X ID 2/2 355, X R 1/8, X R 1/8, X R 1/8, X ID 2/2 355, \
+X R 1/9, X ID 2/2 355, X R 1/9, X ID 2/2 355, O ID 1/1 399, O N0 1/6 = P0506 C0710 C0810 C0910 L10070809 P1112 P1314
+ETD M ID 1/2 626, M ID 1/1 627, O ID 2/3 128, O AN 1/30, O ID 1/2 743
+GF O ID 2/3 128, X AN 1/30, X AN 1/30, X R 1/18, O ID 2/3 128, O AN 1/30, O AN 1/30, O ID 2/3 128, O AN 1/30 \
+= P0102 P0506 P0809
 YNQ X ID 2/2 1321, M ID 1/1 1073, X ID 2/3 1250, X AN 1/35, X AN 1/264, O AN 1/264, O AN 1/264, O ID 1/3 1270, \
 X AN 1/30, X AN 1/264 = E010910 P0304 C0908
 V1 X AN 1/8, X AN 2/28, O ID 2/3 26, O AN 2/10, O ID 2/4 140, O ID 1/1 249, O ID 2/2 854, O ID 1/1 897, \
 O ID 1/2 91 = R0102 C0801
-R4 M ID 1/1 115, X ID 1/2 309, X AN 1/30, O AN 2/24, O ID 2/3 26, O AN 2/30, O ID 1/4, O ID 2/2 156 = C0203
+R4 M ID 1/1 115, X ID 1/2 309, X AN 1/30, O AN 2/24, O ID 2/3 26, O AN 2/30, O AN 1/4, O ID 2/2 156 = C0203
 DMG X ID 2/3 1250, X AN 1/35, O ID 1/1 1068, O ID 1/1 1067, O C 1/1, O ID 1/2 1066, O ID 2/3 26, O ID 1/2 659, \
 O R 1/15 = P0102
 L7 O N0 1/3, O AN 1/4, O AN 1/7, O AN 1/2, O AN 1/16, O N0 1/2, O AN 2/5, O AN 1/4, O ID 4/4 46, O DT 8/8, O AN 1/6, \
@@ -609,7 +613,7 @@ O ID 2/2 284 = R0504 C0708
 ISS X R 1/10, X ID 2/2 355, X R 1/10, X ID 2/2 355, X R 1/8, X ID 2/2 355, O R 1/15, O R 1/10 = P0102 P0304 P0506
 SR O AN 1/20, O AN 1/7, X TM 4/8, X TM 4/8, O AN 1/60, O R 1/17, O R 1/15, X DT 8/8, X DT 8/8, O AN 1/48, \
 O AN 1/48 = C0403 C0908
-LH1 M ID 2/2, M N0 1/7, O ID 6/6, O AN 1/6, O AN 1/30, O ID 2/2, O R 1/15, O ID 1/1, O ID 1/1, O ID 1/3, \
-O AN 1/5 = P0607
-CLD M N0 1/5, M R 1/10, O AN 3/5, X R 1/8, X ID 2/2 = P0405
+LH1 M ID 2/2 355, M N0 1/7, O ID 6/6, O AN 1/6, O AN 1/30, O ID 2/2 355, O R 1/15, O ID 1/1 595, O ID 1/1 665, \
+O ID 1/3, O AN 1/5 = P0607
+CLD M N0 1/5, M R 1/10, O AN 3/5, X R 1/8, X ID 2/2 355 = P0405
 """
