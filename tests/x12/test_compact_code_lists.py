@@ -78,9 +78,14 @@ def _offenders(version: str) -> set[str]:
 
 def test_every_code_fits_the_elements_it_is_used_in() -> None:
     assert _offenders("004010") == set()
-    # 005010 widened 1321 to 2/3 (000, AFM, BPD …); our CRC/YNQ rows are the 004010 ones (2/2), so those 20 codes
-    # are rejected by length under 005010. Known and documented in docs/x12.md; nothing else may join it.
-    assert _offenders("005010") == {"1321"}
+    assert _offenders("005010") == set()  # 005010's own CRC/YNQ rows take 1321 at 2/3 (000, AFM, BPD …)
+
+
+def test_a_three_character_condition_indicator_is_valid_in_005010_only() -> None:
+    crc = segment_def("CRC", "005010")
+    assert crc is not None and [e.max_len for e in crc.elements[2:]] == [3] * 5
+    old = segment_def("CRC", "004010")
+    assert old is not None and [e.max_len for e in old.elements[2:]] == [2] * 5
 
 
 def test_numbered_856_and_860_positions() -> None:

@@ -19,7 +19,13 @@ from mlconnector.x12.schemas.codes import (
 )
 from mlconnector.x12.schemas.element_codes import ELEMENT_CODES_004010
 from mlconnector.x12.schemas.element_codes_5010 import ELEMENT_CODES_005010
-from mlconnector.x12.schemas.segments import COMPOSITE_TEXT, SEGMENT_TEXT, SEGMENT_TEXT_5010, SHORT_TEXT
+from mlconnector.x12.schemas.segments import (
+    COMPOSITE_TEXT,
+    SEGMENT_TEXT,
+    SEGMENT_TEXT_5010,
+    SHORT_TEXT,
+    SHORT_TEXT_5010,
+)
 from mlconnector.x12.schemas.sets import SET_TEXT, SET_TEXT_5010
 
 AN, ID, NUM, R, DT, TM, COMPOSITE = range(7)
@@ -200,7 +206,14 @@ def _parse_dictionary(text: str | None = None) -> dict[str, SegmentDef]:
     flush()
     if text is not None:
         return segments
-    for line in SHORT_TEXT.replace("\\\n", "").strip().splitlines():
+    segments.update(_parse_short(SHORT_TEXT))
+    return segments
+
+
+def _parse_short(text: str) -> dict[str, SegmentDef]:
+    """The compact rows: `TAG spec, spec, … = NOTES`, one segment a line (a trailing backslash continues it)."""
+    segments = {}
+    for line in text.replace("\\\n", "").strip().splitlines():
         tag, _, rest = line.partition(" ")
         rest, _, note_text = rest.partition("=")
         specs = [s.strip() for s in rest.split(",")]
@@ -256,7 +269,11 @@ def _all_structure_tags() -> frozenset[str]:
 
 COMPOSITES, COMPOSITE_NAMES = _parse_composites()
 DICTIONARY: dict[str, SegmentDef] = _parse_dictionary()
-DICTIONARY_5010: dict[str, SegmentDef] = {**DICTIONARY, **_parse_dictionary(SEGMENT_TEXT_5010)}
+DICTIONARY_5010: dict[str, SegmentDef] = {
+    **DICTIONARY,
+    **_parse_short(SHORT_TEXT_5010),
+    **_parse_dictionary(SEGMENT_TEXT_5010),
+}
 STRUCTURE_TAGS: frozenset[str] = _all_structure_tags()
 
 

@@ -617,3 +617,11 @@ LH1 M ID 2/2 355, M N0 1/7, O ID 6/6, O AN 1/6, O AN 1/30, O ID 2/2 355, O R 1/1
 O ID 1/3, O AN 1/5 = P0607
 CLD M N0 1/5, M R 1/10, O AN 3/5, X R 1/8, X ID 2/2 355 = P0405
 """
+
+# 005010's compact rows where they differ from 004010's, written out whole: element 1321 (Condition Indicator) is
+# ID 2/3 in 005010 (codes such as 000, AFM, BPD), 2/2 in 004010.
+SHORT_TEXT_5010 = """
+YNQ X ID 2/3 1321, M ID 1/1 1073, X ID 2/3 1250, X AN 1/35, X AN 1/264, O AN 1/264, O AN 1/264, O ID 1/3 1270, \
+X AN 1/30, X AN 1/264 = E010910 P0304 C0908
+CRC M ID 2/2 1136, M ID 1/1 1073, M ID 2/3 1321, O ID 2/3 1321, O ID 2/3 1321, O ID 2/3 1321, O ID 2/3 1321
+"""
