@@ -332,7 +332,8 @@ class LatencyProbe:
         created = change.extra.get("sage_created_at")
         if created is not None:
             metrics, leading = events(change.tenant)
-            metrics.po_to_cleo.labels(*leading).observe(max(0.0, (change.at - created).total_seconds()))
+            latency = metrics.po_to_cleo.labels(*leading) if leading else metrics.po_to_cleo  # no labels: itself
+            latency.observe(max(0.0, (change.at - created).total_seconds()))
 
 
 def count_change(change: changes.Change) -> None:
