@@ -88,12 +88,28 @@ def test_the_lazy_table_says_what_the_command_says(name: str) -> None:
     assert (real.help or "").split("\n\n")[0].strip() == LAZY[name].help
 
 
+def _every_command() -> list[list[str]]:
+    paths: list[list[str]] = [[], ["demo"], ["version"]]
+
+    def walk(command, path: list[str]) -> None:  # type: ignore[no-untyped-def]
+        paths.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    for name in LAZY:
+        walk(load_command(name), [name])
+    return paths
+
+
 def test_version_completion_and_help_without_type_noise() -> None:
     assert run("--version").output.strip() == f"ml-connector {__version__}"
     listing = run("--help").output
-    assert "<bool>" not in listing and "--install-completion" in listing
-    assert "<bool>" not in run("init", "--help").output
-    assert "<bool>" not in run("exceptions", "list", "--help").output
+    assert "--install-completion" in listing
+    paths = _every_command()
+    assert len(paths) > 40 and ["credentials", "test"] in paths and ["map", "import"] in paths
+    for path in paths:  # every command's help, sub-commands included
+        shown = run(*path, "--help", env={"COLUMNS": "200"})
+        assert shown.exit_code == 0 and "<bool>" not in shown.output, (path, shown.output)
     env = {**os.environ, "_ML_CONNECTOR_COMPLETE": "complete_bash", "COMP_WORDS": "ml-connector sy", "COMP_CWORD": "1"}
     done = subprocess.run([sys.executable, "-m", "mlconnector"], env=env, capture_output=True, text=True, cwd=ROOT)
     assert "sync" in done.stdout.split()
@@ -311,9 +327,22 @@ def test_every_environment_variable_starts_with_mlc() -> None:
     names = set()
     for path in (ROOT / "src" / "mlconnector").rglob("*.py"):
         text = path.read_text()
-        names |= set(re.findall(r'envvar="([A-Z0-9_]+)"', text))
-        names |= set(re.findall(r'os\.environ\.get\("([A-Z0-9_]+)"', text))
-    assert names and all(n.startswith("MLC_") for n in names), sorted(names)
+        names |= set(re.findall(r'envvar=\[?"([A-Z0-9_]+)"', text))
+        names |= set(re.findall(r'(?:os\.environ\.get\(|os\.environ\[|os\.getenv\()"([A-Z0-9_]+)"', text))
+        names |= set(re.findall(r'^[A-Z_]*ENV[A-Z_]* = "([A-Z0-9_]+)"', text, re.MULTILINE))  # LEVEL_ENV = "…"
+    assert {"MLC_SAGE_SIM_DATA", "MLC_AGENT_DIR", "MLC_CLEO_SANDBOX_USERS", "MLC_LOG_LEVEL", "MLC_CONFIG"} <= names
+    assert all(n.startswith("MLC_") for n in names), sorted(names)
+    # The four old prefixes are gone from what a user reads, too.
+    for path in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
+        old = re.findall(r"(?<!MLC_)\b(ML_SAGE_SIM_DATA|ML_AGENT_DIR|CLEO_SANDBOX_USERS)\b", path.read_text())
+        assert not old, (path.name, old)
+
+
+def test_prompts_use_the_same_words_and_say_what_the_agent_key_is() -> None:
+    from mlconnector.commands.admin import FIELDS
+
+    assert FIELDS["sage"][0][2] == "Sage user name" and FIELDS["cleo"][0][2] == "Cleo user name"
+    assert "hex" in FIELDS["agent"][0][2] and "agent-hmac.key" in FIELDS["agent"][0][2]
 
 
 def test_default_ports_agree_with_the_docs_table() -> None:
