@@ -242,6 +242,44 @@ def test_status_fails_fast_and_plainly_when_agent_and_cleo_are_down(configured: 
     assert tested.exit_code == 1 and json.loads(tested.stdout)["ok"] is False
 
 
+class SilentServers:
+    """Accept TCP connections and never answer (a hung agent or Cleo), holding each until the client gives up;
+    records how many were open at once across all of them."""
+
+    def __init__(self, count: int) -> None:
+        self.lock = threading.Lock()
+        self.open = self.most_at_once = 0
+        self.ports = []
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(4)
+            self.ports.append(sock.getsockname()[1])
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        conn, _ = sock.accept()
+        with self.lock:
+            self.open += 1
+            self.most_at_once = max(self.most_at_once, self.open)
+        while conn.recv(4096):  # until the client closes (its read timeout)
+            pass
+        with self.lock:
+            self.open -= 1
+        conn.close()
+        sock.close()
+
+
+def test_status_asks_the_agent_and_cleo_at_once(configured: Path) -> None:
+    """Both checks run in parallel: a hung agent does not make the Cleo check wait for its timeout."""
+    silent = SilentServers(2)
+    agent_port, cleo_port = silent.ports
+    env = {"MLC_AGENT__URL": f"https://127.0.0.1:{agent_port}", "MLC_CLEO__BASE_URL": f"http://127.0.0.1:{cleo_port}"}
+    result = run("status", "--json", env=env)
+    assert result.exit_code == 1 and json.loads(result.stdout)["ok"] is False
+    assert silent.most_at_once == 2
+
+
 def test_lists_have_json(configured: Path) -> None:
     assert json.loads(run("exceptions", "list", "--json").stdout) == []
     audit = json.loads(run("audit", "list", "--json").stdout)
