@@ -4,6 +4,7 @@ tenants, each with its own simulated Sage, agent and Cleo sandbox; the scrape co
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -87,7 +88,10 @@ def test_a_hosted_workers_metrics_are_per_tenant(hosted: Hosted, tmp_path: Path)
         assert worker.poll() is None, log.read_text()[-3000:]
         assert settled(), log.read_text()[-3000:]
         scraped = scrape(url)
+        logged = log.read_text()
 
+    # The state-change log lines name their tenant too (console format: key=value).
+    assert all(re.search(rf"document .*status=sent .*tenant={t}\b", logged) for t in POS), logged[-3000:]
     for tenant, count in POS.items():
         sent = ("mlc_documents", (("direction", "out"), ("status", "sent"), ("tenant", tenant), ("type", "850")))
         assert scraped[sent] == count
