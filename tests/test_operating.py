@@ -145,6 +145,18 @@ def test_a_wrong_environment_variable_is_named(tenant: Path) -> None:
     assert "MLC_SCHEDULE__INBOUND_SECONDS=7" in out and "does not divide a minute" in out
 
 
+def test_a_misspelt_key_is_refused_not_ignored(tenant: Path) -> None:
+    config = tenant / "ml-connector.toml"
+    good = config.read_text()
+    config.write_text(good.replace("inbound_seconds = 300", "inbound_secnds = 300"))
+    out = one_line_error(run("exceptions", "list"))
+    assert "[schedule] inbound_secnds is not a setting" in out and "Did you mean inbound_seconds?" in out
+    config.write_text(good)
+    out = one_line_error(run("exceptions", "list", env={"MLC_SCHEDULE__INBOUND_SECNDS": "300"}))
+    assert "MLC_SCHEDULE__INBOUND_SECNDS names no setting" in out and "inbound_seconds" in out
+    assert run("exceptions", "list", env={"MLC_SCHEDULE__INBOUND_SECONDS": "300"}).exit_code == 0
+
+
 def test_debug_shows_the_traceback(tenant: Path) -> None:
     config = tenant / "ml-connector.toml"
     config.write_text(config.read_text().replace("inbound_seconds = 300", 'inbound_seconds = "soon"'))
@@ -349,6 +361,8 @@ def test_map_list_remove_not_edi_and_csv_round_trip(configured: Path) -> None:
     ]
     assert run("map", "remove", "01-V0001").exit_code == 0
     assert one_line_error(run("map", "remove", "01-V0001"))
+    out = one_line_error(run("map", "import", str(configured / "nope.csv"), "--no-check"))
+    assert "nope.csv: no such file or directory" in out and "Error" not in out
     bad = configured / "bad.csv"
     bad.write_text("vendor_no,partner,change_document,edi\n01-V0005,BETA,850,yes\n01-V0006,GAMMA,999,yes\n")
     out = one_line_error(run("map", "import", str(bad), "--no-check"))
