@@ -131,7 +131,10 @@ class RetrySettings(BaseModel):
 
 class ToleranceSettings(BaseModel):
     over_shipment_percent: float = 0.0
-    price_variance_percent: float = 2.0
+    price_variance_percent: float = Field(default=2.0, ge=0)
+    # Per unit, in the PO's currency: a price within this amount passes whatever the percentage — the only way a
+    # line costed at zero in Sage can allow a charge (a share of zero is zero).
+    price_variance_amount: float = Field(default=0.0, ge=0)
     fa_overdue_hours: float = 24.0
     post_invoices: bool = True
 
@@ -439,7 +442,8 @@ stalled_after_hours = 4       # waiting longer than this → a `stalled` excepti
 
 [tolerances]
 over_shipment_percent = 0.0   # an ASN may ship this much over the open quantity
-price_variance_percent = 2.0  # an invoice price may differ this much from the PO price
+price_variance_percent = 2.0  # an invoice price may differ this much from the PO price …
+price_variance_amount = 0.0   # … or this much per unit, whichever allows more (0: a no-charge line allows nothing)
 fa_overdue_hours = 24         # no 997 after this long → an `overdue` exception
 post_invoices = true          # post receipts of invoice (AP open invoice + GL) as soon as they are entered
 

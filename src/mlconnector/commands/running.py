@@ -140,6 +140,7 @@ def open_connector(ctx: Context) -> Connector:
         tolerances=Tolerances(
             over_shipment_percent=tolerances.over_shipment_percent,
             price_variance_percent=tolerances.price_variance_percent,
+            price_variance_amount=tolerances.price_variance_amount,
             post_invoices=tolerances.post_invoices,
         ),
         fault=faults.point,  # the kill -9 tests arm it with MLC_FAULT_AT; otherwise nothing happens
@@ -283,7 +284,7 @@ def run(
     if connector is not None:
         observability.instrument(connector)
     metrics_port = observability.start_metrics(ctx, tenants=tenants.stores if tenants is not None else None)
-    web_console = None if hosted else start_web_console(ctx)
+    web_console = start_web_console(ctx)  # hosted: one console for every tenant (web/cli.console_services)
     engine = make_engine(ctx, connector, tenants=tenants, leases=platform)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
