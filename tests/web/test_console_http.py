@@ -335,3 +335,18 @@ def test_every_asset_is_served_by_the_console_itself(console: Console) -> None:
             .startswith(("application/javascript", "text/javascript"))
         )
         assert client.get("/static/console.css").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("exc", "words"),
+    [
+        (httpx.ConnectError("[Errno 111] Connection refused"), "Network: the connection was refused"),
+        (httpx.ReadTimeout("timed out"), "Network: it accepted the connection but did not answer in time"),
+        (RuntimeError("boom"), "Unexpected failure: boom"),
+    ],
+)
+def test_console_failures_are_words_not_class_names(exc: BaseException, words: str) -> None:
+    from mlconnector.web.app import in_words
+
+    said = in_words(exc)
+    assert said.startswith(words) and type(exc).__name__ not in said

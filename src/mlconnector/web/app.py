@@ -154,6 +154,13 @@ class RateLimiter:
                 self._failures.pop(key, None)
 
 
+def in_words(exc: BaseException) -> str:
+    """A failure as the CLI says it (commands/errors.py's one table), never an exception's class name."""
+    from mlconnector.commands.errors import explain
+
+    return explain(exc).message.rstrip(".")
+
+
 def _date(value: str | None) -> date | None:
     if not value:
         return None
@@ -549,7 +556,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
         except ValueError as exc:
             return False, str(exc)
         except Exception as exc:  # Sage or Cleo unreachable: say so, the exception stays open
-            return False, f"The retry could not run: {exc.__class__.__name__}: {exc}"
+            return False, f"The retry could not run: {in_words(exc)}"
         with sc.store.transaction() as session:
             record = session.get(ExceptionRecord, exception_id)
             still_open = record is not None and record.status == "open"
@@ -609,7 +616,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
             accounts = await asyncio.to_thread(lambda: connector(sc).refresh_gl())
             message, ok = f"GL refreshed from Sage: {len(accounts)} account(s) cached and published.", True
         except Exception as exc:
-            message, ok = f"The GL refresh did not run: {exc.__class__.__name__}: {exc}", False
+            message, ok = f"The GL refresh did not run: {in_words(exc)}", False
         console_audit(sc, user, "gl_refresh", "GL", message)
         back = _int(str(form.get("exception", "")), 0, 0)
         if back:
@@ -634,7 +641,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
                     break
             return names, None
         except Exception as exc:
-            return None, f"Sage did not answer ({exc.__class__.__name__}); showing the vendors the connector knows."
+            return None, f"Sage did not answer ({in_words(exc)}); showing the vendors the connector knows."
 
     def _partners_page(request: Request, messages: list[tuple[bool, str]]) -> Response:
         sc = scoped(request)
@@ -663,7 +670,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
         except Forbidden:
             raise
         except Exception as exc:
-            return False, f"Could not ask Cleo whether {partner} exists ({exc.__class__.__name__}); nothing changed."
+            return False, f"Could not ask Cleo whether {partner} exists ({in_words(exc)}); nothing changed."
         if not known:
             return False, f"Cleo has no trading partner {partner}; vendor {vendor} was not mapped."
         with sc.store.transaction() as session:
@@ -739,7 +746,7 @@ def create_app(services: ConsoleServices) -> FastAPI:
             except Exception as exc:
                 return (
                     False,
-                    f"Could not ask Cleo for its trading partners ({exc.__class__.__name__}); nothing changed.",
+                    f"Could not ask Cleo for its trading partners ({in_words(exc)}); nothing changed.",
                 )
             missing = [alias for alias in aliases if alias not in known]
             if missing:
