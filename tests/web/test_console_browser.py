@@ -67,6 +67,7 @@ def sign_in(console: Console, browser, username: str):  # type: ignore[no-untype
     page.set_default_timeout(10_000)
     page.goto(console.url + "/")
     assert "/login" in page.url
+    page.screenshot(path=str(console.screenshots / "login.png"), full_page=True)
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORDS[username])
     page.get_by_role("button", name="Sign in").click()
