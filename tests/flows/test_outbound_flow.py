@@ -188,16 +188,13 @@ def test_a_burst_is_read_in_pages_and_each_po_sent_once(world: World) -> None:
     assert run_once(world) == []
 
 
-def test_a_change_the_vendor_does_not_see_stages_nothing(world: World) -> None:
-    """Sage re-reports a PO whose only change is outside the 850 (an internal comment, terms): no new version."""
-    po = world.create_po("01-V0001")
-    assert run_once(world) == ["sent"]
-    later = datetime.now() + timedelta(seconds=2)
-    date, time = stamp(later)
+def _change_internally_and_spy(world: World, po: str, assignments: str) -> list[str]:
+    """Change `po` in Sage where the 850 does not look (a later update stamp), and record "PO|comment" of every PO
+    the next run reads from Sage (so a test can see the content check ran)."""
+    date, time = stamp(datetime.now() + timedelta(seconds=2))
     with world.sim.connect() as conn:
         conn.execute(
-            "UPDATE PO_PurchaseOrderHeader SET Comment='call before delivery', TermsCode='30', DateUpdated=?,"
-            " TimeUpdated=? WHERE PurchaseOrderNo=?",
+            f"UPDATE PO_PurchaseOrderHeader SET {assignments}, DateUpdated=?, TimeUpdated=? WHERE PurchaseOrderNo=?",
             (date, time, po),
         )
     reread: list[str] = []
@@ -209,6 +206,14 @@ def test_a_change_the_vendor_does_not_see_stages_nothing(world: World) -> None:
         return page
 
     world.connector.sage.changed_purchase_orders = spy  # type: ignore[method-assign]
+    return reread
+
+
+def test_a_change_the_vendor_does_not_see_stages_nothing(world: World) -> None:
+    """Sage re-reports a PO whose only change is outside the 850 (an internal comment, terms): no new version."""
+    po = world.create_po("01-V0001")
+    assert run_once(world) == ["sent"]
+    reread = _change_internally_and_spy(world, po, "Comment='call before delivery', TermsCode='30'")
     assert run_once(world) == []
     assert reread == [f"{po}|call before delivery"], "the PO was read again, so the content check ran"
     with world.store.transaction() as session:
@@ -227,23 +232,7 @@ def test_a_held_po_changed_only_where_the_vendor_does_not_look_stays_one_hold(wo
     (the held row's content hash is compared, as a sent PO's is)."""
     po = world.create_po("01-V0004")
     assert run_once(world) == []
-    later = datetime.now() + timedelta(seconds=2)
-    date, time = stamp(later)
-    with world.sim.connect() as conn:
-        conn.execute(
-            "UPDATE PO_PurchaseOrderHeader SET Comment='internal note', DateUpdated=?, TimeUpdated=?"
-            " WHERE PurchaseOrderNo=?",
-            (date, time, po),
-        )
-    reread: list[str] = []
-    read = world.connector.sage.changed_purchase_orders
-
-    def spy(cursor, limit):  # type: ignore[no-untyped-def]
-        page = read(cursor, limit=limit)
-        reread.extend(f"{p.purchase_order_no}|{p.comment}" for p in page.items)
-        return page
-
-    world.connector.sage.changed_purchase_orders = spy  # type: ignore[method-assign]
+    reread = _change_internally_and_spy(world, po, "Comment='internal note'")
     assert run_once(world) == []
     assert reread == [f"{po}|internal note"], "the held PO was read again, so the content check ran"
     with world.store.transaction() as session:

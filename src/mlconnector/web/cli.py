@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -119,6 +119,22 @@ def users_add(
     console.print(f"Added {username} ({role}{where}).")
 
 
+T = TypeVar("T")
+
+
+def _change_tenants(change: Callable[[Any], T]) -> T:
+    """Hosted only: one change to a user's tenants in the user database, its refusal as one line."""
+    from mlconnector.web.users import UserError
+
+    if not _hosted_users():
+        fail("Tenants are for hosted deployments (hosted = true); a single site has one.")
+    try:
+        with _user_db() as session:
+            return change(session)
+    except UserError as exc:
+        fail(str(exc))
+
+
 @users_app.command("grant")
 def users_grant(
     username: Annotated[str, typer.Argument(help="Sign-in name.")],
@@ -126,16 +142,10 @@ def users_grant(
     all_tenants: Annotated[bool, ALL_TENANTS_OPTION] = False,
 ) -> None:
     """Hosted: let a user see more tenants."""
-    from mlconnector.web.users import UserError, grant
+    from mlconnector.web.users import grant
 
-    if not _hosted_users():
-        fail("Tenants are for hosted deployments (hosted = true); a single site has one.")
     ids = _tenant_ids(tenants, all_tenants)
-    try:
-        with _user_db() as session:
-            grant(session, username, ids)
-    except UserError as exc:
-        fail(str(exc))
+    _change_tenants(lambda session: grant(session, username, ids))
     console.print(f"{username} may now see {', '.join(ids)}.")
 
 
@@ -146,18 +156,12 @@ def users_revoke(
     all_tenants: Annotated[bool, ALL_TENANTS_OPTION] = False,
 ) -> None:
     """Hosted: take tenants away from a user (their open sessions lose them at the next click)."""
-    from mlconnector.web.users import UserError, revoke
+    from mlconnector.web.users import revoke
 
-    if not _hosted_users():
-        fail("Tenants are for hosted deployments (hosted = true); a single site has one.")
     ids = ["*"] if all_tenants else [t.strip() for t in (tenants or "").split(",") if t.strip()]
     if not ids:
         fail("Say which tenants to take away: --tenants acme,beta (or --all-tenants).")
-    try:
-        with _user_db() as session:
-            removed = revoke(session, username, ids)
-    except UserError as exc:
-        fail(str(exc))
+    removed = _change_tenants(lambda session: revoke(session, username, ids))
     console.print(f"{username}: {removed} tenant(s) taken away.")
 
 
