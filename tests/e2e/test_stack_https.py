@@ -3,27 +3,14 @@ certificate because the config names it, not because verification is off or the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from cryptography import x509
 
 from mlconnector.config import load_settings
-from mlconnector.demo import Stack, demo_environment, start_stack
+from mlconnector.demo import Stack
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with demo_environment(tmp_path / "stack") as processes:
-        built = start_stack(tmp_path / "stack", processes)
-        try:
-            yield built
-        finally:
-            built.store.close()
 
 
 def test_the_demo_stack_reaches_cleo_over_https_with_the_named_certificate(
