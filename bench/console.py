@@ -10,6 +10,10 @@ the console with uvicorn on a free port and signs in over real HTTP. Each screen
 number, vendor, partner + type + status, a date range, and no filter; the timeline of a random PO. The baseline is
 `/health` in the same run (the fixed cost of a request through the stack); ratios are p95 / baseline p95.
 Last line, the figure of record: `overview_p95_ms=… search_p95_ms=… timeline_p95_ms=…` (target ≤ 300 each).
+
+`--hosted postgresql+psycopg://postgres@127.0.0.1:5432/test` measures the hosted console instead: a throw-away
+database on that server, the documents in tenant `bench`'s schema (a second tenant `other` holds a tenth as many),
+the user in the platform's tables with both tenants, so every request also reads the user's tenants and the registry.
 """
 
 from __future__ import annotations
@@ -21,17 +25,21 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import create_engine, func, insert, select, text
 
 from mlconnector.store import Store
 from mlconnector.store.models import AuditEntry, ExceptionRecord, InboundDocument, OutboundDocument, PartnerMapping
-from mlconnector.web.app import ConsoleServices
+from mlconnector.store.platform import Platform, tenant_schema
+from mlconnector.web.app import ConsoleServices, HostedConsole, TenantChoice
 from mlconnector.web.cli import serve
-from mlconnector.web.users import add_user
+from mlconnector.web.users import add_user, grant
 
 PAYLOAD = (
     "ISA*00*          *00*          *ZZ*ABCDIST        *ZZ*{p:<15}*261126*1200*U*00401*{icn:09d}*0*P*>~"
@@ -141,71 +149,120 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20, method="inclusive")[18] * 1000
 
 
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    name = f"mlc_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--documents", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--hosted", metavar="POSTGRES_ADMIN_URL", help="Measure the hosted console on PostgreSQL.")
     args = parser.parse_args()
-    rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(f"sqlite:///{Path(tmp) / 'state.sqlite'}")
-        started = time.perf_counter()
-        pos = fill(store, args.documents, rng)
+        if not args.hosted:
+            return measure(args, Store(f"sqlite:///{Path(tmp) / 'state.sqlite'}"), None, None)
+        with postgres_database(args.hosted) as url:
+            platform = Platform(url)
+            try:
+                for tenant in ("bench", "other"):
+                    platform.add(tenant, tenant.title(), {})
+                other = Store(url, schema=tenant_schema("other"))
+                fill(other, max(1, args.documents // 10), random.Random(8))
+                with platform.users() as session:
+                    add_user(session, "bench", "bench-password", "viewer")
+                    grant(session, "bench", ["bench", "other"])
+                return measure(args, Store(url, schema=tenant_schema("bench")), platform, other)
+            finally:
+                platform.close()
+
+
+def measure(args: argparse.Namespace, store: Store, platform: Platform | None, other: Store | None) -> int:
+    rng = random.Random(7)
+    started = time.perf_counter()
+    pos = fill(store, args.documents, rng)
+    if platform is not None:  # what autovacuum does soon after a bulk load: fresh statistics for the planner
         with store.transaction() as session:
+            session.execute(text("ANALYZE"))
+    with store.transaction() as session:
+        if platform is None:
             add_user(session, "bench", "bench-password", "viewer")
-            counts = {
-                "outbound": session.scalar(select(func.count()).select_from(OutboundDocument)),
-                "inbound": session.scalar(select(func.count()).select_from(InboundDocument)),
-                "audit": session.scalar(select(func.count()).select_from(AuditEntry)),
-                "open_exceptions": session.scalar(select(func.count()).where(ExceptionRecord.status == "open")),
-            }
-        print(f"filled in {time.perf_counter() - started:.1f} s: " + " ".join(f"{k}={v}" for k, v in counts.items()))
-        services = ConsoleServices(store=store, schedule={"pos": 900, "inbound": 300, "vendors": 900, "gl": 14400})
-        server = serve(services, "127.0.0.1", 0)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            token = client.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-            client.post("/login", data={"csrf_token": token, "username": "bench", "password": "bench-password"})
-            today = datetime.now(UTC).date()
-            searches = [
-                lambda: {"po": rng.choice(pos)},
-                lambda: {"vendor": f"01-V{rng.randrange(40):04d}"},
-                lambda: {"partner": f"P{rng.randrange(40):02d}", "type": "850", "status": "sent"},
-                lambda: {
-                    "from": (today - timedelta(days=10)).isoformat(),
-                    "to": (today - timedelta(days=3)).isoformat(),
-                },
-                lambda: {},
-            ]
-            first: dict[str, float] = {}
-            for name, path in (("overview", "/"), ("search", "/documents"), ("timeline", f"/po/{pos[0]}")):
+        counts = {
+            "outbound": session.scalar(select(func.count()).select_from(OutboundDocument)),
+            "inbound": session.scalar(select(func.count()).select_from(InboundDocument)),
+            "audit": session.scalar(select(func.count()).select_from(AuditEntry)),
+            "open_exceptions": session.scalar(select(func.count()).where(ExceptionRecord.status == "open")),
+        }
+    print(f"filled in {time.perf_counter() - started:.1f} s: " + " ".join(f"{k}={v}" for k, v in counts.items()))
+    schedule = {"pos": 900, "inbound": 300, "vendors": 900, "gl": 14400}
+    services = ConsoleServices(store=store, schedule=schedule)
+    if platform is not None:
+        stores = {"bench": store, "other": other}
+        services = ConsoleServices(
+            store=None,
+            hosted=HostedConsole(
+                users=platform.users,
+                tenants=lambda: [TenantChoice(t.id, t.name, t.enabled) for t in platform.registered()],
+                open_tenant=lambda tenant: ConsoleServices(store=stores[tenant], schedule=schedule),
+            ),
+        )
+    server = serve(services, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        token = client.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        client.post("/login", data={"csrf_token": token, "username": "bench", "password": "bench-password"})
+        today = datetime.now(UTC).date()
+        searches = [
+            lambda: {"po": rng.choice(pos)},
+            lambda: {"vendor": f"01-V{rng.randrange(40):04d}"},
+            lambda: {"partner": f"P{rng.randrange(40):02d}", "type": "850", "status": "sent"},
+            lambda: {
+                "from": (today - timedelta(days=10)).isoformat(),
+                "to": (today - timedelta(days=3)).isoformat(),
+            },
+            lambda: {},
+        ]
+        first: dict[str, float] = {}
+        for name, path in (("overview", "/"), ("search", "/documents"), ("timeline", f"/po/{pos[0]}")):
+            t0 = time.perf_counter()
+            client.get(path)
+            first[name] = (time.perf_counter() - t0) * 1000
+        timings: dict[str, list[float]] = {"health": [], "overview": [], "search": [], "timeline": []}
+        rows_seen = 0
+        for n in range(args.requests):
+            for name, path, params in (
+                ("health", "/health", {}),
+                ("overview", "/", {}),
+                ("search", "/documents", searches[n % len(searches)]()),
+                ("timeline", f"/po/{rng.choice(pos)}", {}),
+            ):
                 t0 = time.perf_counter()
-                client.get(path)
-                first[name] = (time.perf_counter() - t0) * 1000
-            timings: dict[str, list[float]] = {"health": [], "overview": [], "search": [], "timeline": []}
-            rows_seen = 0
-            for n in range(args.requests):
-                for name, path, params in (
-                    ("health", "/health", {}),
-                    ("overview", "/", {}),
-                    ("search", "/documents", searches[n % len(searches)]()),
-                    ("timeline", f"/po/{rng.choice(pos)}", {}),
-                ):
-                    t0 = time.perf_counter()
-                    answer = client.get(path, params=params)
-                    timings[name].append(time.perf_counter() - t0)
-                    if answer.status_code != 200:
-                        print(f"{path} answered {answer.status_code}", file=sys.stderr)
-                        return 1
-                    if name == "search":
-                        rows_seen += answer.text.count("<tr>") - 1
-        server.should_exit = True
-        thread.join(10)
-        store.close()
+                answer = client.get(path, params=params)
+                timings[name].append(time.perf_counter() - t0)
+                if answer.status_code != 200:
+                    print(f"{path} answered {answer.status_code}", file=sys.stderr)
+                    return 1
+                if name == "search":
+                    rows_seen += answer.text.count("<tr>") - 1
+    server.should_exit = True
+    thread.join(10)
+    store.close()
+    if other is not None:
+        other.close()
     base = p95(timings["health"])
     print(
         "first request after start (cold caches, not in the p95): "

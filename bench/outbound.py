@@ -426,6 +426,16 @@ def incomplete(pos: int, sent: int, held: int, in_cleo: int) -> str | None:
     return f"INCOMPLETE RUN: {pos} POs generated, {sent} sent, {held} held, {in_cleo} in Cleo; no rate is printed"
 
 
+def require_complete(pos: int, sent: int, held: int, in_cleo: int, log: Path) -> None:
+    """Stop the run (exit 1, no rates) unless every PO was sent and is in Cleo; say why, with the log's tail."""
+    problem = incomplete(pos, sent, held, in_cleo)
+    if problem:
+        print(problem, file=sys.stderr)
+        log_tail = log.read_text()[-2000:] if log.exists() else "(no log)"
+        print(f"last lines of the connector's log:\n{log_tail}", file=sys.stderr)
+        raise SystemExit(1)
+
+
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pos", type=int, default=10_000)
@@ -494,12 +504,9 @@ def main(argv: list[str]) -> None:
                     select(func.count()).select_from(OutboundDocument).where(OutboundDocument.status == "held")
                 )
             in_cleo = cleo_outbound_count(stack)
-            problem = incomplete(args.pos, int(sent or 0), int(held or 0), in_cleo)
-            if problem:
-                print(problem, file=sys.stderr)
-                log_tail = (workdir / "logs" / "connector-bench.log").read_text()[-2000:]
-                print(f"last lines of the connector's log:\n{log_tail}", file=sys.stderr)
-                raise SystemExit(1)
+            require_complete(
+                args.pos, int(sent or 0), int(held or 0), in_cleo, workdir / "logs" / "connector-bench.log"
+            )
 
             # Baseline: the raw agent read alone, from this process, against the same agent and data.
             with AgentClient(

@@ -133,7 +133,7 @@ def _process(args: list[str], repeat: int) -> float:
         start = time.perf_counter()
         done = subprocess.run(args, capture_output=True, text=True, env=CHILD_ENV)
         best = min(best, time.perf_counter() - start)
-        if done.returncode != 0 or "VALID" not in done.stdout:
+        if done.returncode != 0 or ": VALID (" not in done.stdout:  # not the "VALID" inside "INVALID"
             raise Incomplete(f"{' '.join(args)} exited {done.returncode}: {(done.stdout + done.stderr)[:300]}")
     return best
 

@@ -93,3 +93,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: igno
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.sqlite'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def stack(tmp_path):  # type: ignore[no-untyped-def]
+    """The demo's stack on SQLite: the agent and the Cleo sandbox as real HTTPS processes, stopped after the test.
+    (The e2e files that run on both databases define their own, taking `database_url`.)"""
+    from mlconnector.demo import demo_environment, start_stack
+
+    with demo_environment(tmp_path / "stack") as processes:
+        built = start_stack(tmp_path / "stack", processes)
+        try:
+            yield built
+        finally:
+            built.store.close()

@@ -70,3 +70,25 @@ def test_the_certificate_to_trust_is_read_from_the_cleo_section(
     config.write_text(text)
     monkeypatch.setenv("MLC_CONFIG", str(config))
     assert Settings().cleo.ca_file == tmp_path / "cleo.pem"
+
+
+def test_a_command_refuses_plain_http_to_another_machine_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the clerk sees: one `error:` line naming the URL and what to use instead, exit 1, no traceback."""
+    from typer.testing import CliRunner
+
+    from mlconnector.cli import app
+
+    config = tmp_path / "ml-connector.toml"
+    write_config(config, cleo_url="http://acme.cleo.example.com", data_dir=str(tmp_path / "var"))
+    monkeypatch.setenv("MLC_CONFIG", str(config))
+    monkeypatch.delenv("MLC_CLEO__BASE_URL", raising=False)
+    result = CliRunner().invoke(app, ["status"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.output
+    expected = "Cleo URL http://acme.cleo.example.com is plain HTTP to another machine; use its https:// address"
+    assert expected in errors[0]

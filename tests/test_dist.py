@@ -38,5 +38,6 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     assert "install-service" in agent.stdout and "serve" in agent.stdout
     # The package data the connector needs at run time travel in the wheel (migrations run at first start).
     names = zipfile.ZipFile(wheel).namelist()
+    assert not [n for n in names if n.endswith(".pyc")], "`make install` compiles src/: its .pyc must not ship"
     assert "mlconnector/store/migrations/script.py.mako" in names
     assert len([n for n in names if n.startswith("mlconnector/store/migrations/versions/0")]) >= 3

@@ -88,12 +88,28 @@ def test_the_lazy_table_says_what_the_command_says(name: str) -> None:
     assert (real.help or "").split("\n\n")[0].strip() == LAZY[name].help
 
 
+def _every_command() -> list[list[str]]:
+    paths: list[list[str]] = [[], ["demo"], ["version"]]
+
+    def walk(command, path: list[str]) -> None:  # type: ignore[no-untyped-def]
+        paths.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    for name in LAZY:
+        walk(load_command(name), [name])
+    return paths
+
+
 def test_version_completion_and_help_without_type_noise() -> None:
     assert run("--version").output.strip() == f"ml-connector {__version__}"
     listing = run("--help").output
-    assert "<bool>" not in listing and "--install-completion" in listing
-    assert "<bool>" not in run("init", "--help").output
-    assert "<bool>" not in run("exceptions", "list", "--help").output
+    assert "--install-completion" in listing
+    paths = _every_command()
+    assert len(paths) > 40 and ["credentials", "test"] in paths and ["map", "import"] in paths
+    for path in paths:  # every command's help, sub-commands included
+        shown = run(*path, "--help", env={"COLUMNS": "200"})
+        assert shown.exit_code == 0 and "<bool>" not in shown.output, (path, shown.output)
     env = {**os.environ, "_ML_CONNECTOR_COMPLETE": "complete_bash", "COMP_WORDS": "ml-connector sy", "COMP_CWORD": "1"}
     done = subprocess.run([sys.executable, "-m", "mlconnector"], env=env, capture_output=True, text=True, cwd=ROOT)
     assert "sync" in done.stdout.split()
@@ -127,6 +143,18 @@ def test_a_wrong_value_names_the_section_key_and_value(tenant: Path) -> None:
 def test_a_wrong_environment_variable_is_named(tenant: Path) -> None:
     out = one_line_error(run("exceptions", "list", env={"MLC_SCHEDULE__INBOUND_SECONDS": "7"}))
     assert "MLC_SCHEDULE__INBOUND_SECONDS=7" in out and "does not divide a minute" in out
+
+
+def test_a_misspelt_key_is_refused_not_ignored(tenant: Path) -> None:
+    config = tenant / "ml-connector.toml"
+    good = config.read_text()
+    config.write_text(good.replace("inbound_seconds = 300", "inbound_secnds = 300"))
+    out = one_line_error(run("exceptions", "list"))
+    assert "[schedule] inbound_secnds is not a setting" in out and "Did you mean inbound_seconds?" in out
+    config.write_text(good)
+    out = one_line_error(run("exceptions", "list", env={"MLC_SCHEDULE__INBOUND_SECNDS": "300"}))
+    assert "MLC_SCHEDULE__INBOUND_SECNDS names no setting" in out and "inbound_seconds" in out
+    assert run("exceptions", "list", env={"MLC_SCHEDULE__INBOUND_SECONDS": "300"}).exit_code == 0
 
 
 def test_debug_shows_the_traceback(tenant: Path) -> None:
@@ -226,6 +254,44 @@ def test_status_fails_fast_and_plainly_when_agent_and_cleo_are_down(configured: 
     assert tested.exit_code == 1 and json.loads(tested.stdout)["ok"] is False
 
 
+class SilentServers:
+    """Accept TCP connections and never answer (a hung agent or Cleo), holding each until the client gives up;
+    records how many were open at once across all of them."""
+
+    def __init__(self, count: int) -> None:
+        self.lock = threading.Lock()
+        self.open = self.most_at_once = 0
+        self.ports = []
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(4)
+            self.ports.append(sock.getsockname()[1])
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        conn, _ = sock.accept()
+        with self.lock:
+            self.open += 1
+            self.most_at_once = max(self.most_at_once, self.open)
+        while conn.recv(4096):  # until the client closes (its read timeout)
+            pass
+        with self.lock:
+            self.open -= 1
+        conn.close()
+        sock.close()
+
+
+def test_status_asks_the_agent_and_cleo_at_once(configured: Path) -> None:
+    """Both checks run in parallel: a hung agent does not make the Cleo check wait for its timeout."""
+    silent = SilentServers(2)
+    agent_port, cleo_port = silent.ports
+    env = {"MLC_AGENT__URL": f"https://127.0.0.1:{agent_port}", "MLC_CLEO__BASE_URL": f"http://127.0.0.1:{cleo_port}"}
+    result = run("status", "--json", env=env)
+    assert result.exit_code == 1 and json.loads(result.stdout)["ok"] is False
+    assert silent.most_at_once == 2
+
+
 def test_lists_have_json(configured: Path) -> None:
     assert json.loads(run("exceptions", "list", "--json").stdout) == []
     audit = json.loads(run("audit", "list", "--json").stdout)
@@ -295,6 +361,8 @@ def test_map_list_remove_not_edi_and_csv_round_trip(configured: Path) -> None:
     ]
     assert run("map", "remove", "01-V0001").exit_code == 0
     assert one_line_error(run("map", "remove", "01-V0001"))
+    out = one_line_error(run("map", "import", str(configured / "nope.csv"), "--no-check"))
+    assert "nope.csv: no such file or directory" in out and "Error" not in out
     bad = configured / "bad.csv"
     bad.write_text("vendor_no,partner,change_document,edi\n01-V0005,BETA,850,yes\n01-V0006,GAMMA,999,yes\n")
     out = one_line_error(run("map", "import", str(bad), "--no-check"))
@@ -311,9 +379,22 @@ def test_every_environment_variable_starts_with_mlc() -> None:
     names = set()
     for path in (ROOT / "src" / "mlconnector").rglob("*.py"):
         text = path.read_text()
-        names |= set(re.findall(r'envvar="([A-Z0-9_]+)"', text))
-        names |= set(re.findall(r'os\.environ\.get\("([A-Z0-9_]+)"', text))
-    assert names and all(n.startswith("MLC_") for n in names), sorted(names)
+        names |= set(re.findall(r'envvar=\[?"([A-Z0-9_]+)"', text))
+        names |= set(re.findall(r'(?:os\.environ\.get\(|os\.environ\[|os\.getenv\()"([A-Z0-9_]+)"', text))
+        names |= set(re.findall(r'^[A-Z_]*ENV[A-Z_]* = "([A-Z0-9_]+)"', text, re.MULTILINE))  # LEVEL_ENV = "…"
+    assert {"MLC_SAGE_SIM_DATA", "MLC_AGENT_DIR", "MLC_CLEO_SANDBOX_USERS", "MLC_LOG_LEVEL", "MLC_CONFIG"} <= names
+    assert all(n.startswith("MLC_") for n in names), sorted(names)
+    # The four old prefixes are gone from what a user reads, too.
+    for path in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
+        old = re.findall(r"(?<!MLC_)\b(ML_SAGE_SIM_DATA|ML_AGENT_DIR|CLEO_SANDBOX_USERS)\b", path.read_text())
+        assert not old, (path.name, old)
+
+
+def test_prompts_use_the_same_words_and_say_what_the_agent_key_is() -> None:
+    from mlconnector.commands.admin import FIELDS
+
+    assert FIELDS["sage"][0][2] == "Sage user name" and FIELDS["cleo"][0][2] == "Cleo user name"
+    assert "hex" in FIELDS["agent"][0][2] and "agent-hmac.key" in FIELDS["agent"][0][2]
 
 
 def test_default_ports_agree_with_the_docs_table() -> None:

@@ -55,6 +55,19 @@ def test_the_readme_block_is_what_a_new_user_needs() -> None:
     assert any("sync now pos" in c for c in commands)
 
 
+def test_what_the_readme_says_of_the_demo_is_what_it_does() -> None:
+    from mlconnector.demo import DEMO_SCHEDULE, DemoSummary
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    fast, slow = DEMO_SCHEDULE["purchase_orders"], DEMO_SCHEDULE["vendors"]
+    assert DEMO_SCHEDULE["inbound"] == fast and DEMO_SCHEDULE["gl"] == slow
+    assert f"with POs and inbound every {fast} seconds (vendors and GL every {slow} s)" in text
+    quoted = re.search(r"Its last line looks like `([^`]+)`", text)
+    assert quoted, "the README quotes the demo's last line"
+    example = DemoSummary(pos=1, sent_850=1, held=0, ack_997=1, exceptions=0, seconds=1.0).line()
+    assert [pair.split("=")[0] for pair in quoted.group(1).split()] == [p.split("=")[0] for p in example.split()]
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # ~20 processes; minutes on a loaded 2-core machine
 def test_the_readme_walk_through_runs_as_written(tmp_path: Path) -> None:
@@ -92,7 +105,9 @@ def test_the_readme_walk_through_runs_as_written(tmp_path: Path) -> None:
             process.terminate()
             process.wait(timeout=20)
     sync = next(out for cmd, out in outputs.items() if cmd.endswith("sync now pos"))
-    assert "850 sent 1" in sync and "850 skipped 1" in sync
+    (pos_line,) = [line for line in sync.splitlines() if line.startswith("pos:")]
+    assert "850 sent 1" in pos_line and "850 skipped 1" in pos_line, sync  # counted from the audit log
+    assert "sync pos" in sync  # the progress bar
     messages = next(out for cmd, out in outputs.items() if cmd.endswith("cleo-sandbox messages"))
     assert "HARBOR" in messages and "850" in messages
     status = next(out for cmd, out in outputs.items() if cmd.endswith("status"))

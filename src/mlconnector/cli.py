@@ -70,7 +70,9 @@ LAZY: dict[str, Lazy] = {
         "Serve the web console (sign in with a user from `ml-connector users add`).",
     ),
     "users": Lazy(
-        "mlconnector.web.cli", "users_app", "Who may sign in to the web console (roles: viewer, operator, admin)."
+        "mlconnector.web.cli",
+        "users_app",
+        "Who may sign in to the web console (roles: viewer, clerk, admin; hosted: and to which tenants).",
     ),
     "x12": Lazy("mlconnector.x12.cli", "app", "Validate, acknowledge (997, TA1) and inspect X12 files.", STAND_INS),
     "sage-sim": Lazy(

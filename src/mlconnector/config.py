@@ -5,6 +5,7 @@ No secret lives here: credentials are in the vault. The file says where things a
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import tomllib
@@ -130,7 +131,10 @@ class RetrySettings(BaseModel):
 
 class ToleranceSettings(BaseModel):
     over_shipment_percent: float = 0.0
-    price_variance_percent: float = 2.0
+    price_variance_percent: float = Field(default=2.0, ge=0)
+    # Per unit, in the PO's currency: a price within this amount passes whatever the percentage — the only way a
+    # line costed at zero in Sage can allow a charge (a share of zero is zero).
+    price_variance_amount: float = Field(default=0.0, ge=0)
     fa_overdue_hours: float = 24.0
     post_invoices: bool = True
 
@@ -299,13 +303,68 @@ def load_settings(*, require_file: bool = True) -> Settings:
             )
     else:
         try:
-            tomllib.loads(path.read_text())
+            document = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}.", "Fix that line (strings need quotes).") from None
+        _refuse_unknown_keys(path, document)
+    _refuse_unknown_variables()
     try:
         return Settings()
     except ValidationError as exc:
         raise _config_error(path, exc) from None
+
+
+def _unknown(loc: list[str]) -> tuple[str, list[str]] | None:
+    """The first part of `loc` that names no setting, and the names it could have meant (None: all known)."""
+    model: Any = Settings
+    for depth, part in enumerate(loc):
+        fields = getattr(model, "model_fields", None)
+        if fields is None:  # below a plain value (a list, a dict): nothing more to check
+            return None
+        if part not in fields:
+            return ".".join(loc[: depth + 1]), list(fields)
+        default = fields[part].get_default(call_default_factory=True)
+        model = type(default) if isinstance(default, BaseModel) else None
+    return None
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name.rsplit(".", 1)[-1], known, n=1)
+    return f"Did you mean {close[0]}? " if close else ""
+
+
+def _refuse_unknown_keys(path: Path, document: dict[str, Any]) -> None:
+    """A misspelt key would silently leave its default in force (a schedule, a tolerance): say so instead."""
+
+    def walk(table: dict[str, Any], loc: list[str]) -> None:
+        for key, value in table.items():
+            found = _unknown([*loc, key])
+            if found is not None:
+                name, known = found
+                section, _, leaf = name.rpartition(".")
+                where = f"[{section}] {leaf}" if section else leaf
+                raise ConfigError(
+                    f"{path}: {where} is not a setting.",
+                    f"{_did_you_mean(name, known)}The commented file `ml-connector init` writes lists every key.",
+                )
+            if isinstance(value, dict):
+                walk(value, [*loc, key])
+
+    walk(document, [])
+
+
+def _refuse_unknown_variables() -> None:
+    """`MLC_SECTION__KEY` names a setting (one-word MLC_ variables are the program's own, e.g. MLC_CONFIG)."""
+    for variable in sorted(os.environ):
+        if variable.upper().startswith(ENV_PREFIX) and "__" in variable:
+            loc = variable[len(ENV_PREFIX) :].lower().split("__")
+            found = _unknown(loc)
+            if found is not None:
+                name, known = found
+                raise ConfigError(
+                    f"Environment variable {variable} names no setting ({name.replace('.', ' ')} is unknown).",
+                    f"{_did_you_mean(name, known)}Unset it, or see docs/operations.md for the names.",
+                )
 
 
 def _config_error(path: Path, exc: ValidationError) -> ConfigError:
@@ -383,7 +442,8 @@ stalled_after_hours = 4       # waiting longer than this → a `stalled` excepti
 
 [tolerances]
 over_shipment_percent = 0.0   # an ASN may ship this much over the open quantity
-price_variance_percent = 2.0  # an invoice price may differ this much from the PO price
+price_variance_percent = 2.0  # an invoice price may differ this much from the PO price …
+price_variance_amount = 0.0   # … or this much per unit, whichever allows more (0: a no-charge line allows nothing)
 fa_overdue_hours = 24         # no 997 after this long → an `overdue` exception
 post_invoices = true          # post receipts of invoice (AP open invoice + GL) as soon as they are entered
 

@@ -70,6 +70,10 @@ class DemoSummary:
         )
 
 
+DEMO_SCHEDULE = {"purchase_orders": 2, "inbound": 2, "vendors": 30, "gl": 30}
+"""The demo's accelerated schedules in seconds (the README quotes them; tests/test_readme.py checks it)."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -356,14 +360,12 @@ def run_demo(
         made = create_purchase_orders(stack, purchase_orders, unmapped=1)
         mapped = made[:purchase_orders]
         console.print(
-            "[bold]6/6[/bold] Running the connector (POs and inbound every 2 s) until every PO is in Cleo and "
-            "received in Sage, and every invoice is entered in Sage or stopped as an exception …"
+            f"[bold]6/6[/bold] Running the connector (POs and inbound every {DEMO_SCHEDULE['purchase_orders']} s) "
+            "until every PO is in Cleo and received in Sage, and every invoice is entered in Sage or stopped as an "
+            "exception …"
         )
         env = stack.connector_env(
-            MLC_SCHEDULE__PURCHASE_ORDERS_SECONDS="2",
-            MLC_SCHEDULE__INBOUND_SECONDS="2",
-            MLC_SCHEDULE__VENDORS_SECONDS="30",
-            MLC_SCHEDULE__GL_SECONDS="30",
+            **{f"MLC_SCHEDULE__{job.upper()}_SECONDS": str(seconds) for job, seconds in DEMO_SCHEDULE.items()}
         )
         processes.start("connector", ["run"], env=env, cwd=stack.config.parent)
         observed = False

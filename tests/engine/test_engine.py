@@ -5,9 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from mlconnector.engine import cron_every
@@ -141,3 +144,32 @@ def test_a_worker_runs_only_a_few_collects_at_once(tmp_path: Path) -> None:
     system = f"sqlite:///{tmp_path / 'dbos.sqlite'}"
     out = finish(run_worker(system, f"sqlite:///{tmp_path / 'effects.sqlite'}", "w1", "slots", 5))
     assert "most collects at once: 1" in out, out
+
+
+def _intervals() -> list[int]:
+    valid = []
+    for seconds in [*range(1, 61), *range(60, 3601, 60), *range(3600, 86401, 3600)]:
+        try:
+            cron_every(seconds)
+        except ValueError:
+            continue
+        valid.append(seconds)
+    return sorted(set(valid))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    seconds=st.sampled_from(_intervals()),
+    after=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+    utc=st.booleans(),
+)
+def test_next_run_is_the_schedulers_cron(seconds: int, after: datetime, utc: bool) -> None:
+    """`next_run`'s arithmetic (which spares `status` importing croniter) gives what the cron gives."""
+    from croniter import croniter
+
+    from mlconnector.engine import next_run
+
+    if utc:
+        after = after.replace(tzinfo=UTC)
+    expected = croniter(cron_every(seconds), after, second_at_beginning=True).get_next(datetime)
+    assert next_run(seconds, after) == expected

@@ -184,6 +184,76 @@ def test_one_unreadable_file_among_good_ones_blocks_nothing(world: World) -> Non
         assert open_docs == []
 
 
+def rename_partner_in_cleo(world: World, alias: str, new_alias: str) -> None:
+    (found,) = [p for p in world.sandbox.store.list_partners("demo") if p["alias"] == alias]
+    body = {k: v for k, v in found.items() if k != "id"}
+    world.sandbox.store.update_partner("demo", found["id"], {**body, "alias": new_alias})
+
+
+@pytest.mark.partners("perfect", 0.0)
+def test_our_997_cleo_refuses_is_sent_by_the_fix_its_exception_names(world: World) -> None:
+    """`ack_not_sent` says: check the partner in Cleo, then `exceptions retry`. Doing exactly that sends the 997
+    (once) and resolves the exception; until then it stays open and nothing is sent."""
+    connector = world.connector
+    world.create_po("01-V0001", lines=1)
+    send_all(world)
+    work: list[str] = []
+    for _ in range(100):  # store ALPHA's 997, 855, 856 and 810 without applying them
+        work = connector.collect_inbound()
+        if len(work) == 4:
+            break
+    assert len(work) == 4
+    rename_partner_in_cleo(world, "ALPHA", "ALPHA-OLD")  # Cleo now refuses anything addressed to ALPHA
+    assert sorted(connector.process_inbound(w) for w in work) == ["applied"] * 4
+    refused = open_exceptions(world, "ack_not_sent")
+    assert len(refused) == 3, exception_summaries(world)  # our 997s for the 855, 856 and 810
+    assert all("then `ml-connector exceptions retry` this" in x.suggested_fix for x in refused)
+    assert [m for m in world.outbound_messages() if m["document_type"] == "997"] == []
+    connector.collect_inbound()
+    assert len(open_exceptions(world, "ack_not_sent")) == 3, "a refused 997 is not retried on its own"
+
+    rename_partner_in_cleo(world, "ALPHA-OLD", "ALPHA")  # the partner's set-up in Cleo is fixed
+    for record in refused:
+        connector.retry_exception(record.id)
+    connector.collect_inbound()
+    assert open_exceptions(world, "ack_not_sent") == [], exception_summaries(world)
+    ours = [m for m in world.outbound_messages() if m["document_type"] == "997"]
+    assert len(ours) == 3 and {m["partner"] for m in ours} == {"ALPHA"}
+    connector.collect_inbound()
+    assert len([m for m in world.outbound_messages() if m["document_type"] == "997"]) == 3, "each once"
+
+
+@pytest.mark.partners("perfect", 0.0)
+def test_a_document_that_failed_for_good_is_applied_by_the_retry_its_fix_names(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`document_failed` (a permanent error outside the flow's own checks) says: correct the cause, then
+    `exceptions retry`. Once the cause is gone, that retry applies the document and closes the exception."""
+    connector = world.connector
+    world.create_po("01-V0001", lines=1)
+    send_all(world)
+    work: list[str] = []
+    for _ in range(100):
+        work = connector.collect_inbound()
+        if len(work) == 4:
+            break
+    assert len(work) == 4
+    process = connector.receiving.process
+
+    def sage_refuses(key: str) -> str:  # the cause: Sage says the PO is not there (say, purged by mistake)
+        raise SageNotFoundError("PO_PurchaseOrderHeader: record not found")
+
+    monkeypatch.setattr(connector.receiving, "process", sage_refuses)
+    assert [connector.process_inbound(w) for w in work] == ["exception"] * 4
+    failed = open_exceptions(world, "document_failed")
+    assert len(failed) == 4
+    assert all(x.suggested_fix.endswith("then `ml-connector exceptions retry`.") for x in failed)
+    monkeypatch.setattr(connector.receiving, "process", process)  # the cause is corrected
+    assert sorted(connector.retry_exception(x.id) for x in failed) == ["applied"] * 4
+    assert open_exceptions(world, "document_failed") == [], "the retry that worked closed its exception"
+    assert exception_summaries(world) == []
+
+
 @pytest.mark.partners("perfect", 0.0)
 def test_our_997s_wait_for_cleo_with_backoff_and_each_goes_once(world: World) -> None:
     connector = world.connector

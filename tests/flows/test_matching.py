@@ -238,3 +238,24 @@ def test_a_named_cost_centre_must_have_an_active_account(centre: str, words: str
     )
     assert kinds(result) == ["gl_account"]
     assert words in result[0].why  # type: ignore[index]
+
+
+def test_an_amount_per_unit_lets_a_zero_cost_line_carry_a_small_charge_and_no_more() -> None:
+    """`[tolerances] price_variance_amount`: the tolerance that "says otherwise" for a line at no charge."""
+    free = make_po(received=4)
+    free.lines[0].unit_cost = 0.0
+    within = plan_invoice(invoice("0.25"), free, GL, CENTRES, price_variance_percent=2, price_variance_amount=0.25)
+    assert isinstance(within, InvoicePlan)
+    beyond = plan_invoice(invoice("0.26"), free, GL, CENTRES, price_variance_percent=2, price_variance_amount=0.25)
+    assert kinds(beyond) == ["price_variance"]
+    assert "(tolerance 2% or 0.25 per unit)" in beyond[0].why  # type: ignore[index]
+
+
+def test_the_larger_of_the_share_and_the_amount_applies() -> None:
+    po = make_po(received=4)  # PO price 2.50: 2 % is 0.05
+    share = plan_invoice(invoice("2.55"), po, GL, CENTRES, price_variance_percent=2, price_variance_amount=0.01)
+    assert isinstance(share, InvoicePlan)
+    amount = plan_invoice(invoice("2.60"), po, GL, CENTRES, price_variance_percent=2, price_variance_amount=0.10)
+    assert isinstance(amount, InvoicePlan)
+    neither = plan_invoice(invoice("2.61"), po, GL, CENTRES, price_variance_percent=2, price_variance_amount=0.10)
+    assert kinds(neither) == ["price_variance"]

@@ -203,16 +203,13 @@ def test_a_run_limited_to_one_page_stages_a_page_and_the_next_run_goes_on_from_t
     assert sorted(x12.read_documents(m["payload"])[0].document.po_number for m in world.outbound_messages()) == pos
 
 
-def test_a_change_the_vendor_does_not_see_stages_nothing(world: World) -> None:
-    """Sage re-reports a PO whose only change is outside the 850 (an internal comment, terms): no new version."""
-    po = world.create_po("01-V0001")
-    assert run_once(world) == ["sent"]
-    later = datetime.now() + timedelta(seconds=2)
-    date, time = stamp(later)
+def _change_internally_and_spy(world: World, po: str, assignments: str) -> list[str]:
+    """Change `po` in Sage where the 850 does not look (a later update stamp), and record "PO|comment" of every PO
+    the next run reads from Sage (so a test can see the content check ran)."""
+    date, time = stamp(datetime.now() + timedelta(seconds=2))
     with world.sim.connect() as conn:
         conn.execute(
-            "UPDATE PO_PurchaseOrderHeader SET Comment='call before delivery', TermsCode='30', DateUpdated=?,"
-            " TimeUpdated=? WHERE PurchaseOrderNo=?",
+            f"UPDATE PO_PurchaseOrderHeader SET {assignments}, DateUpdated=?, TimeUpdated=? WHERE PurchaseOrderNo=?",
             (date, time, po),
         )
     reread: list[str] = []
@@ -224,6 +221,14 @@ def test_a_change_the_vendor_does_not_see_stages_nothing(world: World) -> None:
         return page
 
     world.connector.sage.changed_purchase_orders = spy  # type: ignore[method-assign]
+    return reread
+
+
+def test_a_change_the_vendor_does_not_see_stages_nothing(world: World) -> None:
+    """Sage re-reports a PO whose only change is outside the 850 (an internal comment, terms): no new version."""
+    po = world.create_po("01-V0001")
+    assert run_once(world) == ["sent"]
+    reread = _change_internally_and_spy(world, po, "Comment='call before delivery', TermsCode='30'")
     assert run_once(world) == []
     assert reread == [f"{po}|call before delivery"], "the PO was read again, so the content check ran"
     with world.store.transaction() as session:
@@ -235,6 +240,49 @@ def test_a_change_the_vendor_does_not_see_stages_nothing(world: World) -> None:
         )
     assert rows == [("sent", "00")] and staged == 1
     assert len(world.outbound_messages()) == 1
+
+
+def test_a_held_po_changed_only_where_the_vendor_does_not_look_stays_one_hold(world: World) -> None:
+    """A held PO that Sage re-reports with only an internal change is neither held again nor given a second exception
+    (the held row's content hash is compared, as a sent PO's is)."""
+    po = world.create_po("01-V0004")
+    assert run_once(world) == []
+    reread = _change_internally_and_spy(world, po, "Comment='internal note'")
+    assert run_once(world) == []
+    assert reread == [f"{po}|internal note"], "the held PO was read again, so the content check ran"
+    with world.store.transaction() as session:
+        rows = session.execute(select(OutboundDocument.status).where(OutboundDocument.po_number == po)).all()
+        held_audits = session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.source_id == po, AuditEntry.status == "held")
+        )
+    assert rows == [("held",)] and held_audits == 1
+    assert len(open_exceptions(world, "unmapped_vendor")) == 1
+
+
+def test_a_vendor_mapped_to_an_alias_cleo_lacks_is_held_and_its_fix_works(world: World) -> None:
+    """The unknown-partner fix names actions that work: create the partner in Cleo (or re-map), and the PO goes out
+    at the next run; `exceptions retry`, which has nothing to run for a held PO, is not what it tells the clerk."""
+    with world.store.transaction() as session:
+        map_vendor(session, "01-V0004", "DELTA")
+    po = world.create_po("01-V0004")
+    assert run_once(world) == []
+    (held,) = open_exceptions(world, "unknown_partner")
+    assert held.why == "Vendor 01-V0004 is mapped to DELTA, but Cleo has no partner by that alias."
+    assert held.suggested_fix.startswith("Create DELTA in Cleo, or map the vendor to the right alias")
+    assert "retry" not in held.suggested_fix
+    with pytest.raises(ValueError, match="nothing to run again"):
+        world.connector.retry_exception(held.id)
+    assert run_once(world) == [], "still no DELTA in Cleo: still held, nothing sent"
+    assert [x.id for x in open_exceptions(world, "unknown_partner")] == [held.id]
+    (charlie,) = [p for p in world.sandbox.store.list_partners("demo") if p["alias"] == "CHARLIE"]
+    body = {k: v for k, v in charlie.items() if k != "id"}
+    world.sandbox.store.create_partner("demo", {**body, "alias": "DELTA", "name": "Delta Supply"})
+    assert run_once(world) == ["sent"], "the fix as written: the partner exists in Cleo, the PO goes at the next run"
+    (message,) = world.outbound_messages()
+    assert message["partner"] == "DELTA"
+    assert x12.read_documents(message["payload"])[0].document.po_number == po
+    assert open_exceptions(world, "unknown_partner") == []
+    assert run_once(world) == []
 
 
 def rename_partner_in_cleo(world: World, alias: str, new_alias: str) -> None:

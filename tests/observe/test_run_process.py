@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from mlconnector.demo import Stack, create_purchase_orders, demo_environment, free_port, start_stack
+from mlconnector.demo import Stack, create_purchase_orders, free_port
 from mlconnector.store.models import HealthCheck, OutboundDocument
 from mlconnector.vault import Vault, load_master_key
 
@@ -20,16 +18,6 @@ from .receivers import smtp_server, webhook_receiver
 
 pytestmark = pytest.mark.slow
 CONSOLE = "https://connector.example.com"
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with demo_environment(tmp_path / "stack") as processes:
-        built = start_stack(tmp_path / "stack", processes)
-        try:
-            yield built
-        finally:
-            built.store.close()
 
 
 def wait_for(what: str, check, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]

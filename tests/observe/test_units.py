@@ -74,3 +74,25 @@ def test_timed_jobs_keep_every_step_of_a_job() -> None:
     timed.handle("a")
     timed.finish()
     assert calls == ["collect", "handle a", "finish"]
+
+
+def test_the_level_filters_the_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    monkeypatch.delenv(logs.LEVEL_ENV, raising=False)
+    path = logs.configure(level="WARNING", data_dir=tmp_path, console=False)
+    try:
+        logging.getLogger("mlconnector.test").info("routine detail")
+        logging.getLogger("mlconnector.test").warning("worth a look")
+    finally:
+        logs.shutdown()
+    assert path is not None
+    text = path.read_text()
+    assert "worth a look" in text and "routine detail" not in text
+    monkeypatch.setenv(logs.LEVEL_ENV, "debug")  # the variable wins over the file's setting
+    path = logs.configure(level="WARNING", data_dir=tmp_path / "d", console=False)
+    try:
+        logging.getLogger("mlconnector.test").debug("fine detail")
+    finally:
+        logs.shutdown()
+    assert path is not None and "fine detail" in path.read_text()

@@ -28,9 +28,9 @@ class Hosted:
     def env(self, **extra: str) -> dict[str, str]:
         return {"MLC_CONFIG": str(self.config), "MLC_MASTER_KEY": self.master_key, "MLC_KEYRING": "off", **extra}
 
-    def cli(self, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    def cli(self, *args: str, input: str | None = None, **env: str):  # type: ignore[no-untyped-def]
         """One `ml-connector …` in this process (MLC_TENANT_ID, which `--tenant` sets, is undone afterwards)."""
-        return CliRunner().invoke(app, list(args), input=input, env={**self.env(), "MLC_TENANT_ID": ""})
+        return CliRunner().invoke(app, list(args), input=input, env={**self.env(**env), "MLC_TENANT_ID": ""})
 
     def store(self, tenant: str) -> Store:
         store = Store(self.database_url, schema=tenant_schema(tenant))

@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import re
 import signal
+import socket
 import time
 import tomllib
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -108,7 +110,13 @@ def test_a_killed_worker_is_recovered_by_the_other_and_every_po_reaches_cleo_onc
         deadline = time.monotonic() + 120
         while "ml-connector running" not in log.read_text() and doomed.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-        survivor = workers.start("w2", ["run"], env={**env, "MLC_WORKER_ID": "w2"})
+        viewer = hosted.cli(
+            "users", "add", "pat", "--role", "viewer", "--all-tenants", "--password-stdin", input=PW, MLC_HOSTED="true"
+        )
+        assert viewer.exit_code == 0, viewer.output
+        port = _free_port()
+        console = {"MLC_WEB__ENABLED": "true", "MLC_WEB__PORT": str(port)}
+        survivor = workers.start("w2", ["run"], env={**env, "MLC_WORKER_ID": "w2", **console})
         assert doomed.wait(timeout=120) == -signal.SIGKILL, log.read_text()[-3000:]
         killed_at = time.monotonic()
 
@@ -132,3 +140,33 @@ def test_a_killed_worker_is_recovered_by_the_other_and_every_po_reaches_cleo_onc
             rf"worker w1 silent for over {LEASE}\.0 s: (\d+) unfinished workflow\(s\) recovered by w2", survivor_log
         )
         assert recovered and int(recovered.group(1)) >= 1, survivor_log[-3000:]
+        _console_serves_each_tenant(f"http://127.0.0.1:{port}", expected)
+
+
+PW = "pat-viewer-password\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _console_serves_each_tenant(url: str, expected: dict[str, set[str]]) -> None:
+    """The hosted worker's own console (`[web] enabled`): a user of every tenant switches between them and finds
+    each tenant's POs on its timeline pages."""
+    with httpx.Client(base_url=url, timeout=20) as client:
+        token = client.get("/login").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        signed_in = client.post("/login", data={"csrf_token": token, "username": "pat", "password": PW.strip()})
+        assert signed_in.status_code == 303, signed_in.text
+        for tenant, pos in expected.items():
+            page = client.get("/").text
+            switcher = page.split('id="tenant-switch"', 1)[1].split("</select>", 1)[0]
+            assert all(f'value="{t}"' in switcher for t in expected), switcher
+            token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            assert client.post("/tenant", data={"csrf_token": token, "tenant": tenant}).status_code == 303
+            shown = client.get("/").text.split('id="current-tenant">', 1)[1].split("</span>", 1)[0]
+            assert f"({tenant})" in shown, shown
+            po = sorted(pos)[0]
+            timeline = client.get(f"/po/{po}")
+            assert timeline.status_code == 200 and po in timeline.text and "850" in timeline.text

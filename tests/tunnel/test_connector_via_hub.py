@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,23 +17,11 @@ from mlconnector.demo import (
     Stack,
     cleo_outbound_messages,
     create_purchase_orders,
-    demo_environment,
-    start_stack,
 )
 
 from .conftest import Proc, Site, connected, start_agent
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with demo_environment(tmp_path / "stack") as processes:
-        built = start_stack(tmp_path / "stack", processes)
-        try:
-            yield built
-        finally:
-            built.store.close()
 
 
 def _pos_in_cleo(stack: Stack) -> list[str]:

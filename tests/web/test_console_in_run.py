@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from mlconnector.demo import Stack, create_purchase_orders, demo_environment, free_port, start_stack
+from mlconnector.demo import Stack, create_purchase_orders, free_port
 from mlconnector.web.users import add_user
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with demo_environment(tmp_path / "stack") as processes:
-        built = start_stack(tmp_path / "stack", processes)
-        try:
-            yield built
-        finally:
-            built.store.close()
 
 
 def wait_for(what: str, check, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]

@@ -181,11 +181,11 @@ def test_the_same_interchange_control_number_twice_is_a_duplicate() -> None:
 
 
 def test_syntax_note_kinds_e_and_l() -> None:
-    ship = ["BSN*00*SHIP1*20260301*1200", "HL*1**S", "MEA*PD*G*12*LB****XX", "CTT*1"]
+    ship = ["BSN*00*SHIP1*20260301*1200", "HL*1**S", "MEA*PD*G*12*LB****01", "CTT*1"]
     errs = validate(interchange([transaction_set(ship, set_id="856")], gs01="SH")).all_errors()
     assert [(e.segment, e.element, e.code) for e in errs] == [("MEA", 3, "10")]
     assert "only one of MEA08/MEA03 may be given" in errs[0].message
-    ship[2] = "MEA*PD*G***1**AA"
+    ship[2] = "MEA*PD*G***1**01"
     errs = validate(interchange([transaction_set(ship, set_id="856")], gs01="SH")).all_errors()
     assert [(e.element, e.code) for e in errs] == [(4, "2")]  # C0504: a range minimum needs its unit
     body = [*PO_BODY[:3], "PO4*1*1*EA**********IN", *PO_BODY[3:]]

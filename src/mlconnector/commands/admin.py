@@ -318,8 +318,10 @@ def map_import(
     """Map many vendors at once from CSV (all rows or none); edi = no marks a vendor as not trading by EDI."""
     try:
         rows = parse_mappings(source.read_text(encoding="utf-8-sig"), str(source))
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"Cannot read {source}: {exc.__class__.__name__}.", hint="Save it as CSV (UTF-8).")
+    except OSError as exc:  # no such file, a directory, no permission: the system's own words
+        fail(f"Cannot read {source}: {(exc.strerror or str(exc)).lower()}.", hint="Check the path and try again.")
+    except UnicodeDecodeError:
+        fail(f"Cannot read {source}: it is not UTF-8 text.", hint="Save it as CSV (UTF-8) from the spreadsheet.")
     except MappingCSVError as exc:
         fail(exc.message, hint=exc.hint or None)
     ctx = Context.open()

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mlconnector.engine import Job
     from mlconnector.engine.runtime import Engine
     from mlconnector.flows.connector import Connector
+    from mlconnector.store import Store
     from mlconnector.store.platform import Platform
 
 console = Console()
@@ -141,6 +142,7 @@ def open_connector(ctx: Context) -> Connector:
         tolerances=Tolerances(
             over_shipment_percent=tolerances.over_shipment_percent,
             price_variance_percent=tolerances.price_variance_percent,
+            price_variance_amount=tolerances.price_variance_amount,
             post_invoices=tolerances.post_invoices,
         ),
         fault=faults.point,  # the kill -9 tests arm it with MLC_FAULT_AT; otherwise nothing happens
@@ -197,6 +199,7 @@ class HostedTenants:
     def __init__(self, base: Context, platform: Platform) -> None:
         self.base, self.platform = base, platform
         self.contexts: dict[str, Context] = {}
+        self.counted: dict[str, Store] = {}  # the metrics' own handles on the tenants' schemas
 
     def enabled(self) -> dict[str, str]:
         return {t.id: t.updated_at.isoformat() for t in self.platform.registered() if t.enabled}
@@ -210,7 +213,7 @@ class HostedTenants:
             logs.register_vault(ctx.vault)  # its secrets are masked in every log line too
             connector = open_connector(ctx)
             connector.page_size, connector.pages_per_run = HOSTED_PAGE, 1  # a burst is sent while it is being read
-            observability.instrument(connector)
+            observability.instrument(connector, tenant=tenant)
             jobs = connector_jobs(ctx, connector)
         except BaseException:
             ctx.store.close()
@@ -221,10 +224,29 @@ class HostedTenants:
         self.contexts[tenant] = ctx
         return jobs
 
+    def stores(self) -> dict[str, Store]:
+        """Every enabled tenant's store, for the metrics endpoint (called at each scrape, on its thread).
+
+        Its own handles (run_migrations=False: no I/O to open one), not the engine's, which a reload closes."""
+        from mlconnector.store import Store
+
+        found: dict[str, Store] = {}
+        for tenant in self.platform.registered():
+            if tenant.enabled:
+                if tenant.id not in self.counted:
+                    self.counted[tenant.id] = Store(
+                        self.base.settings.store_url, schema=tenant.schema, run_migrations=False
+                    )
+                found[tenant.id] = self.counted[tenant.id]
+        return found
+
     def close(self) -> None:
         for ctx in self.contexts.values():
             ctx.store.close()
         self.contexts.clear()
+        for store in self.counted.values():
+            store.close()
+        self.counted.clear()
 
 
 def start_web_console(ctx: Context):  # type: ignore[no-untyped-def]
@@ -264,8 +286,8 @@ def run(
     connector = None if hosted else open_connector(ctx)
     if connector is not None:
         observability.instrument(connector)
-    metrics_port = observability.start_metrics(ctx)
-    web_console = None if hosted else start_web_console(ctx)
+    metrics_port = observability.start_metrics(ctx, tenants=tenants.stores if tenants is not None else None)
+    web_console = start_web_console(ctx)  # hosted: one console for every tenant (web/cli.console_services)
     engine = make_engine(ctx, connector, tenants=tenants, leases=platform)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -314,11 +336,10 @@ def sync_now(
     ctx = Context.open()
     connector = open_connector(ctx)
     engine = make_engine(ctx, connector)
-    with ctx.store.transaction() as session:
-        before = session.scalar(select(func.max(AuditEntry.id))) or 0
     # GL first, so the POs' cost centres come from a fresh cache.
     ordered = [n for n in ("gl", "vendors", "pos", "inbound") if n in names]
-    results: dict[str, dict[str, int]] = {}
+    lines: list[str] = []
+    held = False
     engine.start(schedules=False)
     try:
         with Progress(
@@ -327,23 +348,42 @@ def sync_now(
             task = progress.add_task("sync", total=len(ordered))
             for name in ordered:
                 progress.update(task, description=f"sync {name}")
-                results.update(engine.run_now([name]))
+                before = _last_audit_id(ctx)
+                result = engine.run_now([name])[name]
+                moved = _audit_since(ctx, before)
+                held = held or any(what == "held" for _, what, _ in moved)
+                lines.append(_sync_line(name, moved, result))
                 progress.advance(task)
     finally:
         engine.stop()
-    for name, result in results.items():
-        console.print(f"{name}: {result['items']} document(s) worked, {result['done']} done")
+    for line in lines:
+        console.print(line, markup=False, highlight=False)
+    if held:
+        console.print("Held documents wait for a fix: `ml-connector exceptions list`.")
+
+
+def _last_audit_id(ctx: Context) -> int:
     with ctx.store.transaction() as session:
-        moved = session.execute(
+        return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def _audit_since(ctx: Context, after: int) -> list[tuple[str, str, int]]:
+    with ctx.store.transaction() as session:
+        rows = session.execute(
             select(AuditEntry.document_type, AuditEntry.status, func.count())
-            .where(AuditEntry.id > before)
+            .where(AuditEntry.id > after)
             .group_by(AuditEntry.document_type, AuditEntry.status)
             .order_by(AuditEntry.document_type, AuditEntry.status)
         ).all()
-    # What the jobs did, from the audit log: held and skipped POs are not "items" to send, but a clerk wants them.
-    console.print("audit: " + (", ".join(f"{doc} {what} {n}" for doc, what, n in moved) or "nothing new"))
-    if any(what == "held" for _, what, _ in moved):
-        console.print("Held documents wait for a fix: `ml-connector exceptions list`.")
+    return [(doc, what, n) for doc, what, n in rows]
+
+
+def _sync_line(name: str, moved: list[tuple[str, str, int]], result: dict[str, int]) -> str:
+    """What one job did, from the audit log (`pos: 850 sent 1, 850 skipped 1`), not the workers' item count: held
+    and skipped POs are no work for the workers, but a clerk wants them counted (25 held POs are not "0 items")."""
+    if result.get("skipped"):
+        return f"{name}: not run (this tenant is not served: disabled or gone)"
+    return f"{name}: " + (", ".join(f"{doc} {what} {n}" for doc, what, n in moved) or "nothing new")
 
 
 @dataclass

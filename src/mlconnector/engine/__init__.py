@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,17 @@ def cron_every(seconds: int) -> str:
 
 
 def next_run(seconds: int, after: datetime) -> datetime:
-    """When a job on this interval fires next (the scheduler's own cron arithmetic)."""
-    from croniter import croniter
+    """When a job on this interval fires next: what the scheduler's cron (`cron_every`) gives.
 
-    return croniter(cron_every(seconds), after, second_at_beginning=True).get_next(datetime)
+    Every valid interval divides a day, so its cron fires on the multiples of `seconds` since midnight; for UTC (or
+    naive) times that is plain arithmetic, which spares `status` importing croniter. Other zones (DST days are not
+    86,400 s long) ask croniter itself; tests/engine check the two agree."""
+    cron = cron_every(seconds)
+    offset = after.utcoffset()
+    if offset is not None and offset != timedelta(0):
+        from croniter import croniter
+
+        return croniter(cron, after, second_at_beginning=True).get_next(datetime)
+    midnight = after.replace(hour=0, minute=0, second=0, microsecond=0)
+    elapsed = (after - midnight) // timedelta(seconds=1)  # whole seconds: a fraction does not reach the next tick
+    return midnight + timedelta(seconds=(elapsed // seconds + 1) * seconds)

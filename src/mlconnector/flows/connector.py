@@ -61,6 +61,7 @@ from mlconnector.store.ops import (
 )
 
 PO_CURSOR = "purchase_orders"
+DOCUMENT_FAILED = "document_failed"  # a permanent failure outside the flows' own checks; `exceptions retry` reruns it
 VENDOR_CURSOR = "vendors"
 log = logging.getLogger("mlconnector.connector")
 
@@ -275,7 +276,7 @@ class Connector:
             row.status = InboundStatus.EXCEPTION if model is InboundDocument else OutboundStatus.FAILED
             raise_exception(
                 session,
-                kind="document_failed",
+                kind=DOCUMENT_FAILED,
                 what=f"Document {key} could not be processed",
                 why=f"It failed in a way a retry will not fix: {failure.message}",
                 suggested_fix="Correct the cause named above (in Sage or Cleo), then `ml-connector exceptions retry`.",
@@ -380,7 +381,15 @@ class Connector:
                 self._post_now()
         with self.store.transaction() as session:
             record = session.get(ExceptionRecord, exception_id)
-            if direction == "OUT" and status == "sent" and record is not None and record.status == "open":
+            # The document went through: an exception that only said "it failed, retry it" is done. (Inbound
+            # exceptions about the content are settled by the flow itself, by their own document reference.)
+            went_through = (direction == "OUT" and status == "sent") or (
+                direction == "IN"
+                and status in (InboundStatus.APPLIED, InboundStatus.DUPLICATE)
+                and record is not None
+                and record.kind == DOCUMENT_FAILED
+            )
+            if went_through and record is not None and record.status == "open":
                 record.status, record.resolved_at = "resolved", utcnow()
             audit(
                 session,

@@ -245,6 +245,7 @@ def plan_invoice(
     cost_centres: set[str],
     *,
     price_variance_percent: float,
+    price_variance_amount: float = 0.0,
 ) -> InvoicePlan | list[Problem]:
     """A receipt of invoice for an 810, or every reason not to post it (price, quantity, GL)."""
     document = f"Invoice {invoice.invoice_number}"
@@ -265,6 +266,8 @@ def plan_invoice(
     problems: list[Problem] = []
     planned: dict[str, SageInvoiceLine] = {}
     tolerance = Decimal(str(price_variance_percent)) / 100
+    allowance = Decimal(str(price_variance_amount))
+    per_unit = f" or {allowance} per unit" if allowance else ""
     # A cost centre the invoice names (REF*DP, as our 850 sent it) moves the accrual to that department segment.
     named_centre = next((r.value for r in invoice.references if r.qualifier == "DP" and r.value), None)
     for item in invoice.lines:
@@ -281,16 +284,16 @@ def plan_invoice(
             )
             continue
         po_price = decimal(line.unit_cost)
-        # The tolerance is a share of the PO price, so a zero-cost line allows no price at all: an invoice that
-        # charges for it is a price exception, never waved through.
-        if abs(item.unit_price - po_price) > po_price * tolerance:
+        # The tolerance is a share of the PO price or, when set, an amount per unit, whichever allows more; with no
+        # amount a zero-cost line allows no price at all: an invoice that charges for it is a price exception.
+        if abs(item.unit_price - po_price) > max(po_price * tolerance, allowance):
             zero = " — the PO line is at no charge" if not po_price else ""
             problems.append(
                 Problem(
                     "price_variance",
                     f"{document} line {item.line_number} price differs from PO {po_number}",
                     f"Item {line.item_code}: invoiced at {item.unit_price}, PO price {po_price}{zero} "
-                    f"(tolerance {price_variance_percent:g}%).",
+                    f"(tolerance {price_variance_percent:g}%{per_unit}).",
                     "Agree the price with the supplier; change the PO line cost in Sage and retry, or ask for a "
                     "credit memo and resolve this exception.",
                     {
@@ -386,7 +389,9 @@ def gl_problems(
                 "gl_account",
                 f"{document}: GL account {entry.account} is inactive",
                 f"PO line {int(line.line_key)} accrues to {entry.account}, which is inactive in Sage.",
-                fix,
+                f"Reactivate GL account {entry.account} in Sage (General Ledger, Account Maintenance), then refresh "
+                'the connector\'s copy of the chart ("Refresh GL now" on the console, or `ml-connector sync now gl`) '
+                'and retry this exception ("Retry", or `ml-connector exceptions retry`).',
                 {"account": entry.account},
             )
         ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ class Change:
     message: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     extra: dict[str, Any] = field(default_factory=dict)
+    tenant: str | None = None  # the hosted tenant whose store committed it (None: a single site)
 
 
 Subscriber = Callable[[Change], None]
@@ -59,8 +60,13 @@ def enrich(enricher: Enricher) -> None:
 
 
 def record_change(session: Session, change: Change) -> None:
-    """Park a change until the session's transaction commits (nothing to do when no one listens)."""
+    """Park a change until the session's transaction commits (nothing to do when no one listens).
+
+    A hosted tenant's store names its tenant in `session.info["tenant"]`; the change carries it to the observers."""
     if _subscribers:
+        tenant = session.info.get("tenant")
+        if tenant and change.tenant is None:
+            change = replace(change, tenant=tenant)
         session.info.setdefault(_PENDING, []).append(change)
 
 

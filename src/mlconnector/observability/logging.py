@@ -183,10 +183,12 @@ _changes_log = structlog.get_logger("mlconnector.documents")
 
 
 def log_change(change: changes.Change) -> None:
-    """One line per document state change, with its key."""
+    """One line per document state change, with its key (and its tenant, on a hosted worker)."""
+    tenant = {"tenant": change.tenant} if change.tenant else {}
     if change.kind == "exception":
         _changes_log.warning(
             "exception opened",
+            **tenant,
             exception_kind=change.document_type,
             document=change.source_id,
             idempotency_key=change.key,
@@ -195,6 +197,7 @@ def log_change(change: changes.Change) -> None:
         return
     _changes_log.info(
         "document",
+        **tenant,
         direction=change.direction,
         type=change.document_type,
         document=change.source_id,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mlconnector.alerts import Alerter, Channel
     from mlconnector.commands.context import Context
     from mlconnector.flows.connector import Connector
+    from mlconnector.store import Store
 
 log = logging.getLogger("mlconnector.run")
 
@@ -41,18 +42,21 @@ def start_logging(ctx: Context, *, json: bool = False) -> Path | None:
     return path
 
 
-def instrument(connector: Connector) -> None:
-    """Count and time the connector's calls to the agent (BOI) and Cleo."""
+def instrument(connector: Connector, tenant: str | None = None) -> None:
+    """Count and time the connector's calls to the agent (BOI) and Cleo (under `tenant` for a hosted tenant's)."""
     from mlconnector.observability import metrics
 
     if hasattr(connector.sage, "_call") and hasattr(connector.sage, "_http"):
-        metrics.instrument_agent(connector.sage)
+        metrics.instrument_agent(connector.sage, tenant)
     if hasattr(connector.cleo, "session"):
-        metrics.instrument_cleo(connector.cleo)
+        metrics.instrument_cleo(connector.cleo, tenant)
 
 
-def start_metrics(ctx: Context) -> int | None:
-    """The Prometheus endpoint, when [metrics] enabled; returns the bound port (None when off or not bindable)."""
+def start_metrics(ctx: Context, tenants: Callable[[], dict[str, Store]] | None = None) -> int | None:
+    """The Prometheus endpoint, when [metrics] enabled; returns the bound port (None when off or not bindable).
+
+    A hosted worker passes `tenants` ({tenant id: Store} of the enabled tenants): every family then carries
+    `tenant`, and documents and exceptions are counted in each tenant's schema."""
     from mlconnector.commands.context import fail
     from mlconnector.observability import metrics
 
@@ -74,7 +78,7 @@ def start_metrics(ctx: Context) -> int | None:
             'or keep host = "127.0.0.1".',
         )
     try:
-        _server, port = metrics.serve(ctx.store, host=settings.host, port=settings.port, token=token)
+        _server, port = metrics.serve(ctx.store, host=settings.host, port=settings.port, token=token, tenants=tenants)
     except OSError as exc:  # another worker on this host has the port: run on, without an endpoint here
         log.warning("metrics endpoint not started", extra={"port": settings.port, "error": str(exc)})
         return None
@@ -93,7 +97,7 @@ def jobs_with_observers(ctx: Context, jobs: list[Job]) -> list[Job]:
     """The connector's jobs, timed, plus the alerts job when [alerts] enabled."""
     from mlconnector.observability.metrics import timed_jobs
 
-    observed = timed_jobs(jobs)
+    observed = timed_jobs(jobs, tenant=ctx.store.tenant)
     if ctx.settings.alerts.enabled:
         from mlconnector.commands.context import fail
         from mlconnector.engine import cron_every

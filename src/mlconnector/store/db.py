@@ -145,12 +145,19 @@ class Store:
             self.engine = make_engine(url)
         if run_migrations:
             migrate(self.engine, schema)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # A tenant's sessions name it, so what they commit is logged and counted under that tenant.
+        info = {"tenant": self.tenant} if self.tenant else {}
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
         if schema is not None:
 
             @event.listens_for(self._sessions, "after_begin")
             def _tenant_scope(_session, _transaction, connection) -> None:  # type: ignore[no-untyped-def]
                 connection.exec_driver_sql(scope)
+
+    @property
+    def tenant(self) -> str | None:
+        """The hosted tenant this store is scoped to (its schema is `t_<tenant>`), or None for a single site."""
+        return self.schema[2:] if self.schema else None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

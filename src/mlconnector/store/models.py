@@ -375,7 +375,7 @@ class HealthCheck(Base):
 
 
 class ConsoleUser(Base):
-    """A person who may sign in to the web console: a scrypt password hash (never the password) and a role."""
+    """A person who may sign in to the web console: an Argon2id password hash (never the password) and a role."""
 
     __tablename__ = "console_users"
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mlconnector.observability.changes import Change, record_change
@@ -35,8 +33,17 @@ def payload_hash(payload: str | bytes) -> str:
 
 
 def insert_for(session: Session):  # type: ignore[no-untyped-def]
-    """The dialect's INSERT, which has ON CONFLICT (upserts: a race between two runs resolves without an error)."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    """The dialect's INSERT, which has ON CONFLICT (upserts: a race between two runs resolves without an error).
+
+    Imported here, not at the top: the engine has loaded its own dialect by now, and importing PostgreSQL's (with its
+    asyncpg, pg8000 … modules) costs every SQLite command ~60 ms of start-up (`status`, `--help` of a sub-command)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 _insert = insert_for

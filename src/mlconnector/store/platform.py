@@ -7,12 +7,18 @@ advisory lock; the tenant schemas are migrated by Alembic like the single-tenant
 Worker leases are how a surviving worker finds a killed one: every `ml-connector run` writes its heartbeat here; a
 worker whose heartbeat is older than the lease is claimed by exactly one survivor (one conditional UPDATE … RETURNING),
 which then recovers the dead worker's unfinished workflows. A worker coming back under the same id clears the claim.
+
+The hosted console's users live here too (`console_users`, the same columns as a single site's, so the same code
+reads them with the session scoped to this schema) with the tenants each may see (`console_memberships`; tenant `*`
+is every tenant: a platform admin).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +26,7 @@ from typing import Any
 from sqlalchemy import (
     Column,
     DateTime,
+    ForeignKey,
     MetaData,
     String,
     Table,
@@ -32,6 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from mlconnector.store.db import make_engine
 
@@ -58,6 +66,30 @@ workers = Table(
     Column("last_seen", DateTime(timezone=True), nullable=False),
     Column("claimed_by", String(200), nullable=True),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
+)
+
+# The hosted console's users: the columns of the single-site `console_users` (store/models.ConsoleUser), so
+# web/users.py works on either through a session whose search_path is this schema (`Platform.users`).
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True), nullable=True),
+)
+ALL_TENANTS = "*"
+console_memberships = Table(
+    "console_memberships",
+    metadata,
+    Column(
+        "username",
+        String(64),
+        ForeignKey(f"{SCHEMA}.console_users.username", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tenant_id", String(31), primary_key=True),  # a tenant's id, or ALL_TENANTS
 )
 
 
@@ -119,6 +151,13 @@ class Platform:
     def close(self) -> None:
         self.engine.dispose()
         self._beats.dispose()
+
+    @contextmanager
+    def users(self) -> Iterator[Session]:
+        """A transaction on the console's users: the ORM model `ConsoleUser` reads `platform.console_users` here."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            session.execute(text(f'SET LOCAL search_path TO "{SCHEMA}"'))
+            yield session
 
     # the registry
 

@@ -257,21 +257,44 @@ def _words(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:200]
 
 
+class TunnelRunner:
+    """The tunnel on a loop of its own, stoppable from another thread (the Windows service's SvcStop)."""
+
+    def __init__(self, tunnel: AgentTunnel) -> None:
+        self.tunnel = tunnel
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    def run(self, signals: bool = False) -> None:
+        """Serve until `stop()` (or SIGINT/SIGTERM when `signals`), then return."""
+
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._task = asyncio.current_task()
+            if signals:
+                import signal
+
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl-C still raises
+                        self._loop.add_signal_handler(sig, self.stop)
+            if self._stopped:
+                return
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.tunnel.run()
+
+        asyncio.run(main())
+
+    def stop(self) -> None:
+        self._stopped = True
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop has just finished on its own
+                loop.call_soon_threadsafe(task.cancel)
+
+
 def connect_forever(
     app: Asgi, hub_url: str, tenant: str, agent_key: bytes, trust: HubTrust, options: TunnelOptions
 ) -> None:
     """`agent connect`: run the tunnel until SIGINT/SIGTERM (then finish cleanly, exit 0)."""
-    import signal
-
-    tunnel = AgentTunnel(app, hub_url, tenant, agent_key, trust, options)
-
-    async def main() -> None:
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl-C still raises
-                loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
-        with contextlib.suppress(asyncio.CancelledError):
-            await tunnel.run()
-
-    asyncio.run(main())
+    TunnelRunner(AgentTunnel(app, hub_url, tenant, agent_key, trust, options)).run(signals=True)

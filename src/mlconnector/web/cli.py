@@ -2,25 +2,89 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from mlconnector.commands.context import Context, fail
+from mlconnector.commands.context import TENANT_ENV, Context, fail
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from mlconnector.web.app import ConsoleServices
 
 console = Console()
 users_app = typer.Typer(
-    help="Who may sign in to the web console (roles: viewer, operator, admin).", no_args_is_help=True
+    help="Who may sign in to the web console (roles: viewer, clerk, admin; hosted: and to which tenants).",
+    no_args_is_help=True,
 )
+
+
+def _hosted_users() -> bool:
+    """Hosted (`hosted = true`, or `--tenant ID`): users are the platform's, each with the tenants they may see."""
+    from mlconnector.config import load_settings
+
+    return load_settings().hosted or bool(os.environ.get(TENANT_ENV, "").strip())
+
+
+@contextmanager
+def _user_db() -> Iterator[Session]:
+    """A transaction on the console's users: the store's (single site) or the platform's (hosted)."""
+    if _hosted_users():
+        from mlconnector.config import load_settings
+        from mlconnector.store.platform import Platform
+
+        platform = Platform(load_settings().store_url)
+        try:
+            with platform.users() as session:
+                yield session
+        finally:
+            platform.close()
+        return
+    ctx = Context.open()
+    try:
+        with ctx.store.transaction() as session:
+            yield session
+    finally:
+        ctx.store.close()
+
+
+def _tenant_ids(given: str | None, all_tenants: bool) -> list[str]:
+    """The tenants named on the command line (`--tenants a,b`, `--all-tenants`, or the `--tenant ID` in force),
+    each checked against the registry."""
+    from mlconnector.config import load_settings
+    from mlconnector.store.platform import ALL_TENANTS, Platform
+
+    if all_tenants:
+        return [ALL_TENANTS]
+    ids = [t.strip() for t in (given or os.environ.get(TENANT_ENV, "")).split(",") if t.strip()]
+    if not ids:
+        fail(
+            "Say which tenants this user may see.",
+            hint="Add --tenants acme,beta (or --all-tenants for a platform admin); `ml-connector tenants list`.",
+        )
+    platform = Platform(load_settings().store_url)
+    try:
+        for tenant_id in ids:
+            platform.get(tenant_id)  # TenantError: "No tenant 'x'." as one line
+    finally:
+        platform.close()
+    return ids
+
+
+TENANTS_OPTION = typer.Option(
+    "--tenants", help="Hosted: the tenants the user may see, comma-separated (default: the --tenant in force)."
+)
+ALL_TENANTS_OPTION = typer.Option("--all-tenants", help="Hosted: every tenant, present and future (platform staff).")
 
 
 def _password(from_stdin: bool) -> str:
@@ -32,34 +96,91 @@ def _password(from_stdin: bool) -> str:
 @users_app.command("add")
 def users_add(
     username: Annotated[str, typer.Argument(help="Sign-in name.")],
-    role: Annotated[str, typer.Option(help="viewer, operator or admin.")] = "viewer",
+    role: Annotated[str, typer.Option(help="viewer, clerk or admin (operator: the earlier name of clerk).")] = "viewer",
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    tenants: Annotated[str | None, TENANTS_OPTION] = None,
+    all_tenants: Annotated[bool, ALL_TENANTS_OPTION] = False,
 ) -> None:
     """Add a console user (the password is prompted without echo)."""
-    from mlconnector.web.users import UserError, add_user
+    from mlconnector.web.users import UserError, add_user, grant
 
-    ctx = Context.open()
+    hosted = _hosted_users()
+    if not hosted and (tenants or all_tenants):
+        fail("--tenants and --all-tenants are for hosted deployments (hosted = true).")
+    ids = _tenant_ids(tenants, all_tenants) if hosted else []
     try:
-        with ctx.store.transaction() as session:
+        with _user_db() as session:
             add_user(session, username, _password(password_stdin), role)
+            if hosted:
+                grant(session, username, ids)
     except UserError as exc:
         fail(str(exc))
-    console.print(f"Added {username} ({role}).")
+    where = f", tenants: {', '.join(ids)}" if hosted else ""
+    console.print(f"Added {username} ({role}{where}).")
+
+
+T = TypeVar("T")
+
+
+def _change_tenants(change: Callable[[Any], T]) -> T:
+    """Hosted only: one change to a user's tenants in the user database, its refusal as one line."""
+    from mlconnector.web.users import UserError
+
+    if not _hosted_users():
+        fail("Tenants are for hosted deployments (hosted = true); a single site has one.")
+    try:
+        with _user_db() as session:
+            return change(session)
+    except UserError as exc:
+        fail(str(exc))
+
+
+@users_app.command("grant")
+def users_grant(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    tenants: Annotated[str | None, TENANTS_OPTION] = None,
+    all_tenants: Annotated[bool, ALL_TENANTS_OPTION] = False,
+) -> None:
+    """Hosted: let a user see more tenants."""
+    from mlconnector.web.users import grant
+
+    ids = _tenant_ids(tenants, all_tenants)
+    _change_tenants(lambda session: grant(session, username, ids))
+    console.print(f"{username} may now see {', '.join(ids)}.")
+
+
+@users_app.command("revoke")
+def users_revoke(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    tenants: Annotated[str | None, TENANTS_OPTION] = None,
+    all_tenants: Annotated[bool, ALL_TENANTS_OPTION] = False,
+) -> None:
+    """Hosted: take tenants away from a user (their open sessions lose them at the next click)."""
+    from mlconnector.web.users import revoke
+
+    ids = ["*"] if all_tenants else [t.strip() for t in (tenants or "").split(",") if t.strip()]
+    if not ids:
+        fail("Say which tenants to take away: --tenants acme,beta (or --all-tenants).")
+    removed = _change_tenants(lambda session: revoke(session, username, ids))
+    console.print(f"{username}: {removed} tenant(s) taken away.")
 
 
 @users_app.command("list")
 def users_list() -> None:
     """Console users and their roles (never their passwords)."""
-    from mlconnector.web.users import list_users
+    from mlconnector.web.users import list_users, tenants_of
 
-    ctx = Context.open()
-    with ctx.store.transaction() as session:
+    hosted = _hosted_users()
+    with _user_db() as session:
         people = list_users(session)
-    table = Table("user", "role", "created", "last sign-in")
+        member = {p.username: sorted(tenants_of(session, p.username)) for p in people} if hosted else {}
+    table = Table("user", "role", *(["tenants"] if hosted else []), "created", "last sign-in")
     for p in people:
+        seen = member.get(p.username, [])
         table.add_row(
             p.username,
             p.role,
+            *([("all" if "*" in seen else ", ".join(seen) or "(none)")] if hosted else []),
             f"{p.created_at:%Y-%m-%d}",
             f"{p.last_login_at:%Y-%m-%d %H:%M}" if p.last_login_at else "",
         )
@@ -71,9 +192,8 @@ def users_remove(username: Annotated[str, typer.Argument(help="Sign-in name.")])
     """Remove a console user (their open sessions stop working at once)."""
     from mlconnector.web.users import UserError, remove_user
 
-    ctx = Context.open()
     try:
-        with ctx.store.transaction() as session:
+        with _user_db() as session:
             remove_user(session, username)
     except UserError as exc:
         fail(str(exc))
@@ -88,9 +208,8 @@ def users_passwd(
     """Set a new password for a console user."""
     from mlconnector.web.users import UserError, set_password
 
-    ctx = Context.open()
     try:
-        with ctx.store.transaction() as session:
+        with _user_db() as session:
             set_password(session, username, _password(password_stdin))
     except UserError as exc:
         fail(str(exc))
@@ -135,18 +254,19 @@ def connection_test(ctx: Context) -> list[tuple[str, bool, str]]:
     return results
 
 
-def services_for(ctx: Context) -> ConsoleServices:
+def services_for(ctx: Context, reopen: Callable[[], Context] = Context.open) -> ConsoleServices:
     """The console's wiring to a tenant: retries, GL refresh and partner checks use the same Connector the CLI
-    builds from the vault, so the console and `ml-connector exceptions retry` do exactly the same thing."""
+    builds from the vault, so the console and `ml-connector exceptions retry` do exactly the same thing.
+    `reopen` opens the tenant's context afresh (after its credentials change)."""
     from mlconnector.commands.running import open_connector
     from mlconnector.web.app import ConsoleServices
 
     s = ctx.settings
     return ConsoleServices(
         store=ctx.store,
-        connector=lambda: open_connector(Context.open()),
+        connector=lambda: open_connector(reopen()),
         vault=ctx.vault,
-        test_connection=lambda: connection_test(Context.open()),
+        test_connection=lambda: connection_test(reopen()),
         schedule={
             "pos": s.schedule.purchase_orders_seconds,
             "inbound": s.schedule.inbound_seconds,
@@ -160,10 +280,46 @@ def services_for(ctx: Context) -> ConsoleServices:
             "agent fingerprint": s.agent.fingerprint or "(not set)",
             "Cleo": s.cleo.base_url,
             "price variance %": str(s.tolerances.price_variance_percent),
+            "price variance per unit": str(s.tolerances.price_variance_amount),
             "over-shipment %": str(s.tolerances.over_shipment_percent),
             "997 overdue after (h)": str(s.tolerances.fa_overdue_hours),
         },
         secret=session_secret(s.data_dir),
+    )
+
+
+def console_services(ctx: Context) -> ConsoleServices:
+    """The single site's services, or hosted (`hosted = true` or `--tenant ID`) one console for every tenant:
+    platform users, the registry, and each tenant opened on first use from its own config, schema and vault
+    (`--tenant ID` limits it to that tenant)."""
+    from mlconnector.config import load_settings
+    from mlconnector.store.platform import Platform
+    from mlconnector.vault import load_master_key
+    from mlconnector.web.app import ConsoleServices, HostedConsole, TenantChoice
+
+    one = ctx.store.schema is not None
+    if not (ctx.settings.hosted or one):
+        return services_for(ctx)
+    base = load_settings()
+    if base.store_url.startswith("sqlite"):
+        fail("hosted = true needs PostgreSQL.", hint='Set database_url = "postgresql+psycopg://…" in the toml.')
+    platform = Platform(base.store_url)
+    key = ctx.key if one else load_master_key(base.data_dir, "hosted")  # the key `Context.hosted` uses
+
+    def open_tenant(tenant_id: str) -> ConsoleServices:
+        return services_for(
+            Context.hosted(base, tenant_id, key=key), reopen=lambda: Context.hosted(base, tenant_id, key=key)
+        )
+
+    return ConsoleServices(
+        store=None,
+        hosted=HostedConsole(
+            users=platform.users,
+            tenants=lambda: [TenantChoice(t.id, t.name, t.enabled) for t in platform.registered()],
+            open_tenant=open_tenant,
+            only=ctx.settings.tenant if one else None,
+        ),
+        secret=session_secret(base.data_dir),
     )
 
 
@@ -202,7 +358,7 @@ def start_in_background(ctx: Context, *, wait_seconds: float = 15.0) -> tuple[An
     if bool(settings.certfile) != bool(settings.keyfile):
         fail("[web] certfile and keyfile: give both, or neither.")
     server = serve(
-        services_for(ctx),
+        console_services(ctx),
         settings.host,
         settings.port,
         certfile=settings.certfile or None,
@@ -246,10 +402,11 @@ def web(
     port = ctx.settings.web.port if port is None else port
     from mlconnector.web.users import list_users
 
-    with ctx.store.transaction() as session:
+    services = console_services(ctx)
+    with services.hosted.users() if services.hosted else ctx.store.transaction() as session:
         if not list_users(session):
             console.print("No console users yet; add one first: `ml-connector users add NAME --role admin`.")
-    server = serve(services_for(ctx), host, port, certfile=certfile, keyfile=keyfile)
+    server = serve(services, host, port, certfile=certfile, keyfile=keyfile)
     scheme = "https" if certfile else "http"
     console.print(f"Console on {scheme}://{host}:{port} — Ctrl-C to stop.")
     server.run()

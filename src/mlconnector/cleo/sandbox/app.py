@@ -297,9 +297,14 @@ def create_app(
             icn = interchange_control_number(body.payload)
         except ValueError as exc:
             raise ApiError(422, f"payload: {exc}") from None
+
+        def answers(message: dict[str, Any]) -> None:
+            if simulator is not None:
+                simulator.on_outbound(store, tenant, message, partner)
+
         try:
-            message, replayed = store.create_outbound(
-                tenant, partner["alias"], body.documentType, body.payload, icn, idempotency_key
+            message, _replayed = store.create_outbound(
+                tenant, partner["alias"], body.documentType, body.payload, icn, idempotency_key, on_created=answers
             )
         except Duplicate as dup:
             known = dup.existing
@@ -308,12 +313,6 @@ def create_app(
                 f"Interchange {icn} was already received as message {known['id']}",
                 {"id": known["id"], "status": known["status"]},
             ) from None
-        if not replayed and simulator is not None:
-            try:
-                simulator.on_outbound(store, tenant, message, partner)
-            except Exception as exc:  # a partner bug must not lose the sent message
-                log.warning("partner simulation failed for %s: %s", partner["alias"], exc)
-                store.bump(tenant, "simulation_errors")
         return JSONResponse(message_json(message), status_code=201)
 
     @app.get("/api/messages")

@@ -7,6 +7,7 @@ The CLI opens the same file to list messages or drop one in while the server run
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sqlite3
 import threading
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from mlconnector.cleo.client import interchange_control_number
+
+log = logging.getLogger("mlconnector.cleo.sandbox")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -95,6 +98,9 @@ class SandboxStore:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._db.in_transaction:  # called inside another of ours (same thread, lock held): one commit for all
+                yield self._db
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -193,9 +199,21 @@ class SandboxStore:
     # ---------------------------------------------------------------------------------------------- messages
 
     def create_outbound(
-        self, tenant: str, partner: str, document_type: str, payload: str, icn: str, idempotency_key: str | None
+        self,
+        tenant: str,
+        partner: str,
+        document_type: str,
+        payload: str,
+        icn: str,
+        idempotency_key: str | None,
+        on_created: Callable[[dict[str, Any]], None] | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """(message, replayed): a replayed Idempotency-Key returns the first message; a known ICN raises Duplicate."""
+        """(message, replayed): a replayed Idempotency-Key returns the first message; a known ICN raises Duplicate.
+
+        `on_created` (the partner simulation scheduling its answers) runs in the same transaction as the insert, so
+        a sandbox killed in between keeps neither: a message Cleo holds always has its partner's answers coming (a
+        crash between two commits had left an accepted 850 whose partner never answered). A partner bug (Exception)
+        rolls back only the answers, counted in `simulation_errors`; the message stays."""
         with self._tx() as db:
             if idempotency_key:
                 row = db.execute(
@@ -218,6 +236,15 @@ class SandboxStore:
             )
             self._bump(db, tenant, "outbound")
             row = db.execute("SELECT * FROM messages WHERE id = ?", (mid,)).fetchone()
+            if on_created is not None:
+                db.execute("SAVEPOINT partner_answers")
+                try:
+                    on_created(dict(row))
+                except Exception as exc:
+                    db.execute("ROLLBACK TO partner_answers")
+                    log.warning("partner simulation failed for %s: %s", partner, exc)
+                    self._bump(db, tenant, "simulation_errors")
+                db.execute("RELEASE partner_answers")
         return dict(row), False
 
     def add_inbound(

@@ -67,6 +67,7 @@ class SageReceiving(Protocol):
 class Tolerances:
     over_shipment_percent: float = 0.0
     price_variance_percent: float = 2.0
+    price_variance_amount: float = 0.0
     post_invoices: bool = True
 
 

@@ -31,7 +31,14 @@ def apply(ctx: Context, ref: str, invoice: Invoice, *, check_sage: bool) -> Outc
                 return Outcome(ref, "810", problems=[wrong])
             po = with_unposted(po, ctx.unposted.get(po.purchase_order_no, {}))
         gl, centres = ctx.gl()
-        plan = plan_invoice(invoice, po, gl, centres, price_variance_percent=ctx.tolerances.price_variance_percent)
+        plan = plan_invoice(
+            invoice,
+            po,
+            gl,
+            centres,
+            price_variance_percent=ctx.tolerances.price_variance_percent,
+            price_variance_amount=ctx.tolerances.price_variance_amount,
+        )
         if not isinstance(plan, InvoicePlan):
             return Outcome(ref, "810", problems=plan)
         # apply with its key

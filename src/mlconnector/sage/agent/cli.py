@@ -124,18 +124,47 @@ def install_service_cmd(
     data: Annotated[str, typer.Option(help="Simulator data dir")] = "",
     host: str = "0.0.0.0",
     port: Annotated[int, typer.Option(min=1, max=65535)] = AGENT_PORT,
+    hub: Annotated[
+        str | None, typer.Option("--hub", help="Hosted: the hub's wss://HOST:PORT/agents; the service dials out.")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="Hosted: the tenant this agent serves.")] = None,
+    hub_fingerprint: Annotated[str | None, typer.Option(help="Hosted: SHA-256 of the hub's certificate.")] = None,
+    hub_ca: Annotated[Path | None, typer.Option(help="Hosted: CA file (PEM) that verifies the hub.")] = None,
 ) -> None:
-    """Register the agent as a Windows service (Windows only)."""
+    """Register the agent as a Windows service (Windows only): `agent serve`, or `agent connect` with --hub."""
     from mlconnector.sage.agent.service import install_service
 
-    name = install_service(
-        {
-            "backend": backend,
-            "dir": str(directory.resolve()),
-            "home": home,
-            "data": data,
-            "host": host,
-            "port": str(port),
-        }
-    )
+    options = {
+        "backend": backend,
+        "dir": str(directory.resolve()),
+        "home": home,
+        "data": data,
+        "host": host,
+        "port": str(port),
+    }
+    options.update(hub_options(hub, tenant, hub_fingerprint, hub_ca))
+    name = install_service(options)
     typer.echo(f"Installed Windows service {name}; start it with `sc start {name}`.")
+
+
+def hub_options(hub: str | None, tenant: str | None, fingerprint: str | None, ca: Path | None) -> dict[str, str]:
+    """The service's tunnel options, checked now rather than when the service first starts on its own."""
+    if hub is None:
+        if tenant or fingerprint or ca:
+            raise ValueError("--tenant, --hub-fingerprint and --hub-ca go with --hub (the hosted, dial-out mode).")
+        return {}
+    from mlconnector.tunnel.agent import HubTrust
+
+    if not hub.startswith("wss://"):
+        raise ValueError(f"--hub must be the hub's wss:// address (wss://HOST:PORT/agents), not {hub!r}.")
+    if not tenant:
+        raise ValueError("--hub needs --tenant: the tenant this agent serves.")
+    HubTrust(fingerprint=fingerprint, ca_file=ca)  # exactly one way to know the hub, a whole fingerprint
+    if ca is not None and not ca.is_file():
+        raise FileNotFoundError(f"No CA file at {ca}; give the PEM file that signed the hub's certificate.")
+    return {
+        "hub": hub,
+        "tenant": tenant,
+        "hub_fingerprint": fingerprint or "",
+        "hub_ca": str(ca.resolve()) if ca else "",
+    }

@@ -1,11 +1,16 @@
-"""Run the agent, and register it as a Windows service (pywin32 `win32serviceutil`, imported only on Windows)."""
+"""Run the agent, and register it as a Windows service (pywin32 `win32serviceutil`, imported only on Windows).
+
+The service runs the agent one of two ways, chosen by its options: `agent serve` (HTTPS on a port, single-site
+installs) or, when a hub is named, `agent connect` (dials out to the hub over WSS; no listening port, hosted).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 
@@ -52,12 +57,47 @@ def server(
     return agent_server(app, files, host=host, port=port, limits=limits)
 
 
+class Runner(Protocol):
+    """What the service host needs of the agent: run until stopped, stop from another thread."""
+
+    def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class _HttpsRunner:
+    def __init__(self, srv: uvicorn.Server) -> None:
+        self.srv = srv
+
+    def run(self) -> None:
+        self.srv.run()
+
+    def stop(self) -> None:
+        self.srv.should_exit = True
+
+
+def service_runner(options: Mapping[str, str]) -> Runner:
+    """The agent as the service's options describe it: `agent connect` when a hub is named, else `agent serve`."""
+    opt = lambda n, d="": options.get(n) or d  # noqa: E731
+    backend = make_backend(opt("backend", "com"), Path(opt("data")) if opt("data") else None, opt("home"))
+    files = AgentFiles(Path(opt("dir")))
+    if not opt("hub"):
+        return _HttpsRunner(server(backend, files, opt("host", "0.0.0.0"), int(opt("port", str(AGENT_PORT)))))
+    from mlconnector.tunnel.agent import AgentTunnel, HubTrust, TunnelOptions, TunnelRunner
+
+    if not files.exists():
+        raise FileNotFoundError(f"No agent identity in {files.directory}; run `ml-connector agent init` first.")
+    trust = HubTrust(fingerprint=opt("hub_fingerprint") or None, ca_file=Path(opt("hub_ca")) if opt("hub_ca") else None)
+    app = create_app(backend, files.hmac_key(), nonces=NonceStore(files.nonces))
+    return TunnelRunner(AgentTunnel(app, opt("hub"), opt("tenant"), files.hmac_key(), trust, TunnelOptions()))
+
+
 def install_service(options: dict[str, str]) -> str:
-    """Register (or update) the Windows service with its options; the service runs `agent serve` with them."""
+    """Register (or update) the Windows service with its options; the service runs `service_runner(options)`."""
     if sys.platform != "win32":
         raise WindowsOnlyError(
             "install-service is Windows-only: it registers a Windows service with pywin32. "
-            "On this system run `ml-connector agent serve` under your own supervisor."
+            "On this system run `ml-connector agent serve` or `agent connect` under your own supervisor."
         )
     try:
         import win32service  # type: ignore[import-not-found]
@@ -87,17 +127,15 @@ def _service_class() -> Any:
         _svc_display_name_ = "ml-connector Sage 100 agent"
 
         def SvcDoRun(self) -> None:
-            opt = lambda n, d="": win32serviceutil.GetServiceCustomOption(SERVICE_NAME, n, d)  # noqa: E731
-            backend = make_backend(opt("backend", "com"), Path(opt("data")) if opt("data") else None, opt("home"))
-            self._server = server(
-                backend, AgentFiles(Path(opt("dir"))), opt("host", "0.0.0.0"), int(opt("port", str(AGENT_PORT)))
-            )
+            names = ("backend", "dir", "home", "data", "host", "port", "hub", "tenant", "hub_fingerprint", "hub_ca")
+            options = {n: win32serviceutil.GetServiceCustomOption(SERVICE_NAME, n, "") for n in names}
+            self._runner = service_runner(options)
             servicemanager.LogInfoMsg(f"{SERVICE_NAME} starting")
-            self._server.run()
+            self._runner.run()
 
         def SvcStop(self) -> None:
             self.ReportServiceStatus(win32service.SERVICE_STOP_PENDING)
-            self._server.should_exit = True
+            self._runner.stop()
 
     return AgentService
 

@@ -9,9 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import cache
 
-from mlconnector.x12.schemas.codes import CODE_LISTS, FRIENDLY, ISA_CODES, TA1_NOTES, VERSION_5010_CODES
+from mlconnector.x12.schemas.codes import (
+    CHECKED_BEFORE_VERSION,
+    CODE_LISTS,
+    FRIENDLY,
+    ISA_CODES,
+    TA1_NOTES,
+    VERSION_5010_CODES,
+)
 from mlconnector.x12.schemas.element_codes import ELEMENT_CODES_004010
-from mlconnector.x12.schemas.segments import COMPOSITE_TEXT, SEGMENT_TEXT, SEGMENT_TEXT_5010, SHORT_TEXT
+from mlconnector.x12.schemas.element_codes_5010 import ELEMENT_CODES_005010
+from mlconnector.x12.schemas.segments import (
+    COMPOSITE_TEXT,
+    SEGMENT_TEXT,
+    SEGMENT_TEXT_5010,
+    SHORT_TEXT,
+    SHORT_TEXT_5010,
+)
 from mlconnector.x12.schemas.sets import SET_TEXT, SET_TEXT_5010
 
 AN, ID, NUM, R, DT, TM, COMPOSITE = range(7)
@@ -117,15 +131,22 @@ def _parse_notes(text: str) -> tuple[SyntaxNote, ...]:
     return tuple(notes)
 
 
+def _widen(own: frozenset[str] | None, listed: frozenset[str] | None) -> frozenset[str] | None:
+    """A position list the connector acts on, widened by its element's dictionary list: a listed code never fails."""
+    if own is not None and listed is not None:
+        return own | listed
+    return own if own is not None else listed
+
+
 def _element(position: int, spec: str, name: str | None, tag: str) -> ElementDef:
     req, type_name, lengths, *rest = spec.split(maxsplit=4)
     ref = rest[0] if rest else ""
     label = rest[1] if len(rest) > 1 else (name or f"{tag}{position:02d}")
     lo, hi = (int(x) for x in lengths.split("/"))
     kind = COMPOSITE if type_name == "C" else _KINDS[type_name]
-    codes = CODE_LISTS.get((tag, position))
-    if codes is None and ref:
-        codes = ELEMENT_CODES_004010.get(ref)  # the 004010 list; `_codes_5010` takes it off under 005010
+    codes = _widen(CODE_LISTS.get((tag, position)), ELEMENT_CODES_004010.get(ref))  # 005010: `_codes_5010`
+    if (tag, position) in CHECKED_BEFORE_VERSION:
+        codes = _widen(codes, ELEMENT_CODES_005010.get(ref))
     components: tuple[ElementDef, ...] = ()
     component_notes: tuple[SyntaxNote, ...] = ()
     if kind == COMPOSITE and ref in COMPOSITES:
@@ -185,7 +206,14 @@ def _parse_dictionary(text: str | None = None) -> dict[str, SegmentDef]:
     flush()
     if text is not None:
         return segments
-    for line in SHORT_TEXT.replace("\\\n", "").strip().splitlines():
+    segments.update(_parse_short(SHORT_TEXT))
+    return segments
+
+
+def _parse_short(text: str) -> dict[str, SegmentDef]:
+    """The compact rows: `TAG spec, spec, … = NOTES`, one segment a line (a trailing backslash continues it)."""
+    segments = {}
+    for line in text.replace("\\\n", "").strip().splitlines():
         tag, _, rest = line.partition(" ")
         rest, _, note_text = rest.partition("=")
         specs = [s.strip() for s in rest.split(",")]
@@ -241,7 +269,11 @@ def _all_structure_tags() -> frozenset[str]:
 
 COMPOSITES, COMPOSITE_NAMES = _parse_composites()
 DICTIONARY: dict[str, SegmentDef] = _parse_dictionary()
-DICTIONARY_5010: dict[str, SegmentDef] = {**DICTIONARY, **_parse_dictionary(SEGMENT_TEXT_5010)}
+DICTIONARY_5010: dict[str, SegmentDef] = {
+    **DICTIONARY,
+    **_parse_short(SHORT_TEXT_5010),
+    **_parse_dictionary(SEGMENT_TEXT_5010),
+}
 STRUCTURE_TAGS: frozenset[str] = _all_structure_tags()
 
 
@@ -265,28 +297,26 @@ def segment_def(tag: str, version: str = "004010") -> SegmentDef | None:
 
 
 def _codes_5010(seg: SegmentDef) -> SegmentDef:
-    """005010 code lists where they differ: the 997 error codes gained I-codes, and an element whose only list is
-    the 004010 element list (`element_codes.py`) is form-checked, since 005010 added codes no list here has."""
-    elements = list(seg.elements)
-    changed = False
-    for i, el in enumerate(elements):
-        codes = VERSION_5010_CODES.get((seg.tag, el.position))
-        if codes is None and (seg.tag, el.position) not in CODE_LISTS and el.ref in ELEMENT_CODES_004010:
-            elements[i] = replace(el, codes=None)
-            changed = True
-        elif codes is not None:
-            elements[i] = replace(el, codes=codes)
-            changed = True
-        if el.components and any(c.ref in ELEMENT_CODES_004010 for c in el.components):
-            comps = tuple(
-                replace(c, codes=None)
-                if c.ref in ELEMENT_CODES_004010 and (el.ref, c.position) not in CODE_LISTS
-                else c
-                for c in el.components
-            )
-            elements[i] = replace(elements[i], components=comps)
-            changed = True
-    return replace(seg, elements=tuple(elements)) if changed else seg
+    """005010's own code lists: an element with a 005010 dictionary list (`element_codes_5010.py`) gets that list,
+    never the 004010 one; a position list the connector acts on (`codes.py`) is widened by the 005010 dictionary
+    list of its element (353 gains 57, GS01/AK101 the whole 479 list), so a code 005010 lists is never rejected;
+    the 997 error code lists are the 005010 ones (`VERSION_5010_CODES`)."""
+    elements = tuple(_element_5010(seg.tag, el) for el in seg.elements)
+    return seg if elements == seg.elements else replace(seg, elements=elements)
+
+
+def _element_5010(tag: str, el: ElementDef) -> ElementDef:
+    codes = _list_5010((tag, el.position), el.ref)
+    comps = tuple(
+        replace(c, codes=_list_5010((el.ref, c.position), c.ref)) if c.kind == ID else c for c in el.components
+    )
+    if el.kind != ID:
+        codes = el.codes
+    return replace(el, codes=codes, components=comps) if (codes, comps) != (el.codes, el.components) else el
+
+
+def _list_5010(position: tuple[str, int], ref: str) -> frozenset[str] | None:
+    return _widen(VERSION_5010_CODES.get(position, CODE_LISTS.get(position)), ELEMENT_CODES_005010.get(ref))
 
 
 @cache

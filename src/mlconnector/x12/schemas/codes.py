@@ -13,11 +13,13 @@ def _codes(text: str) -> frozenset[str]:
 
 _PURPOSE = _codes(
     "00 01 02 03 04 05 06 07 08 10 11 12 13 14 15 16 17 18 19 20 21 22 24 25 26 27 28 30 31 32 33 35 36 37 38 39 "
-    "40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 77 CN CO EX GR PR RH RV SU ZZ"
+    "40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 5C 77 CN CO EX GR PR RH RV SU ZZ"
 )
 _ACK_TYPE = _codes("AC AD AE AH AK AP AT NA RD RF RJ RN RO RV SP ZZ")
-_LINE_STATUS = _codes("AC AR BP CB DR IA IB IC ID IE IF IH IP IQ IR IS IW R1 R2 R3 R4 SP")
-_CHANGE_TYPE = _codes("AI CA CB CG CT DI MU NC OC PC PQ PR PS QD QI RA RC RE RM RQ RS RZ SC TI ZZ")
+# 353 gains 5C, 668 gains AA and R5-R8, 670 gains CC CE CF CH CI OA RB from the full 004010 element lists (see
+# `element_codes.py`): a code the dictionary lists is never rejected; codes kept from earlier lists stay accepted.
+_LINE_STATUS = _codes("AA AC AR BP CB DR IA IB IC ID IE IF IH IP IQ IR IS IW R1 R2 R3 R4 R5 R6 R7 R8 SP")
+_CHANGE_TYPE = _codes("AI CA CB CC CE CF CG CH CI CT DI MU NC OA OC PC PQ PR PS QD QI RA RB RC RE RM RQ RS RZ SC TI ZZ")
 _FUNCTIONAL_ID = _codes(
     "AG AN AR BE CA FA GF IB IN OW PC PO PR PS RA RE SC SH SM SQ SS TX WA WR CT CD DX GP HB HC HI HN HP HR HS "
     "IA IM MA PD QG QM RT SA SR SV UP"
@@ -92,7 +94,7 @@ CODE_LISTS: dict[tuple[str, int], frozenset[str]] = {
     ("BSN", 1): _PURPOSE,
     ("ACK", 1): _LINE_STATUS,
     ("POC", 2): _CHANGE_TYPE,
-    ("SAC", 1): _codes("A C N"),
+    ("SAC", 1): _codes("A C N P Q R S"),  # 248 in the 004010 dictionary
     ("HL", 4): _codes("0 1"),
     ("AMT", 3): _CREDIT_DEBIT,
     ("PID", 8): _YES_NO,
@@ -105,6 +107,10 @@ CODE_LISTS: dict[tuple[str, int], frozenset[str]] = {
     ("AK5", 1): _SET_ACK,
     ("AK9", 1): _GROUP_ACK,
 }
+
+# Elements read before the group's version is known (GS01 is checked with the GS segment, whose GS08 names the
+# version): their lists are the union of the 004010 and 005010 dictionary lists, so neither version's code fails.
+CHECKED_BEFORE_VERSION = frozenset({("GS", 1)})
 
 # 005010 widened the 997 error code lists (AK304 I-codes, AK403 12/13 and I-codes).
 VERSION_5010_CODES: dict[tuple[str, int], frozenset[str]] = {
