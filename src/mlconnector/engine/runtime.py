@@ -557,8 +557,6 @@ def _idle_within(seconds: float) -> bool:
     DBOS.destroy's own wait sleeps a whole second before it first looks, which every `sync now` and every stop of
     `run` paid even with nothing running; this looks every 50 ms. (Private DBOS state: if it moves, destroy waits.)
     """
-    import time
-
     try:
         from dbos._dbos import _get_dbos_instance
 
