@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from mlconnector.engine import cron_every
+from waiting import wait_until
 
 WORKER = Path(__file__).with_name("worker.py")
 
@@ -89,15 +89,6 @@ def test_two_workers_on_postgres_never_run_the_same_tick_or_document_twice(postg
     assert {w for kind, _, w in rows if kind == "collect"} <= {"w1", "w2"}
 
 
-def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.postgres
 def test_a_run_is_skipped_while_the_previous_one_collects_and_items_never_hold_up_the_next_collect(
     postgres_url: str,
@@ -121,13 +112,13 @@ def test_a_run_is_skipped_while_the_previous_one_collects_and_items_never_hold_u
 
     workers = [run_worker(postgres_url, postgres_url, f"w{n}", "slow", 240) for n in (1, 2)]
     try:
-        _wait(lambda: "a" in rows("handle") and rows("blocking"), 120, "item a handled and item block started")
+        wait_until(lambda: "a" in rows("handle") and rows("blocking"), 120, "item a handled and item block started")
         collects_when_blocked = len(rows("collect"))
-        _wait(lambda: len(rows("collect")) >= collects_when_blocked + 2, 60, "runs while an item is blocked")
+        wait_until(lambda: len(rows("collect")) >= collects_when_blocked + 2, 60, "runs while an item is blocked")
         add("b")  # new work while `block` is still running
-        _wait(lambda: "b" in rows("handle"), 60, "item b, added while another item was blocked")
+        wait_until(lambda: "b" in rows("handle"), 60, "item b, added while another item was blocked")
         add("release")
-        _wait(lambda: "block" in rows("handle"), 60, "the blocked item, once released")
+        wait_until(lambda: "block" in rows("handle"), 60, "the blocked item, once released")
     finally:
         with db.begin() as c:  # a failed wait above must not leave the workers blocked
             c.execute(text("INSERT INTO work VALUES ('release'), ('stop') ON CONFLICT DO NOTHING"))

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from mlconnector.store.platform import DISABLED, ENABLED, Platform
+from waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 WORKER = Path(__file__).with_name("worker.py")
@@ -50,15 +51,6 @@ def _worker(url: str, worker_id: str, seconds: float, log: Path, *extra: str, le
     )
 
 
-def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _scalar(effects: Engine, sql: str, **params: object) -> int:
     with effects.connect() as c:
         return int(c.scalar(text(sql), params) or 0)
@@ -72,7 +64,7 @@ def test_a_burst_does_not_delay_a_quiet_tenant(database, tmp_path: Path) -> None
     worker = _worker(url, "fair-1", 60, tmp_path / "fair-1.log")
     try:
         handled = "SELECT count(*) FROM effects WHERE tenant = :t AND kind = 'handle'"
-        _wait(lambda: _scalar(effects, handled, t="quiet") == 5, 90, "the quiet tenant's 5 items")
+        wait_until(lambda: _scalar(effects, handled, t="quiet") == 5, 90, "the quiet tenant's 5 items")
         # where the burst stood when the quiet tenant's last item was done (ordering, from one sequence)
         last_quiet = _scalar(effects, "SELECT max(seq) FROM effects WHERE tenant = 'quiet' AND kind = 'handle'")
         burst_before = _scalar(
@@ -80,7 +72,7 @@ def test_a_burst_does_not_delay_a_quiet_tenant(database, tmp_path: Path) -> None
             "SELECT count(*) FROM effects WHERE tenant = 'burst' AND kind = 'handle' AND seq < :s",
             s=last_quiet,
         )
-        _wait(lambda: _scalar(effects, handled, t="burst") == burst, 120, "the burst")
+        wait_until(lambda: _scalar(effects, handled, t="burst") == burst, 120, "the burst")
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
@@ -102,8 +94,8 @@ def test_disable_stops_one_tenant_within_a_tick_and_new_tenants_start_without_re
     worker = _worker(url, "disable-1", 60, tmp_path / "disable-1.log")
     collects = "SELECT count(*) FROM effects WHERE tenant = :t AND kind = 'collect' AND at > :since"
     try:
-        _wait(lambda: _scalar(effects, collects, t="a", since="-infinity") >= 2, 90, "tenant a's ticks")
-        _wait(lambda: _scalar(effects, collects, t="b", since="-infinity") >= 2, 30, "tenant b's ticks")
+        wait_until(lambda: _scalar(effects, collects, t="a", since="-infinity") >= 2, 90, "tenant a's ticks")
+        wait_until(lambda: _scalar(effects, collects, t="b", since="-infinity") >= 2, 30, "tenant b's ticks")
         platform.set_status("a", DISABLED)
         with effects.connect() as c:
             disabled_at = c.scalar(text("SELECT clock_timestamp()"))
@@ -120,8 +112,8 @@ def test_disable_stops_one_tenant_within_a_tick_and_new_tenants_start_without_re
         assert after["b"] >= 2, after  # … b did not
         platform.add("c", "C", {"items": 1, "every": 1})  # picked up by the running worker
         platform.set_status("a", ENABLED)
-        _wait(lambda: _scalar(effects, collects, t="c", since="-infinity") >= 1, 30, "new tenant c's first tick")
-        _wait(
+        wait_until(lambda: _scalar(effects, collects, t="c", since="-infinity") >= 1, 30, "new tenant c's first tick")
+        wait_until(
             lambda: (
                 _scalar(effects, collects, t="a", since=disabled_at.fromtimestamp(stopped, disabled_at.tzinfo)) >= 1
             ),
@@ -138,16 +130,16 @@ def test_a_surviving_worker_recovers_a_killed_workers_items(database, tmp_path: 
     platform.add("slow", "Slow Co", {"items": 6, "sleep": 4.0, "every": 2})
     doomed = _worker(url, "doomed", 120, tmp_path / "doomed.log")
     started = "SELECT count(*) FROM effects WHERE tenant = 'slow' AND kind = 'collect'"
-    _wait(lambda: _scalar(effects, started) >= 1, 90, "the doomed worker's first tick")
+    wait_until(lambda: _scalar(effects, started) >= 1, 90, "the doomed worker's first tick")
     survivor = _worker(url, "survivor", 120, tmp_path / "survivor.log")
     try:
-        _wait(lambda: "started survivor" in (tmp_path / "survivor.log").read_text(), 90, "the survivor to start")
+        wait_until(lambda: "started survivor" in (tmp_path / "survivor.log").read_text(), 90, "the survivor to start")
         time.sleep(1.0)  # the doomed worker holds 2 of the slow tenant's items (4 s each) now
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
         killed_at = time.monotonic()
         handled = "SELECT count(DISTINCT key) FROM effects WHERE tenant = 'slow' AND kind = 'handle'"
-        _wait(lambda: _scalar(effects, handled) == 6, 120, "all 6 items handled after the kill")
+        wait_until(lambda: _scalar(effects, handled) == 6, 120, "all 6 items handled after the kill")
         print(f"\nall items done {time.monotonic() - killed_at:.1f} s after the kill")
     finally:
         survivor.send_signal(signal.SIGTERM)
@@ -172,14 +164,14 @@ def test_a_live_worker_with_late_heartbeats_is_not_claimed_but_is_once_it_dies( 
     watcher = _worker(url, "watcher", 180, tmp_path / "watcher.log")
     try:
         for name in ("muted", "watcher"):
-            _wait(lambda n=name: f"started {n}" in (tmp_path / f"{n}.log").read_text(), 90, f"{name} to start")
+            wait_until(lambda n=name: f"started {n}" in (tmp_path / f"{n}.log").read_text(), 90, f"{name} to start")
         # items the muted worker handled when its heartbeat was already more than two leases (4 s) old: the watcher
         # (checking every second) had every chance to claim it
         late_work = (
             "SELECT count(*) FROM effects e, platform.workers w WHERE w.executor_id = 'muted'"
             " AND e.worker = 'muted' AND e.kind = 'handle' AND e.at > w.last_seen + interval '8 seconds'"
         )
-        _wait(
+        wait_until(
             lambda: _scalar(effects, late_work) >= 5 or "worker muted silent" in (tmp_path / "watcher.log").read_text(),
             120,
             "the muted worker working with a stale heartbeat",
@@ -190,7 +182,9 @@ def test_a_live_worker_with_late_heartbeats_is_not_claimed_but_is_once_it_dies( 
         assert rows["muted"]["claimed_by"] is None, rows
         muted.send_signal(signal.SIGKILL)
         muted.wait()
-        _wait(lambda: "worker muted silent" in (tmp_path / "watcher.log").read_text(), 90, "the dead worker claimed")
+        wait_until(
+            lambda: "worker muted silent" in (tmp_path / "watcher.log").read_text(), 90, "the dead worker claimed"
+        )
     finally:
         if muted.poll() is None:
             muted.kill()
@@ -212,15 +206,19 @@ def test_a_run_left_pending_by_a_killed_worker_does_not_hold_its_tenant_up_for_t
     doomed = _worker(url, "doomed", 300, tmp_path / "doomed.log", lease=120)
     collects = "SELECT count(*) FROM effects WHERE tenant = 'solo' AND kind = 'collect' AND worker = :w"
     try:
-        _wait(lambda: _scalar(effects, collects, w="doomed") == 1, 90, "the doomed worker's first (endless) collect")
+        wait_until(
+            lambda: _scalar(effects, collects, w="doomed") == 1, 90, "the doomed worker's first (endless) collect"
+        )
         survivor = _worker(url, "survivor", 300, tmp_path / "survivor.log", lease=120)
         try:
-            _wait(lambda: "started survivor" in (tmp_path / "survivor.log").read_text(), 90, "the survivor to start")
+            wait_until(
+                lambda: "started survivor" in (tmp_path / "survivor.log").read_text(), 90, "the survivor to start"
+            )
             time.sleep(3)  # the survivor's ticks skip now: the doomed worker's run is going and it is beating
             assert _scalar(effects, collects, w="survivor") == 0
             doomed.send_signal(signal.SIGKILL)
             doomed.wait()
-            _wait(lambda: _scalar(effects, collects, w="survivor") >= 1, 60, "a survivor collect after the kill")
+            wait_until(lambda: _scalar(effects, collects, w="survivor") >= 1, 60, "a survivor collect after the kill")
             rows = {r["executor_id"]: r for r in platform.worker_rows()}
             assert "doomed" in rows and rows["doomed"]["claimed_by"] is None, rows  # well before the lease ran out
         finally:
@@ -245,12 +243,12 @@ def test_each_hosted_job_is_fired_by_one_worker_without_a_dbos_schedule_per_job(
     workers = {name: _worker(url, name, 120, tmp_path / f"{name}.log") for name in ("wa", "wb")}
     try:
         for name in workers:
-            _wait(lambda n=name: f"started {n}" in (tmp_path / f"{n}.log").read_text(), 90, f"{name} to start")
+            wait_until(lambda n=name: f"started {n}" in (tmp_path / f"{n}.log").read_text(), 90, f"{name} to start")
         with effects.connect() as c:
             since = c.scalar(text("SELECT clock_timestamp() + interval '3 seconds'"))  # both see each other by then
         collects = "SELECT count(*) FROM effects WHERE kind = 'collect' AND tenant = :t AND at > :since"
         for tenant in tenants:
-            _wait(lambda t=tenant: _scalar(effects, collects, t=t, since=since) >= 3, 90, f"{tenant}'s runs")
+            wait_until(lambda t=tenant: _scalar(effects, collects, t=t, since=since) >= 3, 90, f"{tenant}'s runs")
         with effects.connect() as c:
             by = {
                 tenant: {

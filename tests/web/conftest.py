@@ -40,6 +40,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def serving(services: ConsoleServices) -> tuple[str, object, threading.Thread]:
+    """The console as `ml-connector web` serves it, on a free port in a thread: (url, server, thread)."""
+    port = free_port()
+    server = serve(services, "127.0.0.1", port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the console did not start"
+    return f"http://127.0.0.1:{port}", server, thread
+
+
 class Console:
     def __init__(self, world: World, url: str, screenshots: Path) -> None:
         self.world, self.url, self.screenshots = world, url, screenshots

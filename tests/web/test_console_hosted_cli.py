@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +14,10 @@ import pytest
 
 from mlconnector.commands.context import Context
 from mlconnector.store.ops import audit
-from mlconnector.web.cli import console_services, serve
+from mlconnector.web.cli import console_services
 from tenants.hosting import Hosted, hosted_config
 
-from .conftest import free_port
+from .conftest import serving
 
 pytestmark = pytest.mark.postgres
 PASSWORD = "a-long-console-password"
@@ -81,18 +79,6 @@ def test_users_belong_to_tenants(deployment: Hosted) -> None:
         from mlconnector.web.users import list_users
 
         assert list_users(session) == []
-
-
-def serving(services) -> tuple[str, object, threading.Thread]:  # type: ignore[no-untyped-def]
-    port = free_port()
-    server = serve(services, "127.0.0.1", port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started
-    return f"http://127.0.0.1:{port}", server, thread
 
 
 def sees(url: str, username: str) -> str:

@@ -8,8 +8,6 @@ log with the user's name. In Chromium: the switcher.
 from __future__ import annotations
 
 import random
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -36,10 +34,9 @@ from mlconnector.store.ops import audit, map_vendor, raise_exception
 from mlconnector.store.platform import Platform, tenant_schema
 from mlconnector.vault import MasterKey, Vault
 from mlconnector.web.app import ConsoleServices, HostedConsole, TenantChoice
-from mlconnector.web.cli import serve
 from mlconnector.web.users import add_user, grant, revoke
 
-from .conftest import free_port
+from .conftest import serving
 
 pytestmark = pytest.mark.postgres
 
@@ -205,18 +202,11 @@ def deployment(postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory
                     open_tenant=open_tenant,
                 ),
             )
-            port = free_port()
-            server = serve(services, "127.0.0.1", port)
-            thread = threading.Thread(target=server.run, daemon=True)
-            thread.start()
-            deadline = time.monotonic() + 20
-            while not server.started and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert server.started, "the console did not start"
+            url, server, thread = serving(services)
             try:
-                yield Hosted(f"http://127.0.0.1:{port}", platform, worlds, ids)
+                yield Hosted(url, platform, worlds, ids)
             finally:
-                server.should_exit = True
+                server.should_exit = True  # type: ignore[attr-defined]
                 thread.join(10)
                 for world in worlds.values():
                     world.clerk.close()
