@@ -170,6 +170,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--lease", type=float, help="worker lease (s); default: the deployment's ([engine] worker_lease_seconds, 30)"
     )
+    parser.add_argument("--slots", type=int, default=4, help="[engine] workers: documents one worker sends at once")
+    parser.add_argument(
+        "--tenant-slots", type=int, help="[engine] tenant_workers: one tenant's share (default: the deployment's)"
+    )
     parser.add_argument("--every", type=int, default=2, help="each tenant's PO job runs every this many seconds")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up on a phase after this long")
     parser.add_argument(
@@ -181,6 +185,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from sqlalchemy import create_engine, select, text
+    from sqlalchemy.pool import NullPool
 
     from mlconnector.config import write_config
     from mlconnector.sage.sim.script import SimBackend
@@ -363,10 +368,11 @@ def main(argv: list[str]) -> int:
 
         env = {
             **deployment,
-            "MLC_ENGINE__WORKERS": "4",
-            "MLC_ENGINE__TENANT_WORKERS": "2",
+            "MLC_ENGINE__WORKERS": str(args.slots),
             "MLC_LOG__LEVEL": "WARNING",
         }
+        if args.tenant_slots:
+            env["MLC_ENGINE__TENANT_WORKERS"] = str(args.tenant_slots)
         if args.lease:
             env["MLC_ENGINE__WORKER_LEASE_SECONDS"] = str(args.lease)
         peak = Peak()
@@ -427,6 +433,52 @@ def main(argv: list[str]) -> int:
                 ).all()
             return {po: at.timestamp() for po, at in rows if po in numbers}
 
+        def stages(tenant_list: list[str], phase_created: dict[str, set[str]]) -> str:
+            """Where a PO's time went, p50/p95 of each stage over these tenants' POs of one phase: Sage commit →
+            staged by a collect (the document row), → enqueued (its DBOS workflow created), → started by a worker
+            (dequeued), → sent (Cleo accepted the 850). Its first attempt's workflow; a PO sent on a later attempt
+            counts its first attempt's queue times."""
+            parts: dict[str, list[float]] = {"collect": [], "enqueue": [], "queue": [], "send": []}
+            system = create_engine(url, poolclass=NullPool)
+            try:
+                for tenant in tenant_list:
+                    numbers = phase_created[tenant]
+                    with stores[tenant].transaction() as session:
+                        rows = session.execute(
+                            select(
+                                OutboundDocument.po_number,
+                                OutboundDocument.idempotency_key,
+                                OutboundDocument.created_at,
+                                OutboundDocument.sent_at,
+                            ).where(OutboundDocument.sent_at.is_not(None))
+                        ).all()
+                    docs = {f"{tenant}.pos:{key}#0": (po, made, at) for po, key, made, at in rows if po in numbers}
+                    with system.connect() as c:
+                        flows = c.execute(
+                            text(
+                                "SELECT workflow_uuid, created_at, started_at_epoch_ms FROM dbos.workflow_status"
+                                " WHERE workflow_uuid LIKE :prefix"
+                            ),
+                            {"prefix": f"{tenant}.pos:%#0"},
+                        ).all()
+                    for workflow, enqueued_ms, started_ms in flows:
+                        if workflow not in docs or started_ms is None:
+                            continue
+                        po, made, at = docs[workflow]
+                        committed = created[tenant][po]
+                        parts["collect"].append(made.timestamp() - committed)
+                        parts["enqueue"].append(enqueued_ms / 1000 - made.timestamp())
+                        parts["queue"].append((started_ms - enqueued_ms) / 1000)
+                        parts["send"].append(at.timestamp() - started_ms / 1000)
+            finally:
+                system.dispose()
+            return (
+                ", ".join(
+                    f"{name} p50 {percentile(v, 50):.2f} p95 {percentile(v, 95):.2f}" for name, v in parts.items()
+                )
+                + f" ({len(parts['send'])} POs)"
+            )
+
         def wait_sent(phase_created: dict[str, set[str]], started: float) -> tuple[dict[str, dict[str, float]], bool]:
             deadline = time.monotonic() + args.timeout
             while True:
@@ -467,6 +519,9 @@ def main(argv: list[str]) -> int:
         killer.join()
         last = max((at for t in tenants for at in done2[t].values()), default=time.time())
         quiet = [done2[t][po] - created[t][po] for t in tenants[1:] for po in done2[t]]
+        print(f"where the time went, phase 1 (s): {stages(tenants, phase1)}", flush=True)
+        print(f"where the time went, phase 2, quiet tenants (s): {stages(tenants[1:], phase2)}", flush=True)
+        print(f"where the time went, phase 2, the bursting tenant (s): {stages(tenants[:1], phase2)}", flush=True)
         phase2_pos = sum(len(v) for v in phase2.values())
         time.sleep(3)
 
