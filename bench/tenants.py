@@ -433,16 +433,15 @@ def main(argv: list[str]) -> int:
                 ).all()
             return {po: at.timestamp() for po, at in rows if po in numbers}
 
-        def stages(tenant_list: list[str], phase_created: dict[str, set[str]]) -> str:
-            """Where a PO's time went, p50/p95 of each stage over these tenants' POs of one phase: Sage commit →
-            staged by a collect (the document row), → enqueued (its DBOS workflow created), → started by a worker
-            (dequeued), → sent (Cleo accepted the 850). Its first attempt's workflow; a PO sent on a later attempt
-            counts its first attempt's queue times."""
-            parts: dict[str, list[float]] = {"collect": [], "enqueue": [], "queue": [], "send": []}
+        def stage_times() -> dict[str, dict[str, tuple[float, ...]]]:
+            """Where each sent PO's time went, read once after the run: tenant → PO → (Sage commit → staged by a
+            collect (the document row), → enqueued (its DBOS workflow created), → started by a worker (dequeued),
+            → sent (Cleo accepted the 850)). Its first attempt's workflow; a PO sent on a later attempt counts its
+            first attempt's queue times."""
+            times: dict[str, dict[str, tuple[float, ...]]] = {}
             system = create_engine(url, poolclass=NullPool)
             try:
-                for tenant in tenant_list:
-                    numbers = phase_created[tenant]
+                for tenant in tenants:
                     with stores[tenant].transaction() as session:
                         rows = session.execute(
                             select(
@@ -452,7 +451,7 @@ def main(argv: list[str]) -> int:
                                 OutboundDocument.sent_at,
                             ).where(OutboundDocument.sent_at.is_not(None))
                         ).all()
-                    docs = {f"{tenant}.pos:{key}#0": (po, made, at) for po, key, made, at in rows if po in numbers}
+                    docs = {f"{tenant}.pos:{key}#0": (po, made, at) for po, key, made, at in rows}
                     with system.connect() as c:
                         flows = c.execute(
                             text(
@@ -461,23 +460,31 @@ def main(argv: list[str]) -> int:
                             ),
                             {"prefix": f"{tenant}.pos:%#0"},
                         ).all()
+                    times[tenant] = {}
                     for workflow, enqueued_ms, started_ms in flows:
-                        if workflow not in docs or started_ms is None:
+                        if workflow not in docs or started_ms is None or docs[workflow][0] not in created[tenant]:
                             continue
                         po, made, at = docs[workflow]
-                        committed = created[tenant][po]
-                        parts["collect"].append(made.timestamp() - committed)
-                        parts["enqueue"].append(enqueued_ms / 1000 - made.timestamp())
-                        parts["queue"].append((started_ms - enqueued_ms) / 1000)
-                        parts["send"].append(at.timestamp() - started_ms / 1000)
+                        times[tenant][po] = (
+                            made.timestamp() - created[tenant][po],
+                            enqueued_ms / 1000 - made.timestamp(),
+                            (started_ms - enqueued_ms) / 1000,
+                            at.timestamp() - started_ms / 1000,
+                        )
             finally:
                 system.dispose()
-            return (
-                ", ".join(
-                    f"{name} p50 {percentile(v, 50):.2f} p95 {percentile(v, 95):.2f}" for name, v in parts.items()
-                )
-                + f" ({len(parts['send'])} POs)"
+            return times
+
+        def stages(times: dict[str, dict[str, tuple[float, ...]]], phase_created: dict[str, set[str]]) -> str:
+            """p50/p95 of each stage over these tenants' POs of one phase."""
+            picked = [times[t][po] for t, numbers in phase_created.items() for po in numbers if po in times[t]]
+            columns = {
+                name: [row[k] for row in picked] for k, name in enumerate(("collect", "enqueue", "queue", "send"))
+            }
+            summary = ", ".join(
+                f"{n} p50 {percentile(v, 50):.2f} p95 {percentile(v, 95):.2f}" for n, v in columns.items()
             )
+            return f"{summary} ({len(picked)} POs)"
 
         def wait_sent(phase_created: dict[str, set[str]], started: float) -> tuple[dict[str, dict[str, float]], bool]:
             deadline = time.monotonic() + args.timeout
@@ -519,9 +526,14 @@ def main(argv: list[str]) -> int:
         killer.join()
         last = max((at for t in tenants for at in done2[t].values()), default=time.time())
         quiet = [done2[t][po] - created[t][po] for t in tenants[1:] for po in done2[t]]
-        print(f"where the time went, phase 1 (s): {stages(tenants, phase1)}", flush=True)
-        print(f"where the time went, phase 2, quiet tenants (s): {stages(tenants[1:], phase2)}", flush=True)
-        print(f"where the time went, phase 2, the bursting tenant (s): {stages(tenants[:1], phase2)}", flush=True)
+        times = stage_times()
+        print(f"where the time went, phase 1 (s): {stages(times, phase1)}", flush=True)
+        quiet_created = {t: phase2[t] for t in tenants[1:]}
+        print(f"where the time went, phase 2, quiet tenants (s): {stages(times, quiet_created)}", flush=True)
+        print(
+            f"where the time went, phase 2, the bursting tenant (s): {stages(times, {tenants[0]: phase2[tenants[0]]})}",
+            flush=True,
+        )
         phase2_pos = sum(len(v) for v in phase2.values())
         time.sleep(3)
 
