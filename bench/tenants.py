@@ -131,6 +131,16 @@ def listening_tcp(pid: int) -> list[str]:
     ]
 
 
+def timeline(points: list[tuple[float, float]], start: float, width: float = 30.0) -> str:
+    """p95 latency by window of the PO's creation time (seconds into the phase): when in the phase the tail came."""
+    windows: dict[int, list[float]] = {}
+    for created_at, latency in points:
+        windows.setdefault(int((created_at - start) // width), []).append(latency)
+    return ", ".join(
+        f"{n * width:.0f}-{(n + 1) * width:.0f} s {percentile(v, 95):.1f}" for n, v in sorted(windows.items())
+    )
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
@@ -154,6 +164,57 @@ class Peak:
                             self.peak_kb = max(self.peak_kb, int(line.split()[1]))
                 except OSError:
                     continue
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class CpuUse:
+    """CPU seconds (user + system) of the bench's processes by role, and of the whole machine, so each phase can say
+    where the cores went. A process that has died (the killed worker) keeps its last reading (sampled every second)."""
+
+    def __init__(self) -> None:
+        self.roles: dict[int, str] = {}
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.sample()
+
+    def sample(self) -> None:
+        import psutil
+
+        for pid in list(self.roles):
+            with suppress(psutil.Error):
+                times = psutil.Process(pid).cpu_times()
+                self.last[pid] = times.user + times.system
+
+    def snapshot(self) -> tuple[float, dict[str, float]]:
+        """(seconds the machine's cores were busy, in all; role → seconds), as of now."""
+        import psutil
+
+        self.sample()
+        machine = psutil.cpu_times()
+        by_role: dict[str, float] = {}
+        for pid, role in self.roles.items():
+            by_role[role] = by_role.get(role, 0.0) + self.last.get(pid, 0.0)
+        return sum(machine) - machine.idle - getattr(machine, "iowait", 0.0), by_role
+
+    @staticmethod
+    def between(before: tuple[float, dict[str, float]], after: tuple[float, dict[str, float]], wall: float) -> str:
+        import psutil
+
+        busy = after[0] - before[0]
+        roles = {role: after[1].get(role, 0.0) - before[1].get(role, 0.0) for role in after[1]}
+        cores = psutil.cpu_count() or 1
+        parts = ", ".join(f"{role} {seconds:.0f}" for role, seconds in roles.items())
+        rest = busy - sum(roles.values())
+        return (
+            f"{parts}, the rest (PostgreSQL, the bench, anything else on the host) {rest:.0f}; "
+            f"busy {busy:.0f} of {cores} cores x {wall:.0f} s wall = {busy / (cores * wall):.0%}"
+        )
 
     def stop(self) -> None:
         self._stop.set()
@@ -268,6 +329,8 @@ def main(argv: list[str]) -> int:
             stderr=subprocess.STDOUT,
         )
         processes.append(sandbox)
+        cpu = CpuUse()
+        cpu.roles[sandbox.pid] = "Cleo sandbox"
         wait_for_port(cleo_port, sandbox, "the Cleo sandbox", work / "cleo.log")
         # the hub's identity (certificate agents pin, relay token workers present); ports chosen now so each
         # tenant's config can name the relay before the hub starts
@@ -336,6 +399,7 @@ def main(argv: list[str]) -> int:
             stderr=subprocess.STDOUT,
         )
         processes.append(hub)
+        cpu.roles[hub.pid] = "hub"
         wait_for_port(relay_port, hub, "the hub", work / "hub.log")
 
         # every tenant's agent dials out to the hub: one helper process, one tunnel (key, Sage company) per tenant
@@ -350,6 +414,7 @@ def main(argv: list[str]) -> int:
             stderr=subprocess.STDOUT,
         )
         processes.append(agents_proc)
+        cpu.roles[agents_proc.pid] = "agents (Sage sims)"
         deadline = time.monotonic() + 300
         while not (work / "agents.connected").exists():
             if agents_proc.poll() is not None or hub.poll() is not None or time.monotonic() > deadline:
@@ -391,6 +456,7 @@ def main(argv: list[str]) -> int:
             )
             processes.append(workers[name])
             peak.pids.append(workers[name].pid)
+            cpu.roles[workers[name].pid] = "workers"
         for name in workers:
             deadline = time.monotonic() + 300
             while "ml-connector running" not in (work / f"{name}.log").read_text():
@@ -507,15 +573,18 @@ def main(argv: list[str]) -> int:
         print(f"phase 1 (unloaded): {args.pos} POs per tenant over {args.seconds:.0f} s", flush=True)
         before = {t: set(created[t]) for t in tenants}
         phase1_start = time.time()
+        cpu_start = cpu.snapshot()
         stream(list(range(args.tenants)), args.seconds, phase=1)
         phase1 = {t: set(created[t]) - before[t] for t in tenants}
         done1, complete1 = wait_sent(phase1, phase1_start)
+        cpu_phase1 = CpuUse.between(cpu_start, cpu.snapshot(), time.time() - phase1_start)
         unloaded = [done1[t][po] - created[t][po] for t in tenants for po in done1[t]]
 
         # phase 2: one tenant bursts, one worker is killed
         print(f"phase 2 (loaded): tenant {tenants[0]} bursts {args.burst}; a worker is killed", flush=True)
         before = {t: set(created[t]) for t in tenants}
         phase2_start = time.time()
+        cpu_start = cpu.snapshot()
         feed(0, args.burst, seed=2_000_000)
         victim = next(iter(workers))
         killer = threading.Timer(args.seconds / 3, lambda: workers[victim].send_signal(signal.SIGKILL))
@@ -523,6 +592,8 @@ def main(argv: list[str]) -> int:
         stream(list(range(1, args.tenants)), args.seconds, phase=2)
         phase2 = {t: set(created[t]) - before[t] for t in tenants}
         done2, complete2 = wait_sent(phase2, phase2_start)
+        cpu_phase2 = CpuUse.between(cpu_start, cpu.snapshot(), time.time() - phase2_start)
+        cpu.stop()
         killer.join()
         last = max((at for t in tenants for at in done2[t].values()), default=time.time())
         quiet = [done2[t][po] - created[t][po] for t in tenants[1:] for po in done2[t]]
@@ -534,6 +605,12 @@ def main(argv: list[str]) -> int:
             f"where the time went, phase 2, the bursting tenant (s): {stages(times, {tenants[0]: phase2[tenants[0]]})}",
             flush=True,
         )
+        points1 = [(created[t][po], done1[t][po] - created[t][po]) for t in tenants for po in done1[t]]
+        points2 = [(created[t][po], done2[t][po] - created[t][po]) for t in tenants[1:] for po in done2[t]]
+        print(f"p95 latency by when the PO was created, phase 1: {timeline(points1, phase1_start)}", flush=True)
+        print(f"p95 latency by when the PO was created, phase 2 quiet: {timeline(points2, phase2_start)}", flush=True)
+        print(f"CPU seconds, phase 1: {cpu_phase1}", flush=True)
+        print(f"CPU seconds, phase 2: {cpu_phase2}", flush=True)
         phase2_pos = sum(len(v) for v in phase2.values())
         time.sleep(3)
 

@@ -164,3 +164,55 @@ def test_migrations_match_the_models(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
     store.close()
     assert diff == []
+
+
+def test_gl_refresh_writes_only_what_changed_in_the_chart(store: Store) -> None:
+    """A refresh of an unchanged chart writes nothing; a changed account is updated, a new one added, one gone from
+    Sage deleted, and the cache ends equal to the pull (on both databases)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import event
+
+    from mlconnector.store.models import GLAccount
+    from mlconnector.store.ops import GLAccountRow, replace_gl_cache
+
+    def row(key: str, department: str | None, active: bool = True) -> GLAccountRow:
+        return GLAccountRow(key, key, key[:4], "01", department, f"Account {key}", active)
+
+    def cache() -> dict[str, tuple[str | None, bool, datetime]]:
+        with store.transaction() as session:
+            return {  # SQLite hands the time back without its zone (stored as UTC)
+                a.account_key: (
+                    a.department,
+                    a.active,
+                    a.refreshed_at.astimezone(UTC) if a.refreshed_at.tzinfo else a.refreshed_at.replace(tzinfo=UTC),
+                )
+                for a in session.scalars(select(GLAccount))
+            }
+
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    with store.transaction() as session:
+        assert (
+            replace_gl_cache(session, [row("6000-01-10", "10"), row("6100-01-20", "20"), row("6200", None)], at=first)
+            == 3
+        )
+    writes: list[str] = []
+    listener = lambda *args: writes.append(args[2].split()[0])  # noqa: E731
+    event.listen(store.engine, "before_cursor_execute", listener)
+    try:
+        with store.transaction() as session:
+            replace_gl_cache(session, [row("6000-01-10", "10"), row("6100-01-20", "20"), row("6200", None)])
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listener)
+    assert writes == ["SELECT"], writes  # read the cache, nothing written
+    later = datetime(2026, 2, 1, tzinfo=UTC)
+    with store.transaction() as session:
+        fresh = [row("6000-01-10", "10"), row("6100-01-20", "30", active=False), row("6300-01-40", "40")]
+        assert replace_gl_cache(session, fresh, at=later) == 3
+    got = cache()
+    assert {k: v[:2] for k, v in got.items()} == {
+        "6000-01-10": ("10", True),
+        "6100-01-20": ("30", False),
+        "6300-01-40": ("40", True),
+    }
+    assert got["6000-01-10"][2] == first and got["6100-01-20"][2] == later and got["6300-01-40"][2] == later

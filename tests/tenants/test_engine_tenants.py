@@ -261,6 +261,10 @@ def test_each_hosted_job_is_fired_by_one_worker_without_a_dbos_schedule_per_job(
                 for tenant in tenants
             }
             schedules = c.scalar(text("SELECT count(*) FROM dbos.workflow_schedules"))
+            # a per-item job's runs are the ticker's own, no workflow each (its items are workflows)
+            run_workflows = c.scalar(
+                text("SELECT count(*) FROM dbos.workflow_status WHERE workflow_uuid LIKE 'sched-%'")
+            )
             hourly = c.scalar(text("SELECT count(*) FROM effects WHERE tenant = 'hourly'"))
     finally:
         for process in workers.values():
@@ -269,4 +273,34 @@ def test_each_hosted_job_is_fired_by_one_worker_without_a_dbos_schedule_per_job(
     expected = {t: {["wa", "wb"][zlib.crc32(f"{t}.docs".encode()) % 2]} for t in tenants}
     assert by == expected
     assert schedules == 0
+    assert run_workflows == 0
     assert hourly == 0  # not run at start-up (the test would have to start within seconds of a full hour)
+
+
+def test_one_worker_at_a_time_runs_a_job_and_a_dead_workers_hold_goes_with_its_connection(database) -> None:  # type: ignore[no-untyped-def]
+    """`Platform.exclusive`: a second worker (its own registry handle) is refused the job while the first runs it,
+    gets it once the first is done, and gets it at once when the holder's connection dies mid-run (a killed worker)."""
+    url, platform, _ = database
+    other = Platform(url)
+    try:
+        with platform.exclusive("t1.pos") as mine:
+            assert mine
+            with other.exclusive("t1.pos") as theirs, other.exclusive("t2.pos") as another_job:
+                assert not theirs and another_job  # per job, not per worker
+        with other.exclusive("t1.pos") as theirs:
+            assert theirs
+        holder = Platform(url)
+        with holder.exclusive("t1.pos") as held:
+            assert held
+            pid = holder._local.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with platform.engine.connect() as c:  # the holder's session ends, as when its process is killed
+                c.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+            wait_until(lambda: _taken(other, "t1.pos"), 10, "the dead holder's lock released")
+        holder.close()  # its unlock fails quietly: the lock went with the connection
+    finally:
+        other.close()
+
+
+def _taken(platform: Platform, name: str) -> bool:
+    with platform.exclusive(name) as mine:
+        return mine

@@ -16,7 +16,12 @@ queue); `sync now` and jobs with a `finish` wait. At most half of `concurrency` 
 
 Tenants. A hosted tenant's jobs are named `<tenant>.<job>` (so its workflow ids never meet another tenant's), each
 on its own interval, fired by one ticker thread per worker: each job by the worker its name hashes to among the
-workers beating (not a DBOS schedule, which is a thread per job on every worker). Its items go to one partitioned
+workers beating (not a DBOS schedule, which is a thread per job on every worker). A per-item job without a `finish`
+(the PO job, every few seconds for every tenant) is run by the ticker's own collect threads, not as a `tick`
+workflow: its collect keeps its state in the store and returns whatever is due, so a run needs no record of its
+own, and the workflow's records were most of an idle run's cost. Such a run is skipped while another worker runs
+the same job (a PostgreSQL advisory lock, `Leases.exclusive`, gone the moment a killed worker's connection is).
+The other jobs (GL, vendors, inbound with its `finish`) stay `tick` workflows. Its items go to one partitioned
 queue with the tenant as partition key, and `partition_worker_concurrency` caps how many of one tenant's items a
 worker runs at once, so a tenant's burst (or a tenant whose agent is offline, each item waiting out its timeout)
 leaves the other slots to the other tenants. Every `reconcile_seconds` a worker asks the registry which tenants are
@@ -36,12 +41,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import queue
 import socket
 import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -105,6 +112,10 @@ class Leases(Protocol):
 
     def forget(self, executor_id: str, claimed_by: str) -> None: ...
 
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """Whether this worker may run `name` now (no other worker does), for the block."""
+        ...
+
 
 def _earlier_run(job_name: str, run_id: str) -> str | None:
     """An earlier scheduled run of this job that is still going (PENDING), on any worker: its workflow id."""
@@ -132,6 +143,27 @@ def _not_enqueued(job_name: str, keys: list[str]) -> list[str]:
         ids = [f"{job_name}:{key}" for key in keys[start : start + 1000]]
         known.update(w.workflow_id for w in DBOS.list_workflows(workflow_ids=ids, load_input=False, load_output=False))
     return [key for key in keys if f"{job_name}:{key}" not in known]
+
+
+def _enqueue(job_name: str, keys: list[str], queue_name: str) -> list[Any]:
+    """One item workflow per key, its id `<job>:<key>` (a key already enqueued is not enqueued twice)."""
+    handles = []
+    for key in keys:
+        with SetWorkflowID(f"{job_name}:{key}"):
+            if queue_name == TENANT_QUEUE:
+                with SetEnqueueOptions(queue_partition_key=tenant_of(job_name)):
+                    handles.append(DBOS.enqueue_workflow(queue_name, handle_item, job_name, key))
+            else:
+                handles.append(DBOS.enqueue_workflow(queue_name, handle_item, job_name, key))
+    return handles
+
+
+def runs_in_ticker(job: Job) -> bool:
+    """A hosted job the ticker runs itself, without a DBOS workflow for the run: one whose items are its work
+    (each a DBOS workflow) and that has no `finish` step to wait for. Its collect keeps its own state in the store
+    (staged rows, cursor) and returns whatever is due, so a run cut short by a crash is simply the next run's to do;
+    a workflow per run (ten a second for fifty tenants, most finding nothing) would add only its records."""
+    return job.handle is not None and job.finish is None
 
 
 @DBOS.step()
@@ -214,14 +246,7 @@ def tick(at: datetime, context: Any) -> dict[str, int]:
     keys, queue = found["keys"], found["queue"]
     if not found["per_item"]:
         return {"items": len(keys), "done": len(keys)}
-    handles = []
-    for key in keys:
-        with SetWorkflowID(f"{job_name}:{key}"):
-            if queue == TENANT_QUEUE:
-                with SetEnqueueOptions(queue_partition_key=tenant_of(job_name)):
-                    handles.append(DBOS.enqueue_workflow(queue, handle_item, job_name, key))
-            else:
-                handles.append(DBOS.enqueue_workflow(queue, handle_item, job_name, key))
+    handles = _enqueue(job_name, keys, queue)
     if not (wait or found["finish"]):
         return {"items": len(keys), "enqueued": len(keys)}
     done = 0
@@ -231,6 +256,14 @@ def tick(at: datetime, context: Any) -> dict[str, int]:
     if found["finish"]:
         _finish(job_name)  # after every item; a failed item fails the run, and the next run's collect catches up
     return {"items": len(keys), "done": done}
+
+
+def _slot(name: str, every: float, now: float) -> float:
+    """The start of the interval `now` is in, for this job: each job's intervals are offset by a fixed share of its
+    length (a hash of its name), so fifty tenants' runs are spread over the interval, not fired in the same instant
+    (every tenant's GL refresh at once held every collect slot for seconds)."""
+    offset = zlib.crc32(name.encode()) % 1000 / 1000 * every
+    return (now - offset) // every * every + offset
 
 
 def default_worker_id() -> str:
@@ -283,11 +316,12 @@ class Engine:
         self._threads: list[threading.Thread] = []
         self._warned: dict[str, str] = {}
         self._running: dict[str, Future[Any]] = {}  # job → its run started here by the ticker
-        self._fired: dict[str, int] = {}  # job → the last interval (epoch seconds) the ticker saw
+        self._fired: dict[str, float] = {}  # job → the last interval (epoch seconds) the ticker saw
         self._dropped: set[str] = set()
         self._ages: dict[str, float] = {}  # worker → seconds since its last heartbeat (read every interval)
         self._late: dict[str, bool] = {}  # workers seen late with their heartbeats but still working (logged once)
         self._launched = False
+        self._runs: queue.SimpleQueue[tuple[str, Future[int]] | None] = queue.SimpleQueue()
 
     def start(self, *, schedules: bool = True) -> None:
         """Launch DBOS (recovering this worker's unfinished workflows) and apply the schedules."""
@@ -341,6 +375,9 @@ class Engine:
                 self.reconcile()
                 self._thread(self._every(self.reconcile_seconds, self.reconcile), "tenants")
                 self._thread(self._every(TICKER_SECONDS, self.fire_due), "ticker")
+                self._runs = queue.SimpleQueue()
+                for n in range(self.collect_concurrency):
+                    self._thread(self._collector, f"collect-{n}")
 
     def _apply_schedules(self, jobs: Sequence[Job]) -> None:
         if not jobs:
@@ -453,7 +490,7 @@ class Engine:
         with self._lock:
             due = [(name, _jobs[name].every_seconds) for name in sorted(_active) if name in _jobs]
         for name, every in due:
-            slot = int(now // every) * every
+            slot = _slot(name, every, now)
             if self._fired.setdefault(name, slot) >= slot:  # a job first seen runs when its interval next comes
                 continue  # round (as a cron would), so fifty tenants' hourly jobs do not all run at start-up
             self._fired[name] = slot
@@ -462,12 +499,52 @@ class Engine:
                 continue
             if self.owner(name) != self.worker_id:
                 continue
+            job = _jobs.get(name)
+            if job is None:  # its tenant was dropped meanwhile
+                continue
+            if runs_in_ticker(job):
+                run: Future[int] = Future()
+                self._runs.put((name, run))
+                self._running[name] = run
+                continue
             at = datetime.fromtimestamp(slot, UTC)
             with SetWorkflowID(f"sched-{name}-{at.isoformat()}"):
                 handle = DBOS.start_workflow(tick, at, {"job": name, "fired": True})
             future = getattr(handle, "future", None)
             if future is not None:  # started here (an existing run of another worker comes back as a polling handle)
                 self._running[name] = future
+
+    def _collector(self) -> None:
+        """One of the threads that run the ticker's per-item jobs (`runs_in_ticker`), one run at a time."""
+        while True:
+            got = self._runs.get()
+            if got is None:
+                return
+            name, run = got
+            if not run.set_running_or_notify_cancel():
+                continue
+            try:
+                run.set_result(self.collect_here(name))
+            except BaseException as exc:  # e.g. Sage or the database unreachable: the next interval runs it again
+                log.error("job %s failed: %s", name, exc)
+                run.set_exception(exc)
+
+    def collect_here(self, name: str) -> int:
+        """One run of a per-item job in this process: collect, then enqueue the keys that have no workflow yet.
+        Skipped while any worker runs the same job (`Leases.exclusive`); returns the number of items enqueued."""
+        job = _jobs.get(name)
+        if job is None or name not in _active or self._stop.is_set():
+            return 0
+        exclusive = self.leases.exclusive(name) if self.leases is not None else nullcontext(True)
+        with exclusive as mine:
+            if not mine:
+                log.debug("job %s: run skipped, another worker's run is still going", name)
+                return 0
+            with _collecting:
+                keys = list(job.collect())
+            keys = _not_enqueued(name, keys)
+            _enqueue(name, keys, TENANT_QUEUE)
+        return len(keys)
 
     # scale-out
 
@@ -543,6 +620,8 @@ class Engine:
 
     def stop(self) -> None:
         self._stop.set()
+        for _ in range(self.collect_concurrency):
+            self._runs.put(None)
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Protocol, cast
 
@@ -24,6 +24,7 @@ from mlconnector.flows.liveness import (
     mark_moved,
     mark_waiting,
     review_stalled,
+    waiting,
     waiting_causes,
     wake,
 )
@@ -82,6 +83,28 @@ class SageReader(SageReceiving, Protocol):
     def changed_vendors(self, since: ChangeCursor | None = None, limit: int | None = None) -> ChangedVendors: ...
 
     def gl_accounts(self) -> list[GLAccount]: ...
+
+
+class _OnFirstUse(Mapping[str, str]):
+    """A mapping read from the store the first time it is looked at (a PO run that renders nothing never reads it)."""
+
+    def __init__(self, load: Callable[[], dict[str, str]]) -> None:
+        self._load = load
+        self._rows: dict[str, str] | None = None
+
+    def _get(self) -> dict[str, str]:
+        if self._rows is None:
+            self._rows = self._load()
+        return self._rows
+
+    def __getitem__(self, key: str) -> str:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 class Connector:
@@ -158,18 +181,20 @@ class Connector:
             known, missing = self._known_partners(session)
         return {**known, **self._look_up_partners(missing)} if missing else known
 
-    def _departments(self, session: Session) -> dict[str, str]:
-        rows = session.execute(select(CachedGLAccount.account_key, CachedGLAccount.department))
-        return {key: dept for key, dept in rows if dept}
+    def _departments(self) -> dict[str, str]:
+        with self.store.transaction() as session:
+            rows = session.execute(select(CachedGLAccount.account_key, CachedGLAccount.department))
+            return {key: dept for key, dept in rows if dept}
 
     def collect_purchase_orders(self) -> list[str]:
         """Stage every new or changed PO (and held ones now mapped); return the outbox work to send.
 
         A run with nothing new costs two store transactions around one Sage read (it runs every few seconds for
-        every tenant); each staged PO is its own transaction, and the cursor is saved after each page."""
+        every tenant) and writes nothing; each staged PO is its own transaction, and the cursor is saved after each
+        page. The cost centres (the GL cache) are read only when a PO is rendered."""
+        departments = _OnFirstUse(self._departments)
         with self.store.transaction() as session:
             partners, missing = self._known_partners(session)
-            departments = self._departments(session)
             value = get_cursor(session, PO_CURSOR)
             if not missing:
                 release_held(
@@ -204,12 +229,16 @@ class Connector:
             with self.store.transaction() as session:
                 set_cursor(session, PO_CURSOR, cursor.model_dump_json())
         with self.store.transaction() as session:
-            set_cursor(session, PO_CURSOR, cursor.model_dump_json())
-            woken = wake(session, {Cause.SAGE_AGENT})  # Sage just answered through the agent
-            if woken:
-                log.info("%s answered again: %d document(s) due now", Cause.SAGE_AGENT, woken)
-            if Cause.CLEO not in waiting_causes(session):
-                review_stalled(session, self.backoff)
+            if cursor.model_dump_json() != value:
+                set_cursor(session, PO_CURSOR, cursor.model_dump_json())
+            groups = waiting(session)
+            causes = {group.cause for group in groups}
+            if Cause.SAGE_AGENT in causes:
+                woken = wake(session, {Cause.SAGE_AGENT})  # Sage just answered through the agent
+                if woken:
+                    log.info("%s answered again: %d document(s) due now", Cause.SAGE_AGENT, woken)
+            if Cause.CLEO not in causes:
+                review_stalled(session, self.backoff, groups=groups)
                 return pending_work(session)
         self._probe_cleo()
         with self.store.transaction() as session:

@@ -272,12 +272,15 @@ def stalled_ref(cause: Cause) -> str:
     return f"STALLED:{cause}"
 
 
-def review_stalled(session: Session, backoff: Backoff, now: datetime | None = None) -> list[Cause]:
+def review_stalled(
+    session: Session, backoff: Backoff, now: datetime | None = None, groups: list[Waiting] | None = None
+) -> list[Cause]:
     """Open (or refresh) one `stalled` exception per cause whose oldest document waits longer than allowed; close
-    the ones whose documents moved. Returns the causes that are stalled."""
+    the ones whose documents moved. Returns the causes that are stalled. `groups`: `waiting(session)`, when the
+    caller has just read it in the same transaction."""
     now = now or utcnow()
     stalled = []
-    for group in waiting(session):
+    for group in waiting(session) if groups is None else groups:
         if group.cause in ALERT_AT_ONCE or now - group.since >= backoff.stalled_after:
             stalled.append(group.cause)
             plain, fix = PLAIN[group.cause]

@@ -10,7 +10,7 @@ is recorded as sent, never duplicated.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -102,7 +102,7 @@ def stage(
     *,
     sender: Sender,
     partners: Callable[[str], TradingPartner | None],
-    departments: dict[str, str],
+    departments: Mapping[str, str],
     fault: FaultHook = no_fault,
 ) -> OutboundDocument | None:
     """Stage one PO as read from Sage; returns the new outbox row (pending or held), or None when nothing changed."""
@@ -204,7 +204,7 @@ def render(
     mapping: PartnerMapping,
     partner: TradingPartner,
     sender: Sender,
-    departments: dict[str, str],
+    departments: Mapping[str, str],
     fault: FaultHook = no_fault,
 ) -> OutboundDocument | None:
     """Turn a PO version into an interchange for `partner`, in the caller's transaction.
@@ -299,7 +299,7 @@ def release_held(
     *,
     sender: Sender,
     partners: Callable[[str], TradingPartner | None],
-    departments: dict[str, str],
+    departments: Mapping[str, str],
     fault: FaultHook = no_fault,
 ) -> list[OutboundDocument]:
     """Render the held POs whose vendor now has a trading partner."""

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from mlconnector.observability.changes import Change, record_change
@@ -284,27 +284,27 @@ class GLAccountRow:
 
 
 def replace_gl_cache(session: Session, accounts: Iterable[GLAccountRow], *, at: datetime | None = None) -> int:
-    """Swap the GL cache for a fresh pull, in one transaction so readers never see half a chart."""
+    """Make the GL cache the fresh pull, in one transaction so readers never see half a chart: accounts gone from
+    Sage are deleted, new and changed ones written (one statement each), an unchanged one left as it is — a refresh
+    of an unchanged chart writes nothing (`refreshed_at` is when the row last changed). Returns the chart's size."""
     refreshed = at or utcnow()
-    session.query(GLAccount).delete()
-    count = 0
-    for account in accounts:
-        values = {
-            "account_key": account.account_key,
-            "account": account.account,
-            "main_account": account.main_account,
-            "division": account.division,
-            "department": account.department,
-            "description": account.description,
-            "active": account.active,
-            "refreshed_at": refreshed,
-        }
-        # An upsert: two workers refreshing at once (a recovered run and a new one) both end with the fresh chart.
-        stmt = insert_for(session)(GLAccount).values(**values)
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["account_key"], set_={k: v for k, v in values.items() if k != "account_key"}
-            )
+    fresh = {row.account_key: row for row in accounts}
+    current = {
+        row.account_key: GLAccountRow(
+            row.account_key, row.account, row.main_account, row.division, row.department, row.description, row.active
         )
-        count += 1
-    return count
+        for row in session.scalars(select(GLAccount))
+    }
+    gone = sorted(set(current) - set(fresh))
+    if gone:
+        session.execute(delete(GLAccount).where(GLAccount.account_key.in_(gone)))
+    changed = [{**asdict(row), "refreshed_at": refreshed} for key, row in fresh.items() if current.get(key) != row]
+    if changed:
+        # An upsert: two workers refreshing at once (a recovered run and a new one) both end with the fresh chart.
+        stmt = insert_for(session)(GLAccount)
+        columns = [c for c in changed[0] if c != "account_key"]
+        session.execute(
+            stmt.on_conflict_do_update(index_elements=["account_key"], set_={c: stmt.excluded[c] for c in columns}),
+            changed,
+        )
+    return len(fresh)

@@ -15,10 +15,12 @@ is every tenant: a platform admin).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,8 +40,10 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from mlconnector.store.db import make_engine
 
@@ -143,6 +147,11 @@ class Platform:
             )
         self.engine = make_engine(url)
         self._beats = create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=0)
+        # `exclusive`: one connection per thread that asks (the engine's few collect threads), kept, never pinged
+        self._locks = create_engine(url, poolclass=NullPool)
+        self._local = threading.local()
+        self._held: set[Connection] = set()  # every thread's, closed by `close`
+        self._held_lock = threading.Lock()
         with self.engine.begin() as connection:
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7201)")  # two workers starting at once
             connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"')
@@ -151,6 +160,12 @@ class Platform:
     def close(self) -> None:
         self.engine.dispose()
         self._beats.dispose()
+        with self._held_lock:
+            held, self._held = self._held, set()
+        for connection in held:
+            with suppress(Exception):
+                connection.close()
+        self._locks.dispose()
 
     @contextmanager
     def users(self) -> Iterator[Session]:
@@ -256,6 +271,47 @@ class Platform:
             connection.execute(
                 workers.delete().where(workers.c.executor_id == executor_id, workers.c.claimed_by == claimed_by)
             )
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Whether this worker may run `name` now: a session-level advisory lock, held on this thread's own
+        connection for the block. No other worker gets it meanwhile, and a killed worker's lock goes with its
+        connection at once (no lease to wait out). It spares double work, it is not what keeps a document once:
+        a worker cut off from the database holds nothing and another may run beside it, which the jobs allow."""
+        connection = self._thread_connection()
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        try:
+            held = bool(connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({key})").scalar())
+        except Exception:
+            self._drop_thread_connection()
+            raise
+        try:
+            yield held
+        finally:
+            if held:
+                try:
+                    connection.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+                except Exception:  # the connection broke: the lock went with it
+                    self._drop_thread_connection()
+
+    def _thread_connection(self) -> Connection:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._locks.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._local.connection = connection
+            with self._held_lock:
+                self._held.add(connection)
+        return connection
+
+    def _drop_thread_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            with self._held_lock:
+                self._held.discard(connection)
+            with suppress(Exception):
+                connection.invalidate()
+                connection.close()
 
     def worker_rows(self) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
