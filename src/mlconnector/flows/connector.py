@@ -229,8 +229,9 @@ class Connector:
             with self.store.transaction() as session:
                 set_cursor(session, PO_CURSOR, cursor.model_dump_json())
         with self.store.transaction() as session:
-            if cursor.model_dump_json() != value:
-                set_cursor(session, PO_CURSOR, cursor.model_dump_json())
+            saved = cursor.model_dump_json()
+            if saved != value:
+                set_cursor(session, PO_CURSOR, saved)
             groups = waiting(session)
             causes = {group.cause for group in groups}
             if Cause.SAGE_AGENT in causes:
